@@ -1,0 +1,79 @@
+// The network as kiln runs it: layers built and shape-checked from model.yaml + the manifest, the
+// tensors between them with their lifetimes, and the activation memory plan.
+//
+// A Graph is immutable once built and holds no device memory; backends (the CPU reference executor,
+// the GPU engine) run it. Thread-safety: read-only after build; share freely.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/planner.h"
+#include "formats/manifest.h"
+#include "formats/model_spec.h"
+#include "layers/layer.h"
+
+namespace kiln {
+
+struct GraphTensor {
+  std::string name;
+  Shape shape;                  // at the graph's max batch
+  std::uint64_t bytes = 0;      // float32 bytes at max batch
+  int producer = -1;            // layer index; -1 for a network input
+  std::vector<int> consumers;   // layer indices, ascending
+  bool is_output = false;
+};
+
+struct GraphBuildOptions {
+  // Largest batch the graph will run; 0 = the batch written in model.yaml's inputs.
+  std::int64_t max_batch = 0;
+  std::uint64_t alignment = 256;
+};
+
+class Graph {
+ public:
+  // Builds every layer through the registry, checking shapes and weights; plans memory.
+  // Throws FormatError / ModelError naming the file, line, layer and field.
+  static Graph build(const ModelSpec& spec, const Manifest& manifest, const GraphBuildOptions& options = {});
+
+  const ModelSpec& spec() const { return spec_; }
+  const Manifest& manifest() const { return manifest_; }
+  std::int64_t max_batch() const { return max_batch_; }
+
+  // Layers in execution order; layer i is step i of the plan.
+  const std::vector<std::unique_ptr<Layer>>& layers() const { return layers_; }
+  // Tensors: the network inputs first (in model order), then one per layer (tensor input_count + i
+  // is layer i's output).
+  const std::vector<GraphTensor>& tensors() const { return tensors_; }
+  int tensor_index(const std::string& name) const;  // -1 when absent
+  const std::vector<int>& input_tensors() const { return inputs_; }
+  const std::vector<int>& output_tensors() const { return outputs_; }
+  int output_tensor_of(int layer) const { return static_cast<int>(inputs_.size()) + layer; }
+  // Tensor indices read by layer i, in the layer's input order.
+  const std::vector<int>& layer_inputs(int layer) const { return layer_inputs_.at(layer); }
+
+  // The plan at max batch (float32 activations). Offsets scale with nothing: a smaller batch uses a
+  // prefix of each tensor's block.
+  const MemoryPlan& plan() const { return plan_; }
+  const std::vector<PlanTensor>& plan_tensors() const { return plan_tensors_; }
+
+  // Keep every layer's output alive to the end (for layer-by-layer comparison): builds a second
+  // plan where nothing is reused. Cheap; used by `kiln compare --layers`.
+  MemoryPlan plan_keeping_all(std::uint64_t alignment = 256) const;
+
+ private:
+  ModelSpec spec_;
+  Manifest manifest_;
+  std::int64_t max_batch_ = 1;
+  std::vector<std::unique_ptr<Layer>> layers_;
+  std::vector<GraphTensor> tensors_;
+  std::vector<int> inputs_;
+  std::vector<int> outputs_;
+  std::vector<std::vector<int>> layer_inputs_;
+  std::vector<PlanTensor> plan_tensors_;
+  MemoryPlan plan_;
+};
+
+}  // namespace kiln

@@ -1,0 +1,27 @@
+// Element types of kiln tensors. Spelled in files as `f32` / `f16` (formats/README.md).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace kiln {
+
+enum class DType { F32, F16 };
+
+// Bytes per element.
+constexpr std::size_t dtype_size(DType t) { return t == DType::F32 ? 4 : 2; }
+
+// The file spelling: "f32", "f16".
+const char* dtype_name(DType t);
+
+// Parses a file spelling; nullopt when unknown.
+std::optional<DType> parse_dtype(std::string_view s);
+
+// IEEE binary16 <-> binary32, round-to-nearest-even, with infinities, NaN and subnormals.
+float half_to_float(std::uint16_t h);
+std::uint16_t float_to_half(float f);
+
+}  // namespace kiln
