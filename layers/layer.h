@@ -26,19 +26,29 @@
 
 namespace kiln {
 
-// Everything a layer may look at while it is built.
+// Everything a layer may look at while it is built. `spec` and `manifest` are held by reference and
+// must outlive the context; built layers keep pointers to the manifest's TensorEntry objects, so the
+// manifest must outlive every layer built from it and its `tensors` must not change (moving the
+// Manifest keeps the entries in place; a copy's entries are new objects).
+// Input shapes are at the built (maximum) batch; each must have rank >= 1, dimensions in [1, 2^40]
+// and at most 2^50 elements (a ModelError otherwise).
 class LayerBuildContext {
  public:
   LayerBuildContext(const LayerSpec& spec, std::vector<Shape> input_shapes, const Manifest& manifest);
 
   const LayerSpec& spec() const { return spec_; }
   const LayerOrigin& origin() const { return spec_.origin; }
-  const Attributes& attrs() const { return spec_.attributes; }
+  // A copy of the spec's attributes carrying this layer's origin, so messages name the layer whatever
+  // the reader put there, and consumption is tracked per build.
+  const Attributes& attrs() const { return attrs_; }
   const std::vector<Shape>& input_shapes() const { return input_shapes_; }
   const Shape& input_shape(std::size_t i) const { return input_shapes_.at(i); }
 
   // Throws ModelError "<file>:<line>: layer <name> (<op>): <what>".
   [[noreturn]] void fail(const std::string& what) const;
+  // Same, at the line of attribute `key` when it is written: "<file>:<line>: layer ...: attribute
+  // 'stride' <what>".
+  [[noreturn]] void fail_attribute(const std::string& key, const std::string& what) const;
 
   // Input-count and rank checks with standard messages.
   void expect_input_count(std::size_t n) const;
@@ -47,18 +57,23 @@ class LayerBuildContext {
 
   // The manifest tensor bound to `role`; must exist, be f32 or f16 and have exactly `expected` shape.
   // ("layer enc.3 (conv2d): weight 'weight' = enc.3.weight has shape [32,32,3,3], expected [64,32,3,3]")
-  const TensorEntry& weight(const std::string& role, const Shape& expected) const;
+  // `why`, when given, is appended in parentheses to explain the expected shape ("input has 64
+  // channels; layout [out_channels, in_channels/groups, kh, kw]").
+  const TensorEntry& weight(const std::string& role, const Shape& expected, const std::string& why = {}) const;
   // Same, but nullptr when the layer names no tensor for `role`.
-  const TensorEntry* optional_weight(const std::string& role, const Shape& expected) const;
+  const TensorEntry* optional_weight(const std::string& role, const Shape& expected,
+                                     const std::string& why = {}) const;
 
-  // Throws if an attribute was never read or a weight role was never bound. Factories call it last.
+  // Throws if an attribute was never read (unknown key, listing the keys the op takes) or the layer
+  // names a weight role the op never asked for. Factories call it last; build_layer calls it again.
   void finish() const;
 
  private:
   const LayerSpec& spec_;
+  Attributes attrs_;
   std::vector<Shape> input_shapes_;
   const Manifest& manifest_;
-  mutable std::vector<std::string> bound_roles_;
+  mutable std::vector<std::string> bound_roles_;  // every role asked for, bound or absent
 };
 
 // Float32 views of the weights for the CPU path (f16 weights are converted once at load).
@@ -78,6 +93,8 @@ struct CpuForwardArgs {
 
 class Layer {
  public:
+  // Records the layer's origin, inputs and output shape; throws ModelError when the output shape has
+  // a dimension < 1 or > 2^40 or more than 2^50 elements (kinds report their own, clearer errors first).
   Layer(const LayerBuildContext& ctx, Shape output_shape);
   virtual ~Layer() = default;
   Layer(const Layer&) = delete;
@@ -106,8 +123,11 @@ class Layer {
   static Shape at_batch(const Shape& s, std::int64_t batch);
 
  protected:
-  // Records a bound weight so weights() lists it; returns its argument.
+  // Records a bound weight so weights() lists it (nullptr is ignored); returns its argument.
   const TensorEntry* keep(const TensorEntry* w);
+  // Throws UsageError unless `args` fits this layer: 1 <= batch <= built batch, one non-null pointer
+  // per input, a non-null output, CpuWeights present when the layer has weights. forward_cpu calls it first.
+  void check_forward(const CpuForwardArgs& args) const;
 
  private:
   LayerOrigin origin_;
