@@ -1,0 +1,112 @@
+#include <cstdio>
+#include <map>
+
+#include "engine/cli/commands.h"
+#include "engine/cli/options.h"
+#include "engine/cli/runner.h"
+#include "engine/compare.h"
+#include "engine/errors.h"
+#include "engine/model_dir.h"
+
+namespace kiln {
+
+namespace {
+
+struct Row {
+  std::string name;
+  CompareStats stats;
+};
+
+// Compares `actual` with the same-named tensor of `expected`; a shape mismatch is an error.
+Row compare_one(const HostTensor& actual, const std::map<std::string, const HostTensor*>& expected,
+                const std::string& source, const CompareTolerance& tol) {
+  auto it = expected.find(actual.name);
+  if (it == expected.end()) throw UsageError(source + ": holds no tensor named '" + actual.name + "'");
+  const HostTensor& e = *it->second;
+  if (e.shape != actual.shape) {
+    throw UsageError(source + ": tensor '" + actual.name + "' has shape " + shape_to_string(e.shape) + ", kiln produced " +
+                     shape_to_string(actual.shape));
+  }
+  return Row{actual.name, compare_tensors(actual.data.data(), e.data.data(), e.data.size(), tol)};
+}
+
+std::map<std::string, const HostTensor*> by_name(const std::vector<HostTensor>& v) {
+  std::map<std::string, const HostTensor*> m;
+  for (const HostTensor& t : v) m[t.name] = &t;
+  return m;
+}
+
+}  // namespace
+
+int cmd_compare(int argc, char** argv) {
+  RunnerOptions ro;
+  std::string golden;
+  CompareTolerance tol;
+  bool layers = false;
+  OptionParser p("kiln compare --model DIR [options]",
+                 "Runs the golden inputs the exporter wrote (DIR/golden/inputs.manifest) and compares kiln's\n"
+                 "outputs with PyTorch's (DIR/golden/outputs.manifest). An element fails only when its error is\n"
+                 "over both --atol and --rtol (polygraphy's rule); NaN/Inf disagreements always fail. Exits 1\n"
+                 "when any output fails. With --layers (export with --golden-layers), compares every layer and\n"
+                 "marks the first one beyond tolerance.");
+  p.add_string("model", "DIR", "model folder (or its model.yaml)", &ro.model, true);
+  p.add_choice("device", {"auto", "cpu", "gpu"}, "where to run; auto = the GPU when one is present", &ro.device);
+  p.add_string("golden", "DIR", "golden tensors folder (default: DIR/golden)", &golden);
+  p.add_double("atol", "X", "absolute tolerance", &tol.atol);
+  p.add_double("rtol", "X", "relative tolerance", &tol.rtol);
+  p.add_flag("layers", "compare every layer's output with golden/layers.manifest", &layers);
+  if (!p.parse(argc, argv, 2)) return 0;
+  if (golden.empty()) golden = model_folder(resolve_model_yaml(ro.model)) + "/golden";
+
+  const std::string inputs_path = golden + "/inputs.manifest";
+  const std::string outputs_path = golden + "/outputs.manifest";
+  std::vector<HostTensor> inputs = read_host_tensors(inputs_path);
+  const std::vector<HostTensor> expected = read_host_tensors(outputs_path);
+  if (inputs.empty()) throw UsageError(inputs_path + ": holds no tensors");
+  const std::int64_t batch = inputs.front().shape.empty() ? 1 : inputs.front().shape[0];
+  ro.max_batch = batch;
+  auto runner = make_runner(ro);
+  inputs = match_inputs(runner->graph(), std::move(inputs), inputs_path);
+  std::printf("device: %s\n", runner->device_description().c_str());
+  std::printf("tolerance: atol %g, rtol %g\n", tol.atol, tol.rtol);
+
+  const RunResult result = runner->run(inputs, batch, RunOptions{layers});
+  bool ok = true;
+  const auto expected_by_name = by_name(expected);
+  for (const HostTensor& out : result.outputs) {
+    const Row r = compare_one(out, expected_by_name, outputs_path, tol);
+    ok = ok && r.stats.pass();
+    std::printf("output %s %s: %s  %s\n", r.name.c_str(), shape_to_string(out.shape).c_str(),
+                format_stats_line(r.stats).c_str(), r.stats.pass() ? "PASS" : "FAIL");
+    if (!r.stats.pass()) {
+      std::printf("  worst element %zu: kiln %.9g, PyTorch %.9g; would pass with --atol %.3g or --rtol %.3g\n",
+                  r.stats.worst_index, r.stats.worst_actual, r.stats.worst_expected, r.stats.required_atol,
+                  r.stats.required_rtol);
+    }
+  }
+  if (layers) {
+    const std::string layers_path = golden + "/layers.manifest";
+    const std::vector<HostTensor> golden_layers = read_host_tensors(layers_path);
+    const auto golden_by_name = by_name(golden_layers);
+    std::printf("\n%-4s %-32s %-12s %-11s %-11s %-11s %s\n", "#", "layer", "op", "max abs", "max rel", "cosine",
+                "mismatches");
+    bool first_marked = false;
+    for (std::size_t i = 0; i < result.layers.size(); ++i) {
+      const HostTensor& t = result.layers[i];
+      if (!golden_by_name.count(t.name)) continue;
+      const Row r = compare_one(t, golden_by_name, layers_path, tol);
+      const bool mark = !r.stats.pass() && !first_marked;
+      first_marked = first_marked || mark;
+      std::printf("%-4zu %-32s %-12s %-11.3g %-11.3g %-11.8f %zu/%zu%s\n", i, t.name.c_str(),
+                  runner->graph().layers()[i]->op().c_str(), r.stats.max_abs, r.stats.max_rel,
+                  r.stats.cosine_similarity, r.stats.mismatches, r.stats.count,
+                  mark ? "   <-- first layer beyond tolerance" : "");
+    }
+    if (!first_marked) std::printf("every layer within tolerance\n");
+    ok = ok && !first_marked;
+  }
+  std::printf("%s\n", ok ? "PASS" : "FAIL");
+  return ok ? 0 : 1;
+}
+
+}  // namespace kiln

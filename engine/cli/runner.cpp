@@ -1,0 +1,59 @@
+#include "engine/cli/runner.h"
+
+#include <algorithm>
+
+#include "engine/cpu_executor.h"
+#include "engine/errors.h"
+#include "engine/model_dir.h"
+
+namespace kiln {
+
+namespace {
+
+class CpuRunner : public ModelRunner {
+ public:
+  explicit CpuRunner(const RunnerOptions& options)
+      : model_(load_model(options.model, GraphBuildOptions{options.max_batch, 256})),
+        executor_(model_.graph, model_.weights) {}
+  const Graph& graph() const override { return model_.graph; }
+  std::string device_description() const override { return "cpu (reference path, fp32)"; }
+  RunResult run(const std::vector<HostTensor>& inputs, std::int64_t batch, const RunOptions& options) override {
+    return executor_.run(inputs, batch, options);
+  }
+
+ private:
+  LoadedModel model_;
+  CpuExecutor executor_;
+};
+
+}  // namespace
+
+std::vector<HostTensor> match_inputs(const Graph& graph, std::vector<HostTensor> tensors, const std::string& source) {
+  std::vector<HostTensor> ordered;
+  for (int id : graph.input_tensors()) {
+    const std::string& name = graph.tensors()[id].name;
+    auto it = std::find_if(tensors.begin(), tensors.end(), [&](const HostTensor& t) { return t.name == name; });
+    if (it == tensors.end()) {
+      std::string have;
+      for (const HostTensor& t : tensors) have += (have.empty() ? "" : ", ") + t.name;
+      throw UsageError(source + ": no tensor named '" + name + "' for the model input of that name (it holds: " +
+                       (have.empty() ? std::string("nothing") : have) + ")");
+    }
+    ordered.push_back(std::move(*it));
+  }
+  return ordered;
+}
+
+std::unique_ptr<ModelRunner> make_runner(const RunnerOptions& options) {
+  if (options.device == "cpu") return std::make_unique<CpuRunner>(options);
+  std::string why_not;
+  const bool gpu = gpu_available(&why_not);
+  if (options.device == "gpu") {
+    if (!gpu) throw UsageError("--device gpu: no usable GPU: " + why_not);
+    return make_gpu_runner(options);
+  }
+  if (options.device != "auto") throw UsageError("--device: expected cpu, gpu or auto, got '" + options.device + "'");
+  return gpu ? make_gpu_runner(options) : std::make_unique<CpuRunner>(options);
+}
+
+}  // namespace kiln

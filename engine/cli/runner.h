@@ -1,0 +1,46 @@
+// The CLI's view of a backend: load a model for a device, run host tensors through it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/graph.h"
+#include "engine/host_tensor.h"
+
+namespace kiln {
+
+struct RunnerOptions {
+  std::string model;            // folder or model.yaml
+  std::string device = "auto";  // cpu | gpu | auto (gpu when one is present)
+  std::int64_t max_batch = 0;   // 0 = the batch written in model.yaml
+  std::string precision = "fp32";
+  std::string algo = "heuristic";
+  std::int64_t workspace_mb = 256;
+};
+
+class ModelRunner {
+ public:
+  virtual ~ModelRunner() = default;
+  virtual const Graph& graph() const = 0;
+  // "cpu (reference path)" or "gpu 0: NVIDIA H100 80GB HBM3, cuDNN 9.14.0, fp32".
+  virtual std::string device_description() const = 0;
+  virtual RunResult run(const std::vector<HostTensor>& inputs, std::int64_t batch, const RunOptions& options) = 0;
+};
+
+// Loads the model for the requested device. With device "auto", picks the GPU when one is usable and
+// prints nothing; callers show device_description(). Throws UsageError for "gpu" without a usable GPU.
+std::unique_ptr<ModelRunner> make_runner(const RunnerOptions& options);
+
+// Puts `tensors` in the graph's input order, matching by name. Throws UsageError naming a missing
+// input and listing what `source` holds.
+std::vector<HostTensor> match_inputs(const Graph& graph, std::vector<HostTensor> tensors, const std::string& source);
+
+// True when this build has a GPU backend and a CUDA device is visible; `why_not` says why not.
+bool gpu_available(std::string* why_not);
+
+// Defined by the GPU backend's runner (runner_gpu.cpp).
+std::unique_ptr<ModelRunner> make_gpu_runner(const RunnerOptions& options);
+
+}  // namespace kiln

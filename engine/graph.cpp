@@ -1,0 +1,131 @@
+#include "engine/graph.h"
+
+#include <algorithm>
+#include <map>
+
+#include "engine/errors.h"
+#include "layers/registry.h"
+
+namespace kiln {
+
+namespace {
+
+std::string where(const ModelSpec& spec, int line) { return spec.path + ":" + std::to_string(line) + ": "; }
+
+std::uint64_t activation_bytes(const Shape& shape) {
+  auto bytes = checked_mul(element_count(shape), sizeof(float));
+  if (!bytes) throw ModelError("activation of shape " + shape_to_string(shape) + " overflows 64-bit byte counts");
+  return *bytes;
+}
+
+}  // namespace
+
+int Graph::tensor_index(const std::string& name) const {
+  for (std::size_t i = 0; i < tensors_.size(); ++i) {
+    if (tensors_[i].name == name) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+Graph Graph::build(const ModelSpec& spec, const Manifest& manifest, const GraphBuildOptions& options) {
+  Graph g;
+  g.spec_ = spec;
+  g.manifest_ = manifest;  // layers point into this copy; a moved Graph keeps the vector's buffer
+  if (g.spec_.inputs.empty()) throw ModelError(spec.path + ": the model has no inputs");
+
+  const std::int64_t written_batch = g.spec_.inputs.front().shape.at(0);
+  for (const InputSpec& in : g.spec_.inputs) {
+    if (in.shape.at(0) != written_batch) {
+      throw ModelError(where(spec, in.line) + "input '" + in.name + "': batch " + std::to_string(in.shape[0]) +
+                       " differs from the first input's batch " + std::to_string(written_batch) +
+                       " (all inputs share one batch dimension)");
+    }
+  }
+  if (options.max_batch < 0) throw UsageError("max batch must be positive, got " + std::to_string(options.max_batch));
+  g.max_batch_ = options.max_batch > 0 ? options.max_batch : written_batch;
+
+  std::map<std::string, int> index;
+  for (const InputSpec& in : g.spec_.inputs) {
+    GraphTensor t;
+    t.name = in.name;
+    t.shape = Layer::at_batch(in.shape, g.max_batch_);
+    t.bytes = activation_bytes(t.shape);
+    index[t.name] = static_cast<int>(g.tensors_.size());
+    g.inputs_.push_back(static_cast<int>(g.tensors_.size()));
+    g.tensors_.push_back(std::move(t));
+  }
+
+  for (const LayerSpec& ls : g.spec_.layers) {
+    const int layer_index = static_cast<int>(g.layers_.size());
+    std::vector<int> ins;
+    std::vector<Shape> in_shapes;
+    for (const std::string& name : ls.inputs) {
+      auto it = index.find(name);
+      if (it == index.end()) {
+        throw ModelError(ls.origin.describe() + ": input '" + name + "' is not defined before this layer");
+      }
+      ins.push_back(it->second);
+      in_shapes.push_back(g.tensors_[it->second].shape);
+    }
+    LayerBuildContext ctx(ls, in_shapes, g.manifest_);
+    std::unique_ptr<Layer> layer = build_layer(ctx);
+    if (layer->output_shape().empty() || layer->output_shape()[0] != g.max_batch_) {
+      throw ModelError(ls.origin.describe() + ": output shape " + shape_to_string(layer->output_shape()) +
+                       " does not keep the batch dimension " + std::to_string(g.max_batch_));
+    }
+    for (int t : ins) g.tensors_[t].consumers.push_back(layer_index);
+
+    GraphTensor out;
+    out.name = ls.name();
+    out.shape = layer->output_shape();
+    out.bytes = activation_bytes(out.shape);
+    out.producer = layer_index;
+    index[out.name] = static_cast<int>(g.tensors_.size());
+    g.tensors_.push_back(std::move(out));
+    g.layer_inputs_.push_back(std::move(ins));
+    g.layers_.push_back(std::move(layer));
+  }
+
+  for (const std::string& name : g.spec_.outputs) {
+    auto it = index.find(name);
+    if (it == index.end()) {
+      throw ModelError(where(spec, g.spec_.output_lines[name]) + "output '" + name + "' is not a layer of the model");
+    }
+    if (g.tensors_[it->second].producer < 0) {
+      throw ModelError(where(spec, g.spec_.output_lines[name]) + "output '" + name +
+                       "' is a model input; outputs must be layer results");
+    }
+    g.tensors_[it->second].is_output = true;
+    g.outputs_.push_back(it->second);
+  }
+
+  const int steps = static_cast<int>(g.layers_.size());
+  for (std::size_t i = 0; i < g.tensors_.size(); ++i) {
+    const GraphTensor& t = g.tensors_[i];
+    PlanTensor p;
+    p.bytes = t.bytes;
+    p.first_step = t.producer;
+    p.last_step = t.is_output ? steps : (t.consumers.empty() ? std::max(t.producer, 0) : t.consumers.back());
+    if (t.producer >= 0) {
+      const Layer& producer = *g.layers_[t.producer];
+      const int first_input = g.layer_inputs_[t.producer].empty() ? -1 : g.layer_inputs_[t.producer][0];
+      if (producer.is_view()) p.alias_of = first_input;
+      else if (producer.can_run_in_place()) p.in_place_of = first_input;
+    }
+    g.plan_tensors_.push_back(p);
+  }
+  g.plan_ = plan_memory(g.plan_tensors_, steps, options.alignment);
+  return g;
+}
+
+MemoryPlan Graph::plan_keeping_all(std::uint64_t alignment) const {
+  std::vector<PlanTensor> keep = plan_tensors_;
+  const int steps = static_cast<int>(layers_.size());
+  for (PlanTensor& p : keep) {
+    p.last_step = steps;
+    p.in_place_of = -1;
+  }
+  return plan_memory(keep, steps, alignment);
+}
+
+}  // namespace kiln

@@ -1,0 +1,171 @@
+// Graph building and the CPU executor over small models written to a temporary folder.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "engine/cpu_executor.h"
+#include "engine/errors.h"
+#include "engine/model_dir.h"
+
+namespace kiln {
+namespace {
+
+using ::testing::HasSubstr;
+namespace fs = std::filesystem;
+
+class GraphTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("kiln_graph_" + std::to_string(std::random_device{}()));
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // Writes weights.manifest/.bin with a 2x1x3x3 conv weight `w` and bias `b`, and model.yaml = `yaml`.
+  void write_model(const std::string& yaml) {
+    std::vector<TensorToWrite> t = {{"c.weight", DType::F32, {2, 1, 3, 3}, w_.data()},
+                                    {"c.bias", DType::F32, {2}, b_.data()}};
+    write_tensor_file(dir_.string(), "weights", t);
+    std::ofstream(dir_ / "model.yaml") << yaml;
+  }
+
+  fs::path dir_;
+  std::vector<float> w_ = {0, 0, 0, 0, 1, 0, 0, 0, 0,   // identity kernel
+                           1, 1, 1, 1, 1, 1, 1, 1, 1};  // box sum
+  std::vector<float> b_ = {0.5f, -1.f};
+};
+
+const char* kHeader =
+    "format: kiln-model\nversion: 1\nweights: weights.manifest\n"
+    "inputs:\n  - {name: x, shape: [2, 1, 4, 4], dtype: f32}\n";
+
+TEST_F(GraphTest, BuildsShapesAndRunsConvReluChain) {
+  write_model(std::string(kHeader) +
+              "layers:\n"
+              "  - {name: c, op: conv2d, inputs: [x], attributes: {out_channels: 2, kernel_size: 3, padding: 1},\n"
+              "     weights: {weight: c.weight, bias: c.bias}}\n"
+              "  - {name: r, op: relu, inputs: [c]}\n"
+              "  - {name: f, op: flatten, inputs: [r]}\n"
+              "outputs: [f]\n");
+  LoadedModel m = load_model(dir_.string());
+  const Graph& g = m.graph;
+  ASSERT_EQ(g.layers().size(), 3u);
+  EXPECT_EQ(g.layers()[0]->output_shape(), (Shape{2, 2, 4, 4}));
+  EXPECT_EQ(g.layers()[2]->output_shape(), (Shape{2, 32}));
+  EXPECT_EQ(g.max_batch(), 2);
+  EXPECT_LE(g.plan().arena_bytes, g.plan().sum_bytes);
+
+  std::mt19937 rng(std::random_device{}());
+  std::uniform_real_distribution<float> d(-1.f, 1.f);
+  HostTensor x{"x", {1, 1, 4, 4}, std::vector<float>(16)};
+  for (float& v : x.data) v = d(rng);
+  CpuExecutor exec(g, m.weights);
+  const RunResult r = exec.run({x}, 1, RunOptions{true});  // batch 1 < max batch 2
+  ASSERT_EQ(r.outputs.size(), 1u);
+  ASSERT_EQ(r.outputs[0].shape, (Shape{1, 32}));
+  ASSERT_EQ(r.layers.size(), 3u);
+  for (int i = 0; i < 4; ++i) {
+    for (int j = 0; j < 4; ++j) {
+      float box = 0;
+      for (int di = -1; di <= 1; ++di)
+        for (int dj = -1; dj <= 1; ++dj)
+          if (i + di >= 0 && i + di < 4 && j + dj >= 0 && j + dj < 4) box += x.data[(i + di) * 4 + j + dj];
+      EXPECT_NEAR(r.outputs[0].data[i * 4 + j], std::max(0.f, x.data[i * 4 + j] + 0.5f), 1e-6);
+      EXPECT_NEAR(r.outputs[0].data[16 + i * 4 + j], std::max(0.f, box - 1.f), 1e-5);
+    }
+  }
+}
+
+TEST_F(GraphTest, MaxBatchOverrideScalesEveryShape) {
+  write_model(std::string(kHeader) +
+              "layers:\n  - {name: r, op: relu, inputs: [x]}\noutputs: [r]\n");
+  const Graph g = load_graph(dir_.string(), GraphBuildOptions{8, 256});
+  EXPECT_EQ(g.max_batch(), 8);
+  EXPECT_EQ(g.tensors()[0].shape, (Shape{8, 1, 4, 4}));
+  EXPECT_EQ(g.layers()[0]->output_shape(), (Shape{8, 1, 4, 4}));
+}
+
+TEST_F(GraphTest, WrongWeightShapeNamesLayerAndTensor) {
+  write_model(std::string(kHeader) +
+              "layers:\n"
+              "  - {name: c, op: conv2d, inputs: [x], attributes: {out_channels: 3, kernel_size: 3},\n"
+              "     weights: {weight: c.weight}}\n"
+              "outputs: [c]\n");
+  try {
+    load_graph(dir_.string());
+    FAIL() << "no error";
+  } catch (const ModelError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("model.yaml:7"));
+    EXPECT_THAT(e.what(), HasSubstr("layer c (conv2d)"));
+    EXPECT_THAT(e.what(), HasSubstr("c.weight"));
+    EXPECT_THAT(e.what(), HasSubstr("[2,1,3,3]"));
+    EXPECT_THAT(e.what(), HasSubstr("[3,1,3,3]"));
+  }
+}
+
+TEST_F(GraphTest, UnknownOpListsKnownOps) {
+  write_model(std::string(kHeader) + "layers:\n  - {name: s, op: swish, inputs: [x]}\noutputs: [s]\n");
+  try {
+    load_graph(dir_.string());
+    FAIL() << "no error";
+  } catch (const ModelError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("swish"));
+    EXPECT_THAT(e.what(), HasSubstr("conv2d"));
+    EXPECT_THAT(e.what(), HasSubstr("upsample_nearest"));
+  }
+}
+
+TEST_F(GraphTest, MismatchedAddShapesNameTheLayer) {
+  write_model(std::string(kHeader) +
+              "layers:\n"
+              "  - {name: p, op: max_pool2d, inputs: [x], attributes: {kernel_size: 2}}\n"
+              "  - {name: a, op: add, inputs: [x, p]}\n"
+              "outputs: [a]\n");
+  try {
+    load_graph(dir_.string());
+    FAIL() << "no error";
+  } catch (const ModelError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("layer a (add)"));
+    EXPECT_THAT(e.what(), HasSubstr("[2,1,2,2]"));
+  }
+}
+
+TEST_F(GraphTest, OutputMustBeALayer) {
+  write_model(std::string(kHeader) + "layers:\n  - {name: r, op: relu, inputs: [x]}\noutputs: [x]\n");
+  EXPECT_THROW(load_graph(dir_.string()), Error);
+}
+
+TEST_F(GraphTest, ElementwiseLayersRunInPlaceAndViewsAlias) {
+  write_model(std::string(kHeader) +
+              "layers:\n"
+              "  - {name: c, op: conv2d, inputs: [x], attributes: {out_channels: 2, kernel_size: 3, padding: 1},\n"
+              "     weights: {weight: c.weight, bias: c.bias}}\n"
+              "  - {name: r, op: relu, inputs: [c]}\n"
+              "  - {name: f, op: flatten, inputs: [r]}\n"
+              "outputs: [f]\n");
+  const Graph g = load_graph(dir_.string());
+  const int c = g.output_tensor_of(0), r = g.output_tensor_of(1), f = g.output_tensor_of(2);
+  EXPECT_TRUE(g.plan().in_place_taken[r]);
+  EXPECT_EQ(g.plan().offsets[r], g.plan().offsets[c]);
+  EXPECT_EQ(g.plan().offsets[f], g.plan().offsets[r]);
+  // Keeping every layer's output gives each non-view tensor its own block.
+  const MemoryPlan all = g.plan_keeping_all();
+  EXPECT_NE(all.offsets[r], all.offsets[c]);
+}
+
+TEST_F(GraphTest, MissingModelFolderIsAFormatError) {
+  try {
+    load_graph((dir_ / "nope").string());
+    FAIL() << "no error";
+  } catch (const FormatError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("nope"));
+  }
+}
+
+}  // namespace
+}  // namespace kiln
