@@ -4,6 +4,7 @@
 #include <map>
 
 #include "engine/errors.h"
+#include "formats/checked_math.h"
 #include "layers/registry.h"
 
 namespace kiln {

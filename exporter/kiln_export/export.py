@@ -1,0 +1,112 @@
+"""export(): PyTorch module -> kiln model folder (model.yaml, weights.manifest/.bin, golden/)."""
+import os
+from collections import namedtuple
+
+import numpy as np
+import torch
+
+from .convert import convert
+from .errors import ExportError
+from .model_yaml import model_yaml
+from .trace import propagate, trace
+from .writer import check_out_dir, tensor_files, write_folder
+
+F16_MAX = 65504.0
+
+ExportResult = namedtuple("ExportResult", "out_dir inputs outputs layers")
+ExportResult.__doc__ = "What export() wrote: the folder, input names, output names and layer names in order."
+
+
+def _flat_tensors(value):
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [t for v in value for t in _flat_tensors(v)]
+    return []
+
+
+def _as_inputs(example_input):
+    inputs = tuple(example_input) if isinstance(example_input, (list, tuple)) else (example_input,)
+    if not inputs or not all(isinstance(x, torch.Tensor) for x in inputs):
+        raise ExportError("example_input must be a tensor or a tuple of tensors, found %r" % (example_input,))
+    for i, x in enumerate(inputs):
+        if x.dtype != torch.float32:
+            raise ExportError("example input %d is %s; kiln inputs are float32" % (i, x.dtype))
+    return inputs
+
+
+def _numpy(t):
+    return t.detach().to("cpu", torch.float32).contiguous().numpy()
+
+
+def _weight_array(name, tensor, weight_dtype):
+    arr = _numpy(tensor)
+    if not np.isfinite(arr).all():
+        raise ExportError("weight %s holds NaN or infinite values" % name)
+    if weight_dtype == "f16":
+        peak = float(np.abs(arr).max()) if arr.size else 0.0
+        if peak > F16_MAX:
+            raise ExportError("weight %s holds %g, beyond float16's range (65504); export it with f32" % (name, peak))
+        arr = arr.astype(np.float16)
+    return arr
+
+
+def _check_traced_matches(eager, traced):
+    eager, traced = _flat_tensors(eager), _flat_tensors(traced)
+    if len(eager) != len(traced):
+        raise ExportError("the traced graph returns %d tensors but the model returns %d" % (len(traced), len(eager)))
+    for i, (a, b) in enumerate(zip(eager, traced)):
+        if a.shape != b.shape or not torch.allclose(a.float(), b.float(), rtol=1e-4, atol=1e-5, equal_nan=True):
+            raise ExportError("output %d of the traced graph differs from the model's own (its forward probably "
+                              "depends on values or aliases that torch.fx does not record)" % i)
+
+
+def export(model, example_input, out_dir, *, weight_dtype="f32", golden_layers=False, name=None):
+    """Exports `model` (an nn.Module) as a kiln model folder `out_dir`.
+
+    example_input: a float32 tensor (or tuple of them), batch first; it fixes the model's input shapes and
+    becomes golden/inputs. weight_dtype: 'f32' or 'f16' (golden tensors are always f32).
+    golden_layers: also write golden/layers.* with every layer's output. name: model.yaml's `name`
+    (default: the model's class name).
+    The model is put in eval() mode. Raises ExportError, having written nothing, when the model uses an
+    op kiln does not support or the folder exists with other files in it. Returns an ExportResult.
+    """
+    if weight_dtype not in ("f32", "f16"):
+        raise ExportError("weight_dtype must be 'f32' or 'f16', found %r" % (weight_dtype,))
+    if not isinstance(model, torch.nn.Module):
+        raise ExportError("model must be a torch.nn.Module, found %s" % type(model).__name__)
+    inputs = _as_inputs(example_input)
+    out_dir = os.fspath(out_dir)
+    check_out_dir(out_dir)
+    model.eval()
+    golden_inputs = [x.detach().clone() for x in inputs]
+    with torch.no_grad():
+        try:
+            eager = model(*[x.clone() for x in inputs])
+        except Exception as e:  # noqa: BLE001 - the user's model failed on the example input
+            raise ExportError("the model fails on inputs of shape %s: %s: %s"
+                              % ([list(x.shape) for x in inputs], type(e).__name__, e)) from e
+    gm = trace(model)
+    traced, values = propagate(gm, inputs, keep_values=golden_layers)
+    cx, outputs, _ = convert(gm)
+    _check_traced_matches(eager, traced)
+
+    weights = []
+    for layer in cx.layers:
+        for role, tensor in layer.weights.items():
+            tname = "%s.%s" % (layer.name, role)
+            layer.weight_names[role] = tname
+            weights.append((tname, _weight_array(tname, tensor, weight_dtype)))
+    text = model_yaml(name if name is not None else type(model).__name__,
+                      [(n, s) for n, s, _ in cx.inputs], cx.layers, outputs)
+    files = {"model.yaml": text.encode("utf-8")}
+    files.update(tensor_files("weights", weights))
+    golden_in = [(n, _numpy(t)) for (n, _, _), t in zip(cx.inputs, golden_inputs)]
+    files.update({"golden/" + k: v for k, v in tensor_files("inputs", golden_in).items()})
+    golden_out = list(zip(outputs, [_numpy(t) for t in _flat_tensors(traced)]))
+    files.update({"golden/" + k: v for k, v in tensor_files("outputs", golden_out).items()})
+    if golden_layers:
+        golden_layer_values = [(layer.name, _numpy(values[layer.value_node])) for layer in cx.layers]
+        files.update({"golden/" + k: v for k, v in tensor_files("layers", golden_layer_values).items()})
+    write_folder(out_dir, files)
+    return ExportResult(out_dir, [n for n, _, _ in cx.inputs], outputs, [layer.name for layer in cx.layers])

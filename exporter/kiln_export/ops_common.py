@@ -1,0 +1,228 @@
+"""Helpers shared by the op handlers: argument binding, constant checks and the lowering of each kiln
+op, written once and called from both the module forms (ops_modules.py) and the functional forms
+(ops_functions.py) so the two cannot drift apart."""
+import math
+
+from torch import fx
+
+REQ = object()  # marks a parameter without a default
+
+
+def bind(cx, node, params):
+    """Maps node.args/kwargs onto `params` [(name, default)]; returns {name: value}, defaults filled in."""
+    names = [p for p, _ in params]
+    if len(node.args) > len(params):
+        raise cx.error(node, "called with %d positional arguments; kiln knows %d (%s)"
+                       % (len(node.args), len(params), ", ".join(names)))
+    out = dict(zip(names, node.args))
+    for key, value in node.kwargs.items():
+        if key not in names:
+            raise cx.error(node, "keyword argument `%s` is not supported (known: %s)" % (key, ", ".join(names)))
+        out[key] = value
+    for pname, default in params:
+        if pname not in out:
+            if default is REQ:
+                raise cx.error(node, "argument `%s` is missing" % pname)
+            out[pname] = default
+    return out
+
+
+def module_input(cx, node):
+    """The one tensor a leaf module is called with."""
+    if len(node.args) != 1 or node.kwargs:
+        raise cx.error(node, "called with %d arguments and keywords %s; kiln supports one input tensor"
+                       % (len(node.args), sorted(node.kwargs)))
+    return cx.tensor_arg(node, node.args[0])
+
+
+def as_int(cx, node, value, what):
+    value = cx.const(node, value, what)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise cx.error(node, "%s must be an integer, found %r" % (what, value))
+    return value
+
+
+def as_float(cx, node, value, what):
+    value = cx.const(node, value, what)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise cx.error(node, "%s must be a finite number, found %r" % (what, value))
+    return float(value)
+
+
+def pair(cx, node, value, what):
+    """[h, w] from an int or a 1- or 2-element sequence of ints."""
+    value = cx.const(node, value, what)
+    if isinstance(value, (list, tuple)) and len(value) in (1, 2):
+        items = list(value) * (3 - len(value))
+    elif isinstance(value, (list, tuple)):
+        raise cx.error(node, "%s must be an integer or a pair, found %r" % (what, value))
+    else:
+        items = [value, value]
+    return [as_int(cx, node, v, what) for v in items[:2]]
+
+
+def require(cx, node, condition, what):
+    if not condition:
+        raise cx.error(node, what)
+
+
+def need_rank(cx, node, x, ranks, op):
+    shape = cx.shape(x)
+    if len(shape) not in ranks:
+        raise cx.error(node, "kiln's %s takes a %s-D input, found shape %s"
+                       % (op, " or ".join(str(r) for r in ranks), list(shape)))
+    return shape
+
+
+def put_pair(attrs, key, value, default):
+    """Writes an optional pair attribute only when it differs from the spec's default."""
+    if value != [default, default]:
+        attrs[key] = value
+
+
+# --- lowerings shared by module and functional forms -----------------------------------------------
+
+def unary(cx, node, op, x, attrs=None, inplace=False):
+    cx.emit(node, op, [x], attrs)
+    if inplace:
+        cx.overwrote(node, x)
+
+
+def max_pool(cx, node, x, kernel, stride, padding, dilation, ceil_mode, return_indices):
+    require(cx, node, not return_indices, "return_indices=True is not supported (kiln's max_pool2d has one output)")
+    require(cx, node, not ceil_mode, "ceil_mode=True is not supported (kiln pools in floor mode)")
+    kernel = pair(cx, node, kernel, "kernel_size")
+    stride = kernel if stride is None or stride == () or stride == [] else pair(cx, node, stride, "stride")
+    padding = pair(cx, node, padding, "padding")
+    require(cx, node, pair(cx, node, dilation, "dilation") == [1, 1], "dilation other than 1 is not supported")
+    require(cx, node, all(2 * p <= k for p, k in zip(padding, kernel)),
+            "padding %s is more than half the kernel %s" % (padding, kernel))
+    need_rank(cx, node, x, (4,), "max_pool2d")
+    attrs = {"kernel_size": kernel}
+    if stride != kernel:
+        attrs["stride"] = stride
+    put_pair(attrs, "padding", padding, 0)
+    cx.emit(node, "max_pool2d", [x], attrs)
+
+
+def avg_pool(cx, node, x, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override):
+    require(cx, node, not cx.const(node, ceil_mode, "ceil_mode"),
+            "ceil_mode=True is not supported (kiln pools in floor mode)")
+    require(cx, node, cx.const(node, divisor_override, "divisor_override") is None,
+            "divisor_override is not supported")
+    kernel = pair(cx, node, kernel, "kernel_size")
+    stride = kernel if stride is None or stride == () or stride == [] else pair(cx, node, stride, "stride")
+    padding = pair(cx, node, padding, "padding")
+    need_rank(cx, node, x, (4,), "avg_pool2d")
+    attrs = {"kernel_size": kernel}
+    if stride != kernel:
+        attrs["stride"] = stride
+    put_pair(attrs, "padding", padding, 0)
+    if not cx.const(node, count_include_pad, "count_include_pad"):
+        attrs["count_include_pad"] = False
+    cx.emit(node, "avg_pool2d", [x], attrs)
+
+
+def adaptive_avg_pool(cx, node, x):
+    shape = need_rank(cx, node, x, (4,), "global_avg_pool2d")
+    out = cx.shape(node)
+    if tuple(out) == tuple(shape):
+        cx.alias(node, x)  # output size equal to the input's: an identity
+    elif tuple(out[2:]) == (1, 1):
+        cx.emit(node, "global_avg_pool2d", [x])
+    else:
+        raise cx.error(node, "adaptive average pooling to %s is not supported; only output size 1 "
+                             "(global_avg_pool2d)" % list(out[2:]))
+
+
+def linear(cx, node, x, weight, bias):
+    shape = cx.shape(x)
+    if len(shape) != 2:
+        raise cx.error(node, "kiln's linear takes a 2-D input [N, in_features], found shape %s (flatten first)"
+                       % list(shape))
+    require(cx, node, weight.dim() == 2 and weight.shape[1] == shape[1],
+            "weight of shape %s does not fit an input of %d features" % (list(weight.shape), shape[1]))
+    cx.emit(node, "linear", [x], {"out_features": int(weight.shape[0])}, {"weight": weight, "bias": bias})
+
+
+def reshape(cx, node, x):
+    """view/reshape/flatten: kiln keeps only the flatten to [N, C*H*W] (and drops reshapes that change nothing)."""
+    shape, out = cx.shape(x), cx.shape(node)
+    rest = 1
+    for d in shape[1:]:
+        rest *= d
+    if tuple(out) == tuple(shape):
+        cx.alias(node, x)
+    elif len(shape) >= 2 and tuple(out) == (shape[0], rest):
+        cx.emit(node, "flatten", [x])
+    else:
+        raise cx.error(node, "reshape from %s to %s is not supported; kiln only flattens to [N, C*H*W]"
+                       % (list(shape), list(out)))
+
+
+def softmax(cx, node, x, dim, dtype=None):
+    shape = need_rank(cx, node, x, (2, 4), "softmax")
+    require(cx, node, cx.const(node, dtype, "dtype") is None, "dtype= is not supported")
+    dim = cx.const(node, dim, "dim")
+    dim = 1 if dim is None else as_int(cx, node, dim, "dim") % len(shape)  # dim=None means 1 for 2-D/4-D
+    require(cx, node, dim == 1, "softmax over dim %d is not supported; kiln's softmax is over channels (dim 1)" % dim)
+    cx.emit(node, "softmax", [x], {"axis": 1})
+
+
+def add(cx, node, a, b, alpha=1, inplace=False):
+    for arg in (a, b):
+        if not isinstance(arg, fx.Node) or cx.kind(arg) != "tensor":
+            raise cx.error(node, "adding the constant %r is not supported; kiln's add sums tensors" % (arg,))
+    require(cx, node, cx.const(node, alpha, "alpha") == 1, "alpha other than 1 is not supported")
+    require(cx, node, cx.shape(a) == cx.shape(b),
+            "adding shapes %s and %s (broadcasting) is not supported; kiln adds equal shapes"
+            % (list(cx.shape(a)), list(cx.shape(b))))
+    cx.emit(node, "add", [a, b])
+    if inplace:
+        cx.overwrote(node, a)
+
+
+def concat(cx, node, tensors, dim):
+    require(cx, node, isinstance(tensors, (list, tuple)) and len(tensors) >= 1,
+            "concatenating %r is not supported; kiln concatenates a list of tensors" % (tensors,))
+    rank = len(cx.shape(cx.tensor_arg(node, tensors[0])))
+    dim = as_int(cx, node, dim, "dim") % rank
+    require(cx, node, dim == 1, "concatenation along dim %d is not supported; kiln concatenates channels (dim 1)"
+            % dim)
+    if len(tensors) == 1:
+        cx.alias(node, tensors[0])
+    else:
+        cx.emit(node, "concat", tensors, {"axis": 1})
+
+
+def upsample(cx, node, x, mode, scale_factor, align_corners):
+    mode = cx.const(node, mode, "mode")
+    require(cx, node, mode in ("nearest", "nearest-exact"),
+            "upsampling mode '%s' is not supported; kiln upsamples with mode='nearest'" % mode)
+    require(cx, node, cx.const(node, align_corners, "align_corners") in (None, False), "align_corners is not supported")
+    shape = need_rank(cx, node, x, (4,), "upsample_nearest")
+    out = cx.shape(node)
+    scale = [o // i for o, i in zip(out[2:], shape[2:])]
+    require(cx, node, all(o == s * i for o, s, i in zip(out[2:], scale, shape[2:])) and min(scale) >= 1,
+            "upsampling %s to %s is not by an integer factor" % (list(shape[2:]), list(out[2:])))
+    factors = cx.const(node, scale_factor, "scale_factor")
+    if factors is not None:
+        factors = list(factors) if isinstance(factors, (list, tuple)) else [factors, factors]
+        require(cx, node, all(float(f).is_integer() for f in factors),
+                "scale_factor %r is not an integer; kiln upsamples by integer factors" % (factors,))
+    cx.emit(node, "upsample_nearest", [x], {"scale": scale})
+
+
+def lrn(cx, node, x, size, alpha, beta, k):
+    need_rank(cx, node, x, (4,), "lrn")
+    cx.emit(node, "lrn", [x], {"size": as_int(cx, node, size, "size"), "alpha": as_float(cx, node, alpha, "alpha"),
+                               "beta": as_float(cx, node, beta, "beta"), "k": as_float(cx, node, k, "k")})
+
+
+def dropout(cx, node, x, p, training):
+    if cx.const(node, training, "training") and as_float(cx, node, p, "p") > 0:
+        raise cx.error(node, "dropout with training=True drops activations at inference too; "
+                             "pass training=self.training")
+    cx.alias(node, x)

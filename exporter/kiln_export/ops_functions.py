@@ -1,0 +1,179 @@
+"""Lowering of functional forms (torch.*, torch.nn.functional.*, operator.*) and Tensor methods to kiln ops.
+
+Each entry gives the function's parameters as PyTorch declares them, so positional and keyword calls
+bind the same way, and a lowering from ops_common.py.
+"""
+import operator
+
+import torch
+import torch.nn.functional as F
+
+from . import ops_common as c
+from .ops_common import REQ
+
+X = ("input", REQ)
+
+
+def _act(op, inplace=False, attr=None):
+    def handle(cx, node, a):
+        attrs = {attr[0]: c.as_float(cx, node, a[attr[0]], attr[0])} if attr else None
+        c.unary(cx, node, op, cx.tensor_arg(node, a["input"]), attrs,
+                inplace or bool(cx.const(node, a.get("inplace", False), "inplace")))
+    return handle
+
+
+def _max_pool(cx, node, a):
+    c.max_pool(cx, node, cx.tensor_arg(node, a["input"]), a["kernel_size"], cx.const(node, a["stride"], "stride"),
+               a["padding"], a["dilation"], cx.const(node, a["ceil_mode"], "ceil_mode"),
+               cx.const(node, a.get("return_indices", False), "return_indices"))
+
+
+def _avg_pool(cx, node, a):
+    c.avg_pool(cx, node, cx.tensor_arg(node, a["input"]), a["kernel_size"], cx.const(node, a["stride"], "stride"),
+               a["padding"], a["ceil_mode"], a["count_include_pad"], a["divisor_override"])
+
+
+def _upsample(cx, node, a):
+    c.upsample(cx, node, cx.tensor_arg(node, a["input"]), a.get("mode", "nearest"), a["scale_factor"],
+               a.get("align_corners"))
+
+
+def _add(inplace):
+    return lambda cx, node, a: c.add(cx, node, a["input"], a["other"], a.get("alpha", 1), inplace)
+
+
+def _dropout(cx, node, a):
+    c.dropout(cx, node, cx.tensor_arg(node, a["input"]), a["p"], a["training"])
+
+
+def _identity(cx, node, a):
+    cx.alias(node, cx.tensor_arg(node, a["input"]))
+
+
+def _linear(cx, node, a):
+    bias = None if a["bias"] is None else cx.parameter(node, a["bias"], "bias")
+    c.linear(cx, node, cx.tensor_arg(node, a["input"]), cx.parameter(node, a["weight"], "weight"), bias)
+
+
+def _reshape(cx, node, a):
+    c.reshape(cx, node, cx.tensor_arg(node, a["input"]))
+
+
+_ACT_INPLACE = [X, ("inplace", False)]
+_DROPOUT = [X, ("p", 0.5), ("training", True), ("inplace", False)]
+_INTERP = [X, ("size", None), ("scale_factor", None), ("mode", "nearest"), ("align_corners", None),
+           ("recompute_scale_factor", None), ("antialias", False)]
+_AVG = [X, ("kernel_size", REQ), ("stride", None), ("padding", 0), ("ceil_mode", False),
+        ("count_include_pad", True), ("divisor_override", None)]
+
+
+def _SOFTMAX(cx, node, a):  # noqa: N802 - named like the parameter tables it sits with
+    c.softmax(cx, node, cx.tensor_arg(node, a["input"]), a["dim"], a.get("dtype"))
+
+
+# (object path, parameters, handler); paths missing from this torch version are skipped.
+_FUNCTIONS = [
+    ("F.relu", _ACT_INPLACE, _act("relu")),
+    ("torch.relu", [X], _act("relu")),
+    ("torch.relu_", [X], _act("relu", inplace=True)),
+    ("F.leaky_relu", [X, ("negative_slope", 0.01), ("inplace", False)], _act("leaky_relu", attr=("negative_slope",))),
+    ("F.leaky_relu_", [X, ("negative_slope", 0.01)], _act("leaky_relu", True, ("negative_slope",))),
+    ("F.elu", [X, ("alpha", 1.0), ("inplace", False)], _act("elu", attr=("alpha",))),
+    ("F.elu_", [X, ("alpha", 1.0)], _act("elu", True, ("alpha",))),
+    ("torch.sigmoid", [X], _act("sigmoid")),
+    ("F.sigmoid", [X], _act("sigmoid")),
+    ("torch.sigmoid_", [X], _act("sigmoid", inplace=True)),
+    ("torch.tanh", [X], _act("tanh")),
+    ("F.tanh", [X], _act("tanh")),
+    ("torch.tanh_", [X], _act("tanh", inplace=True)),
+    ("F.max_pool2d", [X, ("kernel_size", REQ), ("stride", None), ("padding", 0), ("dilation", 1),
+                      ("ceil_mode", False), ("return_indices", False)], _max_pool),
+    ("torch.max_pool2d", [X, ("kernel_size", REQ), ("stride", ()), ("padding", 0), ("dilation", 1),
+                          ("ceil_mode", False)], _max_pool),
+    ("F.avg_pool2d", _AVG, _avg_pool),
+    ("F.adaptive_avg_pool2d", [X, ("output_size", REQ)],
+     lambda cx, node, a: c.adaptive_avg_pool(cx, node, cx.tensor_arg(node, a["input"]))),
+    ("torch._C._nn.adaptive_avg_pool2d", [X, ("output_size", REQ)],
+     lambda cx, node, a: c.adaptive_avg_pool(cx, node, cx.tensor_arg(node, a["input"]))),
+    ("F.dropout", _DROPOUT, _dropout),
+    ("F.dropout1d", _DROPOUT, _dropout),
+    ("F.dropout2d", _DROPOUT, _dropout),
+    ("F.dropout3d", _DROPOUT, _dropout),
+    ("F.alpha_dropout", _DROPOUT, _dropout),
+    ("F.feature_alpha_dropout", _DROPOUT, _dropout),
+    ("torch.dropout", [X, ("p", REQ), ("train", REQ)],
+     lambda cx, node, a: c.dropout(cx, node, cx.tensor_arg(node, a["input"]), a["p"], a["train"])),
+    ("F.local_response_norm", [X, ("size", REQ), ("alpha", 1e-4), ("beta", 0.75), ("k", 1.0)],
+     lambda cx, node, a: c.lrn(cx, node, cx.tensor_arg(node, a["input"]), a["size"], a["alpha"], a["beta"], a["k"])),
+    ("F.softmax", [X, ("dim", None), ("_stacklevel", 3), ("dtype", None)], _SOFTMAX),
+    ("torch.softmax", [X, ("dim", REQ), ("dtype", None)], _SOFTMAX),
+    ("operator.add", [X, ("other", REQ)], _add(False)),
+    ("operator.iadd", [X, ("other", REQ)], _add(True)),
+    ("torch.add", [X, ("other", REQ), ("alpha", 1)], _add(False)),
+    ("torch.cat", [("tensors", REQ), ("dim", 0)], lambda cx, node, a: c.concat(cx, node, a["tensors"], a["dim"])),
+    ("torch.concat", [("tensors", REQ), ("dim", 0)], lambda cx, node, a: c.concat(cx, node, a["tensors"], a["dim"])),
+    ("torch.concatenate", [("tensors", REQ), ("axis", 0)],
+     lambda cx, node, a: c.concat(cx, node, a["tensors"], a["axis"])),
+    ("F.linear", [X, ("weight", REQ), ("bias", None)], _linear),
+    ("torch.flatten", [X, ("start_dim", 0), ("end_dim", -1)], _reshape),
+    ("torch.reshape", [X, ("shape", REQ)], _reshape),
+    ("F.interpolate", _INTERP, _upsample),
+    ("F.upsample", _INTERP[:5], _upsample),
+    ("F.upsample_nearest", [X, ("size", None), ("scale_factor", None)], _upsample),
+]
+
+# Tensor methods: the tensor itself is the first parameter, "input".
+_METHODS = [
+    ("relu", [X], _act("relu")),
+    ("relu_", [X], _act("relu", inplace=True)),
+    ("sigmoid", [X], _act("sigmoid")),
+    ("sigmoid_", [X], _act("sigmoid", inplace=True)),
+    ("tanh", [X], _act("tanh")),
+    ("tanh_", [X], _act("tanh", inplace=True)),
+    ("softmax", [X, ("dim", REQ), ("dtype", None)], _SOFTMAX),
+    ("add", [X, ("other", REQ), ("alpha", 1)], _add(False)),
+    ("add_", [X, ("other", REQ), ("alpha", 1)], _add(True)),
+    ("__add__", [X, ("other", REQ)], _add(False)),
+    ("__iadd__", [X, ("other", REQ)], _add(True)),
+    ("flatten", [X, ("start_dim", 0), ("end_dim", -1)], _reshape),
+    ("contiguous", [X, ("memory_format", None)], _identity),
+    ("clone", [X, ("memory_format", None)], _identity),
+    ("detach", [X], _identity),
+]
+
+# view and reshape take their shape as varargs; the handler reads the result's shape instead.
+_VARARG_METHODS = {"view": _reshape, "reshape": _reshape}
+
+
+def _resolve(path):
+    root, _, rest = path.partition(".")
+    obj = {"F": F, "torch": torch, "operator": operator}[root]
+    for part in rest.split("."):
+        obj = getattr(obj, part, None)
+        if obj is None:
+            return None
+    return obj
+
+
+FUNCTION_HANDLERS = {}
+for _path, _params, _handler in _FUNCTIONS:
+    _target = _resolve(_path)
+    if _target is not None:
+        FUNCTION_HANDLERS.setdefault(_target, (_params, _handler))
+METHOD_HANDLERS = {name: (params, handler) for name, params, handler in _METHODS}
+
+
+def run_function(cx, node, handlers):
+    params, handler = handlers
+    handler(cx, node, c.bind(cx, node, params))
+
+
+def run_method(cx, node):
+    if node.target in _VARARG_METHODS:
+        _VARARG_METHODS[node.target](cx, node, {"input": node.args[0]})
+        return True
+    entry = METHOD_HANDLERS.get(node.target)
+    if entry is None:
+        return False
+    run_function(cx, node, entry)
+    return True
