@@ -97,7 +97,7 @@ int cmd_compare(int argc, char** argv) {
       const Row r = compare_one(t, golden_by_name, layers_path, tol);
       const bool mark = !r.stats.pass() && !first_marked;
       first_marked = first_marked || mark;
-      std::printf("%-4zu %-32s %-12s %-11.3g %-11.3g %-11.8f %zu/%zu%s\n", i, t.name.c_str(),
+      std::printf("%-4zu %-32s %-17s %-11.3g %-11.3g %-11.8f %zu/%zu%s\n", i, t.name.c_str(),
                   runner->graph().layers()[i]->op().c_str(), r.stats.max_abs, r.stats.max_rel,
                   r.stats.cosine_similarity, r.stats.mismatches, r.stats.count,
                   mark ? "   <-- first layer beyond tolerance" : "");
