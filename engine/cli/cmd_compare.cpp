@@ -6,6 +6,7 @@
 #include "engine/cli/runner.h"
 #include "engine/compare.h"
 #include "engine/errors.h"
+#include "engine/json_writer.h"
 #include "engine/model_dir.h"
 
 namespace kiln {
@@ -30,6 +31,19 @@ Row compare_one(const HostTensor& actual, const std::map<std::string, const Host
   return Row{actual.name, compare_tensors(actual.data.data(), e.data.data(), e.data.size(), tol)};
 }
 
+void write_stats(JsonWriter& j, const CompareStats& s) {
+  j.value("count", static_cast<std::uint64_t>(s.count))
+      .value("mismatches", static_cast<std::uint64_t>(s.mismatches))
+      .value("nonfinite_mismatches", static_cast<std::uint64_t>(s.nonfinite_mismatches))
+      .value("max_abs", s.max_abs).value("mean_abs", s.mean_abs).value("median_abs", s.median_abs)
+      .value("max_rel", s.max_rel).value("mean_rel", s.mean_rel).value("median_rel", s.median_rel)
+      .value("cosine_similarity", s.cosine_similarity)
+      .value("worst_index", static_cast<std::uint64_t>(s.worst_index))
+      .value("worst_kiln", s.worst_actual).value("worst_pytorch", s.worst_expected)
+      .value("required_atol", s.required_atol).value("required_rtol", s.required_rtol)
+      .value("pass", s.pass());
+}
+
 std::map<std::string, const HostTensor*> by_name(const std::vector<HostTensor>& v) {
   std::map<std::string, const HostTensor*> m;
   for (const HostTensor& t : v) m[t.name] = &t;
@@ -43,6 +57,7 @@ int cmd_compare(int argc, char** argv) {
   std::string golden;
   CompareTolerance tol;
   bool layers = false;
+  std::string json_path;
   OptionParser p("kiln compare --model DIR [options]",
                  "Runs the golden inputs the exporter wrote (DIR/golden/inputs.manifest) and compares kiln's\n"
                  "outputs with PyTorch's (DIR/golden/outputs.manifest). An element fails only when its error is\n"
@@ -55,6 +70,7 @@ int cmd_compare(int argc, char** argv) {
   p.add_double("atol", "X", "absolute tolerance", &tol.atol);
   p.add_double("rtol", "X", "relative tolerance", &tol.rtol);
   p.add_flag("layers", "compare every layer's output with golden/layers.manifest", &layers);
+  p.add_string("json", "FILE", "also write the statistics as JSON", &json_path);
   if (!p.parse(argc, argv, 2)) return 0;
   if (golden.empty()) golden = model_folder(resolve_model_yaml(ro.model)) + "/golden";
 
@@ -71,11 +87,17 @@ int cmd_compare(int argc, char** argv) {
   std::printf("tolerance: atol %g, rtol %g\n", tol.atol, tol.rtol);
 
   const RunResult result = runner->run(inputs, batch, RunOptions{layers});
+  JsonWriter j;
+  j.begin_object().value("model", runner->graph().spec().path).value("device", runner->device_description());
+  j.value("atol", tol.atol).value("rtol", tol.rtol).begin_array("outputs");
   bool ok = true;
   const auto expected_by_name = by_name(expected);
   for (const HostTensor& out : result.outputs) {
     const Row r = compare_one(out, expected_by_name, outputs_path, tol);
     ok = ok && r.stats.pass();
+    j.begin_object().value("name", r.name).value("shape", shape_to_string(out.shape));
+    write_stats(j, r.stats);
+    j.end_object();
     std::printf("output %s %s: %s  %s\n", r.name.c_str(), shape_to_string(out.shape).c_str(),
                 format_stats_line(r.stats).c_str(), r.stats.pass() ? "PASS" : "FAIL");
     if (!r.stats.pass()) {
@@ -84,7 +106,10 @@ int cmd_compare(int argc, char** argv) {
                   r.stats.required_rtol);
     }
   }
+  j.end_array();
+  std::string first_divergent;
   if (layers) {
+    j.begin_array("layers");
     const std::string layers_path = golden + "/layers.manifest";
     const std::vector<HostTensor> golden_layers = read_host_tensors(layers_path);
     const auto golden_by_name = by_name(golden_layers);
@@ -97,14 +122,22 @@ int cmd_compare(int argc, char** argv) {
       const Row r = compare_one(t, golden_by_name, layers_path, tol);
       const bool mark = !r.stats.pass() && !first_marked;
       first_marked = first_marked || mark;
+      if (mark) first_divergent = t.name;
+      j.begin_object().value("index", static_cast<std::uint64_t>(i)).value("name", t.name);
+      j.value("op", runner->graph().layers()[i]->op());
+      write_stats(j, r.stats);
+      j.end_object();
       std::printf("%-4zu %-32s %-17s %-11.3g %-11.3g %-11.8f %zu/%zu%s\n", i, t.name.c_str(),
                   runner->graph().layers()[i]->op().c_str(), r.stats.max_abs, r.stats.max_rel,
                   r.stats.cosine_similarity, r.stats.mismatches, r.stats.count,
                   mark ? "   <-- first layer beyond tolerance" : "");
     }
+    j.end_array();
     if (!first_marked) std::printf("every layer within tolerance\n");
     ok = ok && !first_marked;
   }
+  j.value("first_divergent_layer", first_divergent).value("pass", ok).end_object();
+  if (!json_path.empty()) j.save(json_path);
   std::printf("%s\n", ok ? "PASS" : "FAIL");
   return ok ? 0 : 1;
 }

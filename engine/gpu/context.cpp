@@ -1,0 +1,233 @@
+#include <cstring>
+
+#include "engine/gpu/check.h"
+#include "engine/gpu/engine.h"
+#include "engine/gpu/memory.h"
+#include "engine/gpu/op.h"
+
+namespace kiln::gpu {
+
+struct ExecutionContext::State {
+  std::shared_ptr<const GpuEngine> engine;
+  Stream own_stream;
+  cudaStream_t stream = nullptr;
+  CudnnHandle cudnn;
+  CublasLtHandle cublaslt;
+  DeviceBuffer arena;
+  DeviceBuffer workspace;
+  PinnedBuffer staging_in;    // the inputs at max batch, back to back
+  PinnedBuffer staging_out;   // the outputs at max batch
+  PinnedBuffer arena_mirror;  // keep_all_layer_outputs: the whole arena
+  std::vector<std::uint64_t> in_offsets;
+  std::vector<std::uint64_t> out_offsets;
+  std::vector<float*> tensors;
+  // Declared last: prepared plans reference the handles above and must go first.
+  std::map<std::int64_t, std::vector<std::unique_ptr<PreparedOp>>> prepared;
+
+  const Graph& graph() const { return engine->graph(); }
+
+  std::uint64_t bytes_at(int tensor, std::int64_t batch) const {
+    return element_count(Layer::at_batch(graph().tensors()[static_cast<std::size_t>(tensor)].shape, batch)) *
+           sizeof(float);
+  }
+
+  OpRunEnv env() const {
+    OpRunEnv e;
+    e.cudnn = cudnn.get();
+    e.cublaslt = cublaslt.get();
+    e.stream = stream;
+    e.workspace = workspace.data();
+    e.workspace_bytes = workspace.size();
+    e.tensors = &tensors;
+    return e;
+  }
+
+  void check_batch(std::int64_t batch) const {
+    if (batch < 1 || batch > engine->max_batch()) {
+      throw UsageError("batch " + std::to_string(batch) + " is outside 1.." + std::to_string(engine->max_batch()) +
+                       " (the max batch this engine was loaded with)");
+    }
+  }
+
+  const std::vector<std::unique_ptr<PreparedOp>>& ensure(std::int64_t batch) {
+    check_batch(batch);
+    auto it = prepared.find(batch);
+    if (it != prepared.end()) return it->second;
+    std::vector<std::unique_ptr<PreparedOp>> ops;
+    const OpRunEnv e = env();
+    for (std::size_t i = 0; i < graph().layers().size(); ++i) {
+      LayerScope scope(graph().layers()[i]->name());
+      ops.push_back(engine->op(static_cast<int>(i))->prepare(e, batch));
+    }
+    return prepared.emplace(batch, std::move(ops)).first->second;
+  }
+
+  void enqueue(std::int64_t batch) {
+    const auto& ops = ensure(batch);
+    const OpRunEnv e = env();
+    const bool sync_each = engine->options().sync_each_layer;
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+      if (!ops[i]) continue;
+      LayerScope scope(graph().layers()[i]->name());
+      ops[i]->run(e);
+      if (sync_each) KILN_CUDA_CHECK(cudaStreamSynchronize(stream));
+    }
+  }
+};
+
+ExecutionContext::ExecutionContext(std::shared_ptr<const GpuEngine> engine, cudaStream_t stream)
+    : s_(std::make_unique<State>()) {
+  if (!engine) throw UsageError("ExecutionContext: the engine is null");
+  s_->engine = std::move(engine);
+  const GpuEngine& eng = *s_->engine;
+  const Graph& g = eng.graph();
+  KILN_CUDA_CHECK(cudaSetDevice(eng.options().device));
+  if (!stream) s_->own_stream = make_stream();
+  s_->stream = stream ? stream : s_->own_stream.get();
+  s_->cudnn = make_cudnn_handle();
+  KILN_CUDNN_CHECK(cudnnSetStream(s_->cudnn.get(), s_->stream));
+  s_->cublaslt = make_cublaslt_handle();
+  s_->arena = DeviceBuffer(eng.memory_plan().arena_bytes, "the activation arena");
+  s_->workspace = DeviceBuffer(eng.workspace_bytes(), "the shared workspace");
+  for (std::uint64_t off : eng.memory_plan().offsets) {
+    s_->tensors.push_back(reinterpret_cast<float*>(s_->arena.data() + off));
+  }
+  std::uint64_t in_bytes = 0;
+  for (int t : g.input_tensors()) {
+    s_->in_offsets.push_back(in_bytes);
+    in_bytes += s_->bytes_at(t, eng.max_batch());
+  }
+  std::uint64_t out_bytes = 0;
+  for (int t : g.output_tensors()) {
+    s_->out_offsets.push_back(out_bytes);
+    out_bytes += s_->bytes_at(t, eng.max_batch());
+  }
+  s_->staging_in = PinnedBuffer(in_bytes, "pinned input staging");
+  s_->staging_out = PinnedBuffer(out_bytes, "pinned output staging");
+  if (eng.options().keep_all_layer_outputs) {
+    s_->arena_mirror = PinnedBuffer(s_->arena.size(), "pinned copy of the arena (keep_all_layer_outputs)");
+  }
+}
+
+ExecutionContext::~ExecutionContext() {
+  if (s_ && s_->stream) KILN_CUDA_LOG(cudaStreamSynchronize(s_->stream));
+}
+ExecutionContext::ExecutionContext(ExecutionContext&&) noexcept = default;
+ExecutionContext& ExecutionContext::operator=(ExecutionContext&&) noexcept = default;
+
+cudaStream_t ExecutionContext::stream() const { return s_->stream; }
+const GpuEngine& ExecutionContext::engine() const { return *s_->engine; }
+const float* ExecutionContext::device_tensor(int index) const { return s_->tensors.at(static_cast<std::size_t>(index)); }
+
+std::vector<std::int64_t> ExecutionContext::prepared_batches() const {
+  std::vector<std::int64_t> out;
+  for (const auto& kv : s_->prepared) out.push_back(kv.first);
+  return out;
+}
+
+void ExecutionContext::prepare(std::int64_t batch) {
+  KILN_CUDA_CHECK(cudaSetDevice(s_->engine->options().device));
+  s_->ensure(batch);
+}
+
+void ExecutionContext::synchronize() { KILN_CUDA_CHECK(cudaStreamSynchronize(s_->stream)); }
+
+RunResult ExecutionContext::run(const std::vector<HostTensor>& inputs, std::int64_t batch, const RunOptions& options) {
+  State& s = *s_;
+  const Graph& g = s.graph();
+  s.check_batch(batch);
+  if (options.keep_layer_outputs && !s.engine->options().keep_all_layer_outputs) {
+    throw UsageError("keep_layer_outputs needs an engine loaded with keep_all_layer_outputs (fusion and memory "
+                     "reuse otherwise overwrite intermediate layers)");
+  }
+  const auto& in_ids = g.input_tensors();
+  if (inputs.size() != in_ids.size()) {
+    throw UsageError("the model takes " + std::to_string(in_ids.size()) + " input(s), got " +
+                     std::to_string(inputs.size()));
+  }
+  for (std::size_t i = 0; i < in_ids.size(); ++i) {
+    const GraphTensor& t = g.tensors()[static_cast<std::size_t>(in_ids[i])];
+    const Shape want = Layer::at_batch(t.shape, batch);
+    if (!inputs[i].name.empty() && inputs[i].name != t.name) {
+      throw UsageError("input " + std::to_string(i) + " is named '" + inputs[i].name + "', the model expects '" +
+                       t.name + "'");
+    }
+    if (inputs[i].data.size() != element_count(want)) {
+      throw UsageError("input '" + t.name + "' has " + std::to_string(inputs[i].data.size()) + " elements, expected " +
+                       shape_to_string(want) + " = " + std::to_string(element_count(want)));
+    }
+  }
+  KILN_CUDA_CHECK(cudaSetDevice(s.engine->options().device));
+  s.ensure(batch);
+  for (std::size_t i = 0; i < in_ids.size(); ++i) {
+    const std::uint64_t bytes = s.bytes_at(in_ids[i], batch);
+    std::byte* staged = s.staging_in.data() + s.in_offsets[i];
+    std::memcpy(staged, inputs[i].data.data(), bytes);
+    KILN_CUDA_CHECK(cudaMemcpyAsync(s.tensors[static_cast<std::size_t>(in_ids[i])], staged, bytes,
+                                    cudaMemcpyHostToDevice, s.stream));
+  }
+  s.enqueue(batch);
+  const auto& out_ids = g.output_tensors();
+  for (std::size_t i = 0; i < out_ids.size(); ++i) {
+    KILN_CUDA_CHECK(cudaMemcpyAsync(s.staging_out.data() + s.out_offsets[i], s.tensors[static_cast<std::size_t>(out_ids[i])],
+                                    s.bytes_at(out_ids[i], batch), cudaMemcpyDeviceToHost, s.stream));
+  }
+  if (options.keep_layer_outputs && s.arena.size() > 0) {
+    KILN_CUDA_CHECK(cudaMemcpyAsync(s.arena_mirror.data(), s.arena.data(), s.arena.size(), cudaMemcpyDeviceToHost,
+                                    s.stream));
+  }
+  KILN_CUDA_CHECK(cudaStreamSynchronize(s.stream));
+
+  auto host_tensor = [&](int t, const std::byte* src) {
+    const GraphTensor& gt = g.tensors()[static_cast<std::size_t>(t)];
+    HostTensor h{gt.name, Layer::at_batch(gt.shape, batch), {}};
+    h.data.resize(element_count(h.shape));
+    std::memcpy(h.data.data(), src, h.data.size() * sizeof(float));
+    return h;
+  };
+  RunResult r;
+  for (std::size_t i = 0; i < out_ids.size(); ++i) {
+    r.outputs.push_back(host_tensor(out_ids[i], s.staging_out.data() + s.out_offsets[i]));
+  }
+  if (options.keep_layer_outputs) {
+    const auto& offsets = s.engine->memory_plan().offsets;
+    for (std::size_t l = 0; l < g.layers().size(); ++l) {
+      const int t = g.output_tensor_of(static_cast<int>(l));
+      r.layers.push_back(host_tensor(t, s.arena_mirror.data() + offsets[static_cast<std::size_t>(t)]));
+    }
+  }
+  return r;
+}
+
+void ExecutionContext::run_device(const std::vector<const float*>& inputs, const std::vector<float*>& outputs,
+                                  std::int64_t batch) {
+  State& s = *s_;
+  const Graph& g = s.graph();
+  s.check_batch(batch);
+  const auto& in_ids = g.input_tensors();
+  const auto& out_ids = g.output_tensors();
+  if (inputs.size() != in_ids.size() || outputs.size() != out_ids.size()) {
+    throw UsageError("run_device: the model takes " + std::to_string(in_ids.size()) + " input(s) and gives " +
+                     std::to_string(out_ids.size()) + " output(s), got " + std::to_string(inputs.size()) + " and " +
+                     std::to_string(outputs.size()) + " pointer(s)");
+  }
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    if (!inputs[i]) throw UsageError("run_device: input '" + g.tensors()[static_cast<std::size_t>(in_ids[i])].name + "' is null");
+  }
+  for (std::size_t i = 0; i < outputs.size(); ++i) {
+    if (!outputs[i]) throw UsageError("run_device: output '" + g.tensors()[static_cast<std::size_t>(out_ids[i])].name + "' is null");
+  }
+  KILN_CUDA_CHECK(cudaSetDevice(s.engine->options().device));
+  s.ensure(batch);
+  for (std::size_t i = 0; i < in_ids.size(); ++i) {
+    KILN_CUDA_CHECK(cudaMemcpyAsync(s.tensors[static_cast<std::size_t>(in_ids[i])], inputs[i], s.bytes_at(in_ids[i], batch),
+                                    cudaMemcpyDefault, s.stream));
+  }
+  s.enqueue(batch);
+  for (std::size_t i = 0; i < out_ids.size(); ++i) {
+    KILN_CUDA_CHECK(cudaMemcpyAsync(outputs[i], s.tensors[static_cast<std::size_t>(out_ids[i])], s.bytes_at(out_ids[i], batch),
+                                    cudaMemcpyDefault, s.stream));
+  }
+}
+
+}  // namespace kiln::gpu

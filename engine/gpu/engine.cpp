@@ -1,0 +1,161 @@
+#include "engine/gpu/engine.h"
+
+#include <algorithm>
+
+#include "engine/gpu/check.h"
+#include "engine/gpu/memory.h"
+#include "engine/gpu/op.h"
+#include "engine/gpu/weights.h"
+#include "engine/model_dir.h"
+#include "layers/activation/activation.h"
+#include "layers/conv/conv2d.h"
+
+namespace kiln::gpu {
+
+namespace {
+
+constexpr std::uint64_t kArenaAlignment = 256;
+
+// A layer whose work another layer does (an activation folded into its convolution).
+class FoldedOp final : public GpuOp {
+ public:
+  explicit FoldedOp(std::string into) : into_(std::move(into)) {}
+  std::unique_ptr<PreparedOp> prepare(const OpRunEnv&, std::int64_t) const override { return nullptr; }
+  std::string describe() const override { return "fused into " + into_; }
+
+ private:
+  std::string into_;
+};
+
+std::string cudnn_version_string() {
+  const std::size_t v = cudnnGetVersion();  // e.g. 91400 = 9.14.0
+  return std::to_string(v / 10000) + "." + std::to_string(v / 100 % 100) + "." + std::to_string(v % 100);
+}
+
+}  // namespace
+
+Precision parse_precision(const std::string& s) {
+  if (s == "fp32") return Precision::Fp32;
+  if (s == "tf32") return Precision::Tf32;
+  throw UsageError("precision: expected fp32 or tf32, got '" + s + "'");
+}
+
+AlgoMode parse_algo_mode(const std::string& s) {
+  if (s == "heuristic") return AlgoMode::Heuristic;
+  if (s == "find") return AlgoMode::Find;
+  throw UsageError("algorithm mode: expected heuristic or find, got '" + s + "'");
+}
+
+const char* precision_name(Precision p) { return p == Precision::Fp32 ? "fp32" : "tf32"; }
+const char* algo_mode_name(AlgoMode m) { return m == AlgoMode::Heuristic ? "heuristic" : "find"; }
+
+std::shared_ptr<const GpuEngine> GpuEngine::load(const std::string& model, const GpuEngineOptions& options,
+                                                 const GraphBuildOptions& graph_options) {
+  return load(load_graph(model, graph_options), options);
+}
+
+std::shared_ptr<const GpuEngine> GpuEngine::load(Graph graph, const GpuEngineOptions& options) {
+  return std::shared_ptr<const GpuEngine>(new GpuEngine(std::move(graph), options));
+}
+
+GpuEngine::~GpuEngine() = default;
+
+std::uint64_t GpuEngine::weight_bytes() const { return weights_ ? weights_->bytes() : 0; }
+
+GpuEngine::GpuEngine(Graph graph, const GpuEngineOptions& options) : graph_(std::move(graph)), options_(options) {
+  int count = 0;
+  KILN_CUDA_CHECK(cudaGetDeviceCount(&count));
+  if (options_.device < 0 || options_.device >= count) {
+    throw UsageError("GPU device " + std::to_string(options_.device) + " does not exist (" + std::to_string(count) +
+                     " visible)");
+  }
+  KILN_CUDA_CHECK(cudaSetDevice(options_.device));
+  cudaDeviceProp prop{};
+  KILN_CUDA_CHECK(cudaGetDeviceProperties(&prop, options_.device));
+  description_ = "gpu " + std::to_string(options_.device) + ": " + prop.name + ", cuDNN " + cudnn_version_string() +
+                 ", " + precision_name(options_.precision) + ", " + algo_mode_name(options_.algo);
+
+  decide_fusion();
+  std::vector<const TensorEntry*> used;
+  for (const auto& layer : graph_.layers()) used.insert(used.end(), layer->weights().begin(), layer->weights().end());
+  weights_ = std::make_unique<DeviceWeights>(graph_.manifest(), used);
+  build_ops();
+}
+
+// An activation is folded into the convolution before it when it is that convolution's only reader
+// and the convolution's output is no model output: the convolution then writes the activated values,
+// and the activation's output becomes a view of the convolution's in the memory plan (so the arena
+// holds one tensor where the graph has two).
+void GpuEngine::decide_fusion() {
+  const auto& layers = graph_.layers();
+  fused_into_.assign(layers.size(), -1);
+  std::vector<PlanTensor> tensors = graph_.plan_tensors();
+  bool any = false;
+  if (options_.fuse && !options_.keep_all_layer_outputs) {
+    for (std::size_t i = 0; i < layers.size(); ++i) {
+      if (!dynamic_cast<const ConvLayer*>(layers[i].get())) continue;
+      const int t = graph_.output_tensor_of(static_cast<int>(i));
+      const GraphTensor& out = graph_.tensors()[static_cast<std::size_t>(t)];
+      if (out.is_output || out.consumers.size() != 1) continue;
+      const int j = out.consumers[0];
+      if (!dynamic_cast<const ActivationLayer*>(layers[static_cast<std::size_t>(j)].get())) continue;
+      if (graph_.layer_inputs(j) != std::vector<int>{t}) continue;
+      fused_into_[static_cast<std::size_t>(j)] = static_cast<int>(i);
+      PlanTensor& act = tensors[static_cast<std::size_t>(graph_.output_tensor_of(j))];
+      act.alias_of = t;
+      act.in_place_of = -1;
+      any = true;
+    }
+  }
+  const int steps = static_cast<int>(layers.size());
+  if (options_.keep_all_layer_outputs) {
+    plan_ = graph_.plan_keeping_all(kArenaAlignment);
+  } else {
+    plan_ = plan_memory(any ? tensors : graph_.plan_tensors(), steps, kArenaAlignment);
+  }
+}
+
+void GpuEngine::build_ops() {
+  CudnnHandle cudnn = make_cudnn_handle();
+  CublasLtHandle cublaslt = make_cublaslt_handle();
+  Stream stream = make_stream();
+  KILN_CUDNN_CHECK(cudnnSetStream(cudnn.get(), stream.get()));
+
+  // Find mode times candidates on a scratch arena laid out like a context's.
+  DeviceBuffer scratch_arena;
+  DeviceBuffer scratch_workspace;
+  FindScratch scratch;
+  if (options_.algo == AlgoMode::Find) {
+    scratch_arena = DeviceBuffer(plan_.arena_bytes, "find-mode scratch arena");
+    KILN_CUDA_CHECK(cudaMemsetAsync(scratch_arena.data(), 0, scratch_arena.size(), stream.get()));
+    scratch_workspace = DeviceBuffer(options_.workspace_cap_bytes, "find-mode scratch workspace");
+    for (std::uint64_t off : plan_.offsets) scratch.tensors.push_back(reinterpret_cast<float*>(scratch_arena.data() + off));
+    scratch.workspace = scratch_workspace.data();
+    scratch.workspace_bytes = scratch_workspace.size();
+    scratch.stream = stream.get();
+  }
+
+  const auto& layers = graph_.layers();
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    const Layer& layer = *layers[i];
+    LayerScope scope(layer.name());
+    if (fused_into_[i] >= 0) {
+      ops_.push_back(std::make_unique<FoldedOp>(layers[static_cast<std::size_t>(fused_into_[i])]->name()));
+    } else {
+      OpBuildEnv env{graph_, static_cast<int>(i), options_, cudnn.get(), cublaslt.get(), *weights_, std::nullopt,
+                     nullptr};
+      auto next = std::find(fused_into_.begin(), fused_into_.end(), static_cast<int>(i));
+      if (next != fused_into_.end()) {
+        const auto& act = static_cast<const ActivationLayer&>(*layers[static_cast<std::size_t>(next - fused_into_.begin())]);
+        env.fused_activation = act.params();
+      }
+      if (options_.algo == AlgoMode::Find) env.scratch = &scratch;
+      ops_.push_back(make_gpu_op(env));
+    }
+    workspace_bytes_ = std::max(workspace_bytes_, ops_.back()->workspace_bytes());
+    reports_.push_back({layer.name(), layer.op(), ops_.back()->describe(), ops_.back()->workspace_bytes()});
+  }
+  KILN_CUDA_CHECK(cudaStreamSynchronize(stream.get()));
+}
+
+}  // namespace kiln::gpu

@@ -1,0 +1,48 @@
+// Options of the GPU engine (engine/gpu/engine.h), fixed when it is loaded.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace kiln::gpu {
+
+// Arithmetic of convolutions and fully connected layers. Activations and tensors are float32 in both.
+//  - Fp32: exact float32. cuDNN engines whose numerical notes say TENSOR_CORE (TF32 on float data),
+//    DOWN_CONVERT_INPUTS, REDUCED_PRECISION_REDUCTION, FFT or WINOGRAD are excluded; cuBLASLt computes
+//    in CUBLAS_COMPUTE_32F. Matches the CPU reference to ~1e-5 relative.
+//  - Tf32: tensor cores allowed (TF32 inputs, float accumulation); cuBLASLt CUBLAS_COMPUTE_32F_FAST_TF32.
+//    About 1e-3 relative error; ~2x faster convolutions on Hopper.
+// (fp16 later: the descriptors already take the data type as a parameter.)
+enum class Precision { Fp32, Tf32 };
+
+// How each convolution's cuDNN engine is chosen (at load, at max batch):
+//  - Heuristic: cuDNN heuristics mode A (instant), then mode B if A offers nothing usable; the first
+//    config that is allowed by the precision, finalizes and fits the workspace cap wins.
+//  - Find: build every usable candidate plan (up to kMaxFindCandidates), time each with CUDA events
+//    on scratch buffers, keep the fastest. Slower to load.
+// Both fall back to a plan that needs no workspace when nothing fits the cap.
+enum class AlgoMode { Heuristic, Find };
+
+struct GpuEngineOptions {
+  Precision precision = Precision::Fp32;
+  AlgoMode algo = AlgoMode::Heuristic;
+  std::uint64_t workspace_cap_bytes = std::uint64_t{256} << 20;  // per layer; the shared workspace is the max
+  int device = 0;
+  // Keep every layer's output for layer-by-layer comparison (ExecutionContext::run with
+  // RunOptions::keep_layer_outputs): uses Graph::plan_keeping_all() and disables fusion, so every
+  // layer's own output exists. Costs memory (the sum of all activations).
+  bool keep_all_layer_outputs = false;
+  // Fold an activation that is the only reader of a convolution's output into the convolution (cuDNN
+  // runtime fusion where the GPU supports it, else one epilogue kernel).
+  bool fuse = true;
+  // Debugging: synchronize the stream after every layer so an asynchronous failure names its layer.
+  bool sync_each_layer = false;
+};
+
+// "fp32" | "tf32"; "heuristic" | "find". Throw UsageError naming the choices.
+Precision parse_precision(const std::string& s);
+AlgoMode parse_algo_mode(const std::string& s);
+const char* precision_name(Precision p);
+const char* algo_mode_name(AlgoMode m);
+
+}  // namespace kiln::gpu
