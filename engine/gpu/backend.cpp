@@ -1,5 +1,7 @@
 #include "engine/gpu/backend.h"
 
+#include <cstddef>
+
 namespace kiln::gpu {
 
 namespace {

@@ -12,6 +12,7 @@
 
 #include <cudnn.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -47,6 +48,9 @@ class BackendDescriptor {
   BackendDescriptor& set(cudnnBackendAttributeName_t name, const std::vector<const BackendDescriptor*>& v);
   BackendDescriptor& set(cudnnBackendAttributeName_t name, const std::vector<void*>& v);
   BackendDescriptor& set(cudnnBackendAttributeName_t name, void* v);
+  // Any other pointer (a BackendDescriptor*, say) would silently convert to bool: refuse it.
+  template <class T>
+  BackendDescriptor& set(cudnnBackendAttributeName_t name, T* v) = delete;
 
   // Throws CudnnError (e.g. CUDNN_STATUS_NOT_SUPPORTED) when cuDNN refuses the descriptor.
   BackendDescriptor& finalize();

@@ -1,5 +1,6 @@
 #include "engine/gpu/conv_graph.h"
 
+#include <cstddef>
 #include <sstream>
 
 namespace kiln::gpu {
@@ -73,9 +74,9 @@ cudnnPointwiseMode_t activation_mode(ActivationKind k) {
 ConvGraph build_conv_graph(cudnnHandle_t handle, const ConvGraphDesc& d) {
   const ConvParams& p = d.conv;
   ConvGraph g;
-  auto keep = [&g](BackendDescriptor desc) -> const BackendDescriptor& {
+  auto keep = [&g](BackendDescriptor desc) -> const BackendDescriptor* {
     g.parts.push_back(std::move(desc));
-    return g.parts.back();
+    return &g.parts.back();
   };
   // Filter dims are always those of the forward convolution: [K, C/groups, kh, kw]. For a transposed
   // convolution PyTorch's weight [in, out/groups, kh, kw] is exactly that, with K = the layer's input
@@ -83,62 +84,62 @@ ConvGraph build_conv_graph(cudnnHandle_t handle, const ConvGraphDesc& d) {
   const Shape w_dims = p.transposed ? Shape{p.in_channels, p.out_channels / p.groups, p.kernel[0], p.kernel[1]}
                                     : Shape{p.out_channels, p.in_channels / p.groups, p.kernel[0], p.kernel[1]};
   const bool fused = d.bias || d.activation.has_value();
-  const BackendDescriptor& x = keep(make_tensor(kUidX, d.x, d.io_type, d.data_alignment, false));
-  const BackendDescriptor& w = keep(make_tensor(kUidW, w_dims, d.io_type, d.weight_alignment, false));
-  const BackendDescriptor& y = keep(make_tensor(kUidY, d.y, d.io_type, d.data_alignment, false));
-  const BackendDescriptor& conv_out =
+  const BackendDescriptor* x = keep(make_tensor(kUidX, d.x, d.io_type, d.data_alignment, false));
+  const BackendDescriptor* w = keep(make_tensor(kUidW, w_dims, d.io_type, d.weight_alignment, false));
+  const BackendDescriptor* y = keep(make_tensor(kUidY, d.y, d.io_type, d.data_alignment, false));
+  const BackendDescriptor* conv_out =
       fused ? keep(make_tensor(kUidConvOut, d.y, d.compute_type, d.data_alignment, true)) : y;
-  const BackendDescriptor& conv = keep(make_conv_desc(p, d.compute_type));
+  const BackendDescriptor* conv = keep(make_conv_desc(p, d.compute_type));
 
   std::vector<const BackendDescriptor*> ops;
   if (!p.transposed) {
     BackendDescriptor op(CUDNN_BACKEND_OPERATION_CONVOLUTION_FORWARD_DESCRIPTOR);
-    op.set(CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_X, x)
-        .set(CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_W, w)
-        .set(CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_Y, conv_out)
-        .set(CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_CONV_DESC, conv)
+    op.set(CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_X, *x)
+        .set(CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_W, *w)
+        .set(CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_Y, *conv_out)
+        .set(CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_CONV_DESC, *conv)
         .set(CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_ALPHA, 1.0f)
         .set(CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_BETA, 0.0f)
         .finalize();
-    ops.push_back(&keep(std::move(op)));
+    ops.push_back(keep(std::move(op)));
   } else {
     // Transposed convolution = the data gradient of the forward convolution from y's shape to x's.
     BackendDescriptor op(CUDNN_BACKEND_OPERATION_CONVOLUTION_BACKWARD_DATA_DESCRIPTOR);
-    op.set(CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_DY, x)
-        .set(CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_W, w)
-        .set(CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_DX, conv_out)
-        .set(CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_CONV_DESC, conv)
+    op.set(CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_DY, *x)
+        .set(CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_W, *w)
+        .set(CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_DX, *conv_out)
+        .set(CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_CONV_DESC, *conv)
         .set(CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_ALPHA, 1.0f)
         .set(CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_BETA, 0.0f)
         .finalize();
-    ops.push_back(&keep(std::move(op)));
+    ops.push_back(keep(std::move(op)));
   }
 
-  const BackendDescriptor* last = &conv_out;
+  const BackendDescriptor* last = conv_out;
   if (d.bias) {
-    const BackendDescriptor& b =
+    const BackendDescriptor* b =
         keep(make_tensor(kUidBias, Shape{1, d.y[1], 1, 1}, d.io_type, d.weight_alignment, false));
-    const BackendDescriptor& out =
+    const BackendDescriptor* out =
         d.activation ? keep(make_tensor(kUidBiasOut, d.y, d.compute_type, d.data_alignment, true)) : y;
-    const BackendDescriptor& pw = keep(make_pointwise(CUDNN_POINTWISE_ADD, d.compute_type, nullptr));
+    const BackendDescriptor* pw = keep(make_pointwise(CUDNN_POINTWISE_ADD, d.compute_type, nullptr));
     BackendDescriptor op(CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR);
-    op.set(CUDNN_ATTR_OPERATION_POINTWISE_PW_DESCRIPTOR, pw)
+    op.set(CUDNN_ATTR_OPERATION_POINTWISE_PW_DESCRIPTOR, *pw)
         .set(CUDNN_ATTR_OPERATION_POINTWISE_XDESC, *last)
-        .set(CUDNN_ATTR_OPERATION_POINTWISE_BDESC, b)
-        .set(CUDNN_ATTR_OPERATION_POINTWISE_YDESC, out)
+        .set(CUDNN_ATTR_OPERATION_POINTWISE_BDESC, *b)
+        .set(CUDNN_ATTR_OPERATION_POINTWISE_YDESC, *out)
         .finalize();
-    ops.push_back(&keep(std::move(op)));
-    last = &out;
+    ops.push_back(keep(std::move(op)));
+    last = out;
   }
   if (d.activation) {
-    const BackendDescriptor& pw =
+    const BackendDescriptor* pw =
         keep(make_pointwise(activation_mode(d.activation->kind), d.compute_type, &*d.activation));
     BackendDescriptor op(CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR);
-    op.set(CUDNN_ATTR_OPERATION_POINTWISE_PW_DESCRIPTOR, pw)
+    op.set(CUDNN_ATTR_OPERATION_POINTWISE_PW_DESCRIPTOR, *pw)
         .set(CUDNN_ATTR_OPERATION_POINTWISE_XDESC, *last)
-        .set(CUDNN_ATTR_OPERATION_POINTWISE_YDESC, y)
+        .set(CUDNN_ATTR_OPERATION_POINTWISE_YDESC, *y)
         .finalize();
-    ops.push_back(&keep(std::move(op)));
+    ops.push_back(keep(std::move(op)));
   }
 
   g.has_bias = d.bias;

@@ -64,14 +64,17 @@ std::vector<BackendDescriptor> heuristic_configs(const BackendDescriptor& graph,
 
 // Numerical notes decide what a precision admits (GpuEngineOptions / Precision). Nondeterministic
 // engines are never used: concurrent contexts must give identical results.
-bool allowed(const BackendDescriptor& cfg, Precision precision) {
+bool allowed_by_notes(const BackendDescriptor& cfg, Precision precision) {
   const std::vector<BackendDescriptor> engine =
       cfg.get_descriptors(CUDNN_ATTR_ENGINECFG_ENGINE, CUDNN_BACKEND_ENGINE_DESCRIPTOR, 1);
   if (engine.empty()) return false;
-  const auto notes = engine[0].get_enums<cudnnBackendNumericalNote_t>(CUDNN_ATTR_ENGINE_NUMERICAL_NOTE,
-                                                                      CUDNN_TYPE_NUMERICAL_NOTE, 32);
-  for (cudnnBackendNumericalNote_t n : notes) {
-    switch (n) {
+  const std::int64_t n = engine[0].count(CUDNN_ATTR_ENGINE_NUMERICAL_NOTE, CUDNN_TYPE_NUMERICAL_NOTE);
+  const auto notes =
+      n > 0 ? engine[0].get_enums<cudnnBackendNumericalNote_t>(CUDNN_ATTR_ENGINE_NUMERICAL_NOTE,
+                                                               CUDNN_TYPE_NUMERICAL_NOTE, n)
+            : std::vector<cudnnBackendNumericalNote_t>{};
+  for (cudnnBackendNumericalNote_t note : notes) {
+    switch (note) {
       case CUDNN_NUMERICAL_NOTE_NONDETERMINISTIC:
       case CUDNN_NUMERICAL_NOTE_DOWN_CONVERT_INPUTS:
       case CUDNN_NUMERICAL_NOTE_REDUCED_PRECISION_REDUCTION:
@@ -91,17 +94,37 @@ bool allowed(const BackendDescriptor& cfg, Precision precision) {
   return true;
 }
 
-EngineChoice describe_choice(const BackendDescriptor& cfg) {
+// An engine whose notes cannot be read cannot be shown to be exact: skipped, with the reason.
+bool allowed(const BackendDescriptor& cfg, Precision precision, Reasons& why) {
+  try {
+    return allowed_by_notes(cfg, precision);
+  } catch (const CudnnError& e) {
+    why.add(std::string("reading numerical notes: ") + e.what());
+    return false;
+  }
+}
+
+// The recipe of `cfg`. When cuDNN will not describe it, the result has engine_id -1: the plan is still
+// used, and contexts re-select for their batch sizes instead of re-applying it.
+EngineChoice describe_choice(const BackendDescriptor& cfg, Reasons& why) {
   EngineChoice c;
-  const std::vector<BackendDescriptor> engine =
-      cfg.get_descriptors(CUDNN_ATTR_ENGINECFG_ENGINE, CUDNN_BACKEND_ENGINE_DESCRIPTOR, 1);
-  if (!engine.empty()) c.engine_id = engine[0].get_int64(CUDNN_ATTR_ENGINE_GLOBAL_INDEX);
-  const std::vector<BackendDescriptor> knobs =
-      cfg.get_descriptors(CUDNN_ATTR_ENGINECFG_KNOB_CHOICES, CUDNN_BACKEND_KNOB_CHOICE_DESCRIPTOR, CUDNN_KNOB_TYPE_COUNTS);
-  for (const BackendDescriptor& k : knobs) {
-    const auto type = k.get_enums<cudnnBackendKnobType_t>(CUDNN_ATTR_KNOB_CHOICE_KNOB_TYPE, CUDNN_TYPE_KNOB_TYPE, 1);
-    if (type.empty()) continue;
-    c.knobs.emplace_back(type[0], k.get_int64(CUDNN_ATTR_KNOB_CHOICE_KNOB_VALUE));
+  try {
+    const std::vector<BackendDescriptor> engine =
+        cfg.get_descriptors(CUDNN_ATTR_ENGINECFG_ENGINE, CUDNN_BACKEND_ENGINE_DESCRIPTOR, 1);
+    if (engine.empty()) return c;
+    const std::int64_t id = engine[0].get_int64(CUDNN_ATTR_ENGINE_GLOBAL_INDEX);
+    const std::int64_t n = cfg.count(CUDNN_ATTR_ENGINECFG_KNOB_CHOICES, CUDNN_TYPE_BACKEND_DESCRIPTOR);
+    if (n > 0) {
+      for (const BackendDescriptor& k :
+           cfg.get_descriptors(CUDNN_ATTR_ENGINECFG_KNOB_CHOICES, CUDNN_BACKEND_KNOB_CHOICE_DESCRIPTOR, n)) {
+        const auto type = k.get_enums<cudnnBackendKnobType_t>(CUDNN_ATTR_KNOB_CHOICE_KNOB_TYPE, CUDNN_TYPE_KNOB_TYPE, 1);
+        if (!type.empty()) c.knobs.emplace_back(type[0], k.get_int64(CUDNN_ATTR_KNOB_CHOICE_KNOB_VALUE));
+      }
+    }
+    c.engine_id = id;
+  } catch (const CudnnError& e) {  // only the recipe is lost, not the plan
+    why.add(std::string("describing an engine config: ") + e.what());
+    c.knobs.clear();
   }
   return c;
 }
@@ -111,7 +134,7 @@ std::optional<ConvPlan> try_plan(cudnnHandle_t handle, BackendDescriptor cfg, st
                                  Reasons& why) {
   try {
     ConvPlan p;
-    p.choice = describe_choice(cfg);
+    p.choice = describe_choice(cfg, why);
     p.plan = BackendDescriptor(CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR);
     p.plan.set(CUDNN_ATTR_EXECUTION_PLAN_HANDLE, handle).set(CUDNN_ATTR_EXECUTION_PLAN_ENGINE_CONFIG, cfg).finalize();
     p.workspace = p.plan.get_int64(CUDNN_ATTR_EXECUTION_PLAN_WORKSPACE_SIZE);
@@ -178,14 +201,14 @@ std::optional<ConvPlan> select_conv_plan(cudnnHandle_t handle, const ConvGraph& 
                                          std::string* why_not) {
   Reasons why;
   const auto cap = static_cast<std::int64_t>(std::min<std::uint64_t>(req.workspace_cap, INT64_MAX));
-  if (req.preferred) {
+  if (req.preferred && req.preferred->engine_id >= 0) {
     std::optional<ConvPlan> p = plan_from_choice(handle, graph.graph, *req.preferred, why);
     if (p && p->workspace <= cap) return p;
   }
   for (cudnnBackendHeurMode_t mode : {CUDNN_HEUR_MODE_A, CUDNN_HEUR_MODE_B}) {
     std::vector<ConvPlan> candidates;
     for (BackendDescriptor& cfg : heuristic_configs(graph.graph, mode, why)) {
-      if (!allowed(cfg, req.precision)) continue;
+      if (!allowed(cfg, req.precision, why)) continue;
       std::optional<ConvPlan> p = try_plan(handle, std::move(cfg), {}, why);
       if (!p) continue;
       if (p->workspace > cap) {
@@ -207,7 +230,7 @@ std::optional<ConvPlan> select_conv_plan(cudnnHandle_t handle, const ConvGraph& 
   // Nothing fits the cap or runs: the fallback list, preferring configs that need no workspace.
   std::vector<ConvPlan> fallbacks;
   for (BackendDescriptor& cfg : heuristic_configs(graph.graph, CUDNN_HEUR_MODE_FALLBACK, why)) {
-    if (!allowed(cfg, req.precision)) continue;
+    if (!allowed(cfg, req.precision, why)) continue;
     std::optional<ConvPlan> p = try_plan(handle, std::move(cfg), {}, why);
     if (p && p->workspace == 0) return p;
     if (p && p->workspace <= cap) fallbacks.push_back(std::move(*p));

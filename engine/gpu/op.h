@@ -15,6 +15,7 @@
 #include <cublasLt.h>
 #include <cudnn.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>

@@ -1,6 +1,7 @@
 #include "engine/gpu/resource.h"
 
 #include <climits>
+#include <cstdint>
 #include <string>
 
 namespace kiln::gpu {

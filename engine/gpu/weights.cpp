@@ -1,6 +1,7 @@
 #include "engine/gpu/weights.h"
 
 #include <algorithm>
+#include <vector>
 
 namespace kiln::gpu {
 

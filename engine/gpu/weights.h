@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <map>
+#include <vector>
 
 #include "engine/gpu/memory.h"
 #include "formats/manifest.h"

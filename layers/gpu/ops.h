@@ -2,11 +2,14 @@
 // layers/gpu/registry.cpp. Each reads the CPU Layer's parameters (layers/<group>/<kind>.h) and weights.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 
 #include "engine/errors.h"
 #include "engine/gpu/op.h"
+#include "engine/gpu/resource.h"
 
 namespace kiln::gpu {
 

@@ -1,5 +1,9 @@
 // add, concat, flatten, upsample_nearest: data movement and one small kernel each.
 #include "engine/gpu/check.h"
+
+#include <cstddef>
+#include <memory>
+#include <vector>
 #include "layers/gpu/kernels.h"
 #include "layers/gpu/ops.h"
 #include "layers/tensor/add.h"

@@ -1,0 +1,150 @@
+// Typed errors: the check macros (naming the layer and the call), misuse of the run API, and layers the
+// GPU cannot run. Each asserts the message text.
+#include <gmock/gmock.h>
+
+#include <cublasLt.h>
+
+#include "engine/gpu/check.h"
+#include "tests/gpu/gpu_test_util.h"
+
+namespace kiln::gpu::test {
+namespace {
+
+using ::testing::HasSubstr;
+
+template <class E, class F>
+std::string message_of(F&& f) {
+  try {
+    f();
+  } catch (const E& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "expected an exception";
+  return "<no exception>";
+}
+
+TEST(GpuCheck, CudnnFailureThrowsCudnnErrorNamingLayerAndCall) {
+  const std::string layer = "enc.3";
+  try {
+    LayerScope scope(layer);
+    KILN_CUDNN_CHECK(cudnnSetStream(nullptr, nullptr));
+    FAIL() << "cudnnSetStream on a null handle succeeded";
+  } catch (const CudnnError& e) {
+    EXPECT_EQ(e.layer(), "enc.3");
+    EXPECT_NE(e.status(), 0);
+    EXPECT_THAT(e.what(), HasSubstr("cuDNN error"));
+    EXPECT_THAT(e.what(), HasSubstr("CUDNN_STATUS_"));
+    EXPECT_THAT(e.what(), HasSubstr("in layer enc.3"));
+    EXPECT_THAT(e.what(), HasSubstr("cudnnSetStream(nullptr, nullptr)"));
+    EXPECT_THAT(e.what(), HasSubstr("errors_test.cpp:"));
+  }
+  EXPECT_EQ(current_layer(), "") << "the scope must end with its block";
+}
+
+TEST(GpuCheck, CudaFailureThrowsCudaErrorAndScopesNest) {
+  const std::string outer = "dec.1";
+  const std::string inner = "dec.1.inner";
+  LayerScope a(outer);
+  {
+    LayerScope b(inner);
+    const std::string msg = message_of<CudaError>([] { KILN_CUDA_CHECK(cudaSetDevice(-1)); });
+    EXPECT_THAT(msg, HasSubstr("CUDA error"));
+    EXPECT_THAT(msg, HasSubstr("in layer dec.1.inner"));
+    EXPECT_THAT(msg, HasSubstr("cudaSetDevice(-1)"));
+  }
+  EXPECT_EQ(current_layer(), "dec.1");
+}
+
+TEST(GpuCheck, CublasFailureThrowsCublasError) {
+  KILN_REQUIRE_GPU();
+  cublasLtMatmulDesc_t desc = nullptr;
+  ASSERT_EQ(cublasLtMatmulDescCreate(&desc, CUBLAS_COMPUTE_32F, CUDA_R_32F), CUBLAS_STATUS_SUCCESS);
+  const cublasOperation_t op = CUBLAS_OP_T;
+  const std::string layer = "fc";
+  LayerScope scope(layer);
+  const std::string msg = message_of<CublasError>([&] {
+    KILN_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_TRANSA, &op, 1));  // wrong size
+  });
+  EXPECT_THAT(msg, HasSubstr("cuBLAS error"));
+  EXPECT_THAT(msg, HasSubstr("CUBLAS_STATUS_INVALID_VALUE"));
+  EXPECT_THAT(msg, HasSubstr("in layer fc"));
+  cublasLtMatmulDescDestroy(desc);
+}
+
+TEST(GpuCheck, EvaluatesItsArgumentOnceAndLogTwinNeverThrows) {
+  int calls = 0;
+  auto counted = [&calls] {
+    ++calls;
+    return cudaSuccess;
+  };
+  KILN_CUDA_CHECK(counted());
+  EXPECT_EQ(calls, 1);
+  EXPECT_FALSE(KILN_CUDNN_LOG(cudnnSetStream(nullptr, nullptr)));
+  EXPECT_TRUE(KILN_CUDA_LOG(counted()));
+  EXPECT_EQ(calls, 2);
+}
+
+TEST(GpuOptions, ParsersNameTheChoices) {
+  EXPECT_EQ(parse_precision("tf32"), Precision::Tf32);
+  EXPECT_EQ(parse_algo_mode("find"), AlgoMode::Find);
+  EXPECT_THAT(message_of<UsageError>([] { parse_precision("fp16"); }),
+              HasSubstr("precision: expected fp32 or tf32, got 'fp16'"));
+  EXPECT_THAT(message_of<UsageError>([] { parse_algo_mode("fast"); }),
+              HasSubstr("expected heuristic or find, got 'fast'"));
+}
+
+class GpuRunErrors : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!no_device_reason().empty()) GTEST_SKIP() << no_device_reason();
+    model_ = std::make_unique<TestModel>(
+        std::vector<std::pair<std::string, Shape>>{{"x", {2, 3, 5, 5}}},
+        std::vector<std::string>{"{name: c, op: conv2d, inputs: [x], attributes: {out_channels: 2, kernel_size: 3}, "
+                                 "weights: {weight: w}}"},
+        std::vector<std::string>{"c"}, std::vector<TestModel::Tensor>{{"w", {2, 3, 3, 3}}});
+    engine_ = GpuEngine::load(model_->dir());
+  }
+  std::unique_ptr<TestModel> model_;
+  std::shared_ptr<const GpuEngine> engine_;
+};
+
+TEST_F(GpuRunErrors, BadCallsThrowUsageErrorsNamingWhatIsWrong) {
+  ExecutionContext ctx(engine_);
+  const std::vector<HostTensor> in = random_inputs(engine_->graph(), 2, 1);
+  EXPECT_THAT(message_of<UsageError>([&] { ctx.run(in, 0); }), HasSubstr("batch 0 is outside 1..2"));
+  EXPECT_THAT(message_of<UsageError>([&] { ctx.run(in, 3); }), HasSubstr("batch 3 is outside 1..2"));
+  EXPECT_THAT(message_of<UsageError>([&] { ctx.run({}, 2); }), HasSubstr("the model takes 1 input(s), got 0"));
+  EXPECT_THAT(message_of<UsageError>([&] { ctx.run(in, 1); }),
+              HasSubstr("input 'x' has 150 elements, expected [1,3,5,5] = 75"));
+  std::vector<HostTensor> renamed = in;
+  renamed[0].name = "y";
+  EXPECT_THAT(message_of<UsageError>([&] { ctx.run(renamed, 2); }), HasSubstr("named 'y', the model expects 'x'"));
+  EXPECT_THAT(message_of<UsageError>([&] { ctx.run(in, 2, RunOptions{true}); }),
+              HasSubstr("keep_layer_outputs needs an engine loaded with keep_all_layer_outputs"));
+  EXPECT_THAT(message_of<UsageError>([&] { ctx.run_device({nullptr}, {nullptr}, 1); }),
+              HasSubstr("run_device: input 'x' is null"));
+  // The context still works after rejected calls.
+  EXPECT_EQ(ctx.run(in, 2).outputs.at(0).shape, (Shape{2, 2, 3, 3}));
+}
+
+TEST_F(GpuRunErrors, UnknownDeviceIsAUsageError) {
+  GpuEngineOptions options;
+  options.device = 99;
+  EXPECT_THAT(message_of<UsageError>([&] { GpuEngine::load(model_->dir(), options); }),
+              HasSubstr("GPU device 99 does not exist"));
+}
+
+TEST_F(GpuRunErrors, LayerTheGpuCannotRunIsAModelErrorNamingIt) {
+  // Valid for PyTorch and the CPU reference (output_padding < dilation), but cuDNN's data gradient
+  // needs output_padding < stride.
+  const TestModel m({{"x", {1, 2, 4, 4}}},
+                    {"{name: up, op: conv_transpose2d, inputs: [x], attributes: {out_channels: 2, kernel_size: 3, "
+                     "dilation: 2, output_padding: 1}, weights: {weight: w}}"},
+                    {"up"}, {{"w", {2, 2, 3, 3}}});
+  const std::string msg = message_of<ModelError>([&] { GpuEngine::load(m.dir()); });
+  EXPECT_THAT(msg, HasSubstr("layer up (conv_transpose2d)"));
+  EXPECT_THAT(msg, HasSubstr("output_padding >= stride is not supported on the GPU"));
+}
+
+}  // namespace
+}  // namespace kiln::gpu::test

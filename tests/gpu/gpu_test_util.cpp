@@ -1,0 +1,119 @@
+#include "tests/gpu/gpu_test_util.h"
+
+#include <cuda_runtime_api.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <system_error>
+
+#include "engine/cpu_executor.h"
+#include "engine/model_dir.h"
+#include "formats/manifest.h"
+
+namespace kiln::gpu::test {
+
+std::string no_device_reason() {
+  int count = 0;
+  const cudaError_t status = cudaGetDeviceCount(&count);
+  if (status != cudaSuccess) return std::string("no CUDA device: ") + cudaGetErrorString(status);
+  if (count == 0) return "no CUDA device: cudaGetDeviceCount found 0 devices";
+  return {};
+}
+
+TestModel::TestModel(const std::vector<std::pair<std::string, Shape>>& inputs, const std::vector<std::string>& layers,
+                     const std::vector<std::string>& outputs, const std::vector<Tensor>& weights, std::uint32_t seed) {
+  static int counter = 0;
+  dir_ = (std::filesystem::temp_directory_path() /
+          ("kiln-gpu-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++)))
+             .string();
+  std::filesystem::remove_all(dir_);
+  std::filesystem::create_directories(dir_);
+
+  std::mt19937 rng(seed);
+  std::vector<std::vector<float>> data;
+  std::vector<TensorToWrite> tensors;
+  for (const Tensor& t : weights) {
+    std::uniform_real_distribution<float> dist(t.lo, t.hi);
+    data.emplace_back(element_count(t.shape));
+    for (float& v : data.back()) v = dist(rng);
+  }
+  for (std::size_t i = 0; i < weights.size(); ++i) {
+    tensors.push_back({weights[i].name, DType::F32, weights[i].shape, data[i].data()});
+  }
+  write_tensor_file(dir_, "weights", tensors);
+
+  std::ofstream yaml(std::filesystem::path(dir_) / "model.yaml");
+  yaml << "format: kiln-model\nversion: 1\nweights: weights.manifest\ninputs:\n";
+  for (const auto& [name, shape] : inputs) yaml << "  - {name: " << name << ", shape: " << shape_to_string(shape) << ", dtype: f32}\n";
+  yaml << "layers:\n";
+  for (const std::string& l : layers) yaml << "  - " << l << "\n";
+  yaml << "outputs: [";
+  for (std::size_t i = 0; i < outputs.size(); ++i) yaml << (i ? ", " : "") << outputs[i];
+  yaml << "]\n";
+}
+
+TestModel::~TestModel() {
+  std::error_code ignored;
+  std::filesystem::remove_all(dir_, ignored);
+}
+
+std::vector<HostTensor> random_inputs(const Graph& graph, std::int64_t batch, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<HostTensor> out;
+  for (int t : graph.input_tensors()) {
+    const GraphTensor& gt = graph.tensors()[static_cast<std::size_t>(t)];
+    HostTensor h{gt.name, Layer::at_batch(gt.shape, batch), {}};
+    h.data.resize(element_count(h.shape));
+    for (float& v : h.data) v = dist(rng);
+    out.push_back(std::move(h));
+  }
+  return out;
+}
+
+double normalized_max_error(const HostTensor& actual, const HostTensor& expected) {
+  EXPECT_EQ(actual.shape, expected.shape) << actual.name;
+  if (actual.data.size() != expected.data.size()) return INFINITY;
+  double max_diff = 0.0;
+  double scale = 1e-6;
+  for (std::size_t i = 0; i < actual.data.size(); ++i) {
+    const double d = std::fabs(static_cast<double>(actual.data[i]) - expected.data[i]);
+    max_diff = std::isnan(d) ? INFINITY : std::max(max_diff, d);
+    scale = std::max(scale, std::fabs(static_cast<double>(expected.data[i])));
+  }
+  return max_diff / scale;
+}
+
+double expect_matches_cpu(const std::string& model_dir, const GpuEngineOptions& options, std::int64_t max_batch,
+                          const std::vector<std::int64_t>& batches, double tol) {
+  GraphBuildOptions gopts;
+  gopts.max_batch = max_batch;
+  const LoadedModel cpu_model = load_model(model_dir, gopts);
+  const CpuExecutor cpu(cpu_model.graph, cpu_model.weights);
+  auto engine = GpuEngine::load(model_dir, options, gopts);
+  ExecutionContext ctx(engine);
+  double worst = 0.0;
+  for (std::int64_t batch : batches) {
+    const std::vector<HostTensor> in = random_inputs(cpu_model.graph, batch, static_cast<std::uint32_t>(batch) + 7u);
+    const RunResult want = cpu.run(in, batch);
+    const RunResult got = ctx.run(in, batch);
+    EXPECT_EQ(got.outputs.size(), want.outputs.size());
+    for (std::size_t i = 0; i < std::min(got.outputs.size(), want.outputs.size()); ++i) {
+      const double err = normalized_max_error(got.outputs[i], want.outputs[i]);
+      worst = std::max(worst, err);
+      EXPECT_LE(err, tol) << "output " << want.outputs[i].name << " at batch " << batch << " (max batch "
+                          << max_batch << ")";
+    }
+  }
+  std::string impl;
+  for (const LayerReport& r : engine->layer_reports()) impl += " " + r.name + "=[" + r.implementation + "]";
+  std::printf("    worst normalized error %.3g (tol %.1g)%s\n", worst, tol, impl.c_str());
+  return worst;
+}
+
+}  // namespace kiln::gpu::test

@@ -1,0 +1,66 @@
+// Helpers for the GPU backend tests: skipping without a device, small model folders written from a
+// few YAML lines with random weights, and GPU-vs-CPU-reference comparison.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/gpu/engine.h"
+#include "engine/host_tensor.h"
+
+namespace kiln::gpu::test {
+
+// Empty when a CUDA device is visible, else "no CUDA device: <cudaGetErrorString>".
+std::string no_device_reason();
+
+// Skips the calling test (reported as skipped) with one line when there is no CUDA device.
+#define KILN_REQUIRE_GPU()                                                 \
+  do {                                                                     \
+    const std::string kiln_why_ = ::kiln::gpu::test::no_device_reason();   \
+    if (!kiln_why_.empty()) GTEST_SKIP() << kiln_why_;                     \
+  } while (0)
+
+// A model folder under the temp dir (removed on destruction): model.yaml + weights.manifest/.bin.
+class TestModel {
+ public:
+  struct Tensor {
+    std::string name;
+    Shape shape;
+    float lo = -0.5f;  // weights are uniform in [lo, hi]
+    float hi = 0.5f;
+  };
+  // `inputs`: name and shape (batch first: the max batch). `layers`: one YAML flow mapping each, e.g.
+  // "{name: c, op: conv2d, inputs: [x], attributes: {out_channels: 4, kernel_size: 3}, weights: {weight: w}}".
+  TestModel(const std::vector<std::pair<std::string, Shape>>& inputs, const std::vector<std::string>& layers,
+            const std::vector<std::string>& outputs, const std::vector<Tensor>& weights, std::uint32_t seed = 1);
+  ~TestModel();
+  TestModel(const TestModel&) = delete;
+  TestModel& operator=(const TestModel&) = delete;
+
+  const std::string& dir() const { return dir_; }
+
+ private:
+  std::string dir_;
+};
+
+// Random inputs for `graph` at `batch`, uniform in [-1, 1].
+std::vector<HostTensor> random_inputs(const Graph& graph, std::int64_t batch, std::uint32_t seed);
+
+// max |actual - expected| / max |expected| (the expected scale floored at 1e-6). Shapes must match.
+double normalized_max_error(const HostTensor& actual, const HostTensor& expected);
+
+// Runs the model on the CPU reference and on the GPU (same inputs) at each batch in `batches` and
+// expects every output within `tol` (normalized_max_error). Returns the worst error seen.
+double expect_matches_cpu(const std::string& model_dir, const GpuEngineOptions& options, std::int64_t max_batch,
+                          const std::vector<std::int64_t>& batches, double tol);
+
+// Tolerances per precision.
+constexpr double kFp32Tol = 1e-5;
+constexpr double kTf32Tol = 1e-2;
+
+}  // namespace kiln::gpu::test

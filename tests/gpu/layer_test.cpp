@@ -1,0 +1,214 @@
+// Every GPU layer against the CPU reference (forward_cpu) over a table of shapes: stride, padding,
+// dilation, groups, odd spatial sizes, channel counts that are not multiples of 8, batch > 1, and
+// batches below the max batch (each model is loaded for max batch 3 and run at 3, 1 and 2).
+// Random data; fp32 tolerance 1e-5 (normalized max error), tf32 1e-2.
+#include <cstddef>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "engine/cpu_executor.h"
+#include "engine/model_dir.h"
+#include "tests/gpu/gpu_test_util.h"
+
+namespace kiln::gpu::test {
+namespace {
+
+struct Case {
+  std::string label;
+  std::vector<std::pair<std::string, Shape>> inputs;
+  std::vector<std::string> layers;
+  std::vector<TestModel::Tensor> weights;
+  std::string output;
+  bool tf32_too = false;  // convolutions and linear: also check Precision::Tf32
+};
+
+void PrintTo(const Case& c, std::ostream* os) { *os << c.label; }
+
+std::string dims(const std::vector<std::int64_t>& v) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
+  return s + "]";
+}
+
+struct ConvSpec {
+  std::string op = "conv2d";
+  std::int64_t out = 4;
+  std::vector<std::int64_t> kernel{3, 3}, stride{1, 1}, padding{0, 0}, dilation{1, 1}, output_padding{0, 0};
+  std::int64_t groups = 1;
+  bool bias = true;
+  std::string activation;  // appended layer: relu, "leaky_relu: 0.2", ...
+};
+
+Case conv_case(const std::string& label, const Shape& x, const ConvSpec& c) {
+  Case k;
+  k.label = label;
+  k.inputs = {{"x", x}};
+  const bool t = c.op == "conv_transpose2d";
+  const Shape w = t ? Shape{x[1], c.out / c.groups, c.kernel[0], c.kernel[1]}
+                    : Shape{c.out, x[1] / c.groups, c.kernel[0], c.kernel[1]};
+  std::string attrs = "out_channels: " + std::to_string(c.out) + ", kernel_size: " + dims(c.kernel) +
+                      ", stride: " + dims(c.stride) + ", padding: " + dims(c.padding) + ", dilation: " +
+                      dims(c.dilation) + ", groups: " + std::to_string(c.groups);
+  if (t) attrs += ", output_padding: " + dims(c.output_padding);
+  k.layers.push_back("{name: c, op: " + c.op + ", inputs: [x], attributes: {" + attrs + "}, weights: {weight: c.w" +
+                     (c.bias ? ", bias: c.b}}" : "}}"));
+  k.weights.push_back({"c.w", w});
+  if (c.bias) k.weights.push_back({"c.b", {c.out}});
+  k.output = "c";
+  if (!c.activation.empty()) {
+    const auto colon = c.activation.find(':');
+    const std::string op = c.activation.substr(0, colon);
+    std::string a;
+    if (op == "leaky_relu") a = ", attributes: {negative_slope: " + c.activation.substr(colon + 1) + "}";
+    if (op == "elu") a = ", attributes: {alpha: " + c.activation.substr(colon + 1) + "}";
+    k.layers.push_back("{name: a, op: " + op + ", inputs: [c]" + a + "}");
+    k.output = "a";
+  }
+  k.tf32_too = true;
+  return k;
+}
+
+Case single(const std::string& label, const std::vector<std::pair<std::string, Shape>>& inputs, const std::string& layer,
+            const std::vector<TestModel::Tensor>& weights = {}) {
+  return Case{label, inputs, {layer}, weights, "l", false};
+}
+
+std::vector<Case> cases() {
+  std::vector<Case> v;
+  auto conv = [](auto f) {
+    ConvSpec c;
+    f(c);
+    return c;
+  };
+  v.push_back(conv_case("conv3x3_pad1_odd", {3, 3, 9, 9}, conv([](ConvSpec& c) { c.out = 5; c.padding = {1, 1}; })));
+  v.push_back(conv_case("conv_stride2_nobias", {3, 3, 11, 7},
+                        conv([](ConvSpec& c) { c.out = 6; c.stride = {2, 2}; c.bias = false; })));
+  v.push_back(conv_case("conv_dilation2", {3, 4, 10, 10}, conv([](ConvSpec& c) { c.dilation = {2, 2}; c.padding = {2, 2}; })));
+  v.push_back(conv_case("conv_groups2", {3, 6, 8, 8}, conv([](ConvSpec& c) { c.groups = 2; c.padding = {1, 1}; })));
+  v.push_back(conv_case("conv_depthwise", {3, 8, 7, 7},
+                        conv([](ConvSpec& c) { c.out = 8; c.groups = 8; c.padding = {1, 1}; })));
+  v.push_back(conv_case("conv1x1", {3, 13, 5, 5}, conv([](ConvSpec& c) { c.out = 7; c.kernel = {1, 1}; })));
+  v.push_back(conv_case("conv_asymmetric", {3, 3, 9, 8},
+                        conv([](ConvSpec& c) { c.out = 5; c.kernel = {3, 1}; c.stride = {2, 1}; c.padding = {1, 0}; })));
+  v.push_back(conv_case("conv_19to21", {3, 19, 12, 12}, conv([](ConvSpec& c) { c.out = 21; c.padding = {1, 1}; })));
+  v.push_back(conv_case("conv_relu", {3, 5, 8, 9}, conv([](ConvSpec& c) { c.out = 6; c.padding = {1, 1}; c.activation = "relu"; })));
+  v.push_back(conv_case("conv_leaky_relu", {3, 5, 8, 9}, conv([](ConvSpec& c) { c.activation = "leaky_relu:0.2"; })));
+  v.push_back(conv_case("conv_sigmoid", {3, 5, 8, 9}, conv([](ConvSpec& c) { c.activation = "sigmoid"; })));
+  v.push_back(conv_case("conv_tanh", {3, 5, 8, 9}, conv([](ConvSpec& c) { c.activation = "tanh"; })));
+  v.push_back(conv_case("conv_elu_nobias", {3, 5, 8, 9}, conv([](ConvSpec& c) { c.bias = false; c.activation = "elu:0.7"; })));
+  v.push_back(conv_case("deconv_k2s2_relu", {3, 8, 5, 5}, conv([](ConvSpec& c) {
+                          c.op = "conv_transpose2d"; c.kernel = {2, 2}; c.stride = {2, 2}; c.activation = "relu"; })));
+  v.push_back(conv_case("deconv_k3s2p1op1", {3, 4, 6, 5}, conv([](ConvSpec& c) {
+                          c.op = "conv_transpose2d"; c.out = 3; c.stride = {2, 2}; c.padding = {1, 1};
+                          c.output_padding = {1, 1}; })));
+  v.push_back(conv_case("deconv_groups2", {3, 4, 5, 5}, conv([](ConvSpec& c) {
+                          c.op = "conv_transpose2d"; c.out = 6; c.groups = 2; c.padding = {1, 1}; })));
+  v.push_back(conv_case("deconv_dilation2_sigmoid", {3, 3, 5, 5}, conv([](ConvSpec& c) {
+                          c.op = "conv_transpose2d"; c.out = 2; c.stride = {2, 2}; c.dilation = {2, 2};
+                          c.activation = "sigmoid"; })));
+
+  const Shape p1{3, 5, 9, 9}, p2{3, 3, 10, 11};
+  v.push_back(single("maxpool_k2", {{"x", p1}}, "{name: l, op: max_pool2d, inputs: [x], attributes: {kernel_size: 2}}"));
+  v.push_back(single("maxpool_k3s2p1", {{"x", p2}},
+                     "{name: l, op: max_pool2d, inputs: [x], attributes: {kernel_size: 3, stride: 2, padding: 1}}"));
+  v.push_back(single("avgpool_include_pad", {{"x", p2}},
+                     "{name: l, op: avg_pool2d, inputs: [x], attributes: {kernel_size: 3, stride: 2, padding: 1}}"));
+  v.push_back(single("avgpool_exclude_pad", {{"x", p2}},
+                     "{name: l, op: avg_pool2d, inputs: [x], attributes: {kernel_size: 3, stride: 2, padding: 1, "
+                     "count_include_pad: false}}"));
+  v.push_back(single("global_avgpool", {{"x", {3, 7, 5, 6}}}, "{name: l, op: global_avg_pool2d, inputs: [x]}"));
+
+  const Shape a{3, 5, 4, 6};
+  v.push_back(single("relu", {{"x", a}}, "{name: l, op: relu, inputs: [x]}"));
+  v.push_back(single("leaky_relu", {{"x", a}}, "{name: l, op: leaky_relu, inputs: [x], attributes: {negative_slope: 0.1}}"));
+  v.push_back(single("sigmoid", {{"x", a}}, "{name: l, op: sigmoid, inputs: [x]}"));
+  v.push_back(single("tanh", {{"x", a}}, "{name: l, op: tanh, inputs: [x]}"));
+  v.push_back(single("elu", {{"x", a}}, "{name: l, op: elu, inputs: [x], attributes: {alpha: 1.3}}"));
+  v.push_back(single("batch_norm", {{"x", {3, 6, 5, 5}}}, "{name: l, op: batch_norm, inputs: [x], weights: {scale: s, shift: t}}",
+                     {{"s", {6}, 0.5f, 1.5f}, {"t", {6}}}));
+
+  Case lin = single("linear_bias", {{"x", {3, 37}}}, "{name: l, op: linear, inputs: [x], attributes: {out_features: 13}, "
+                    "weights: {weight: w, bias: b}}", {{"w", {13, 37}}, {"b", {13}}});
+  lin.tf32_too = true;
+  v.push_back(lin);
+  v.push_back(Case{"flatten_linear_nobias", {{"x", {3, 4, 3, 3}}},
+                   {"{name: f, op: flatten, inputs: [x]}",
+                    "{name: l, op: linear, inputs: [f], attributes: {out_features: 10}, weights: {weight: w}}"},
+                   {{"w", {10, 36}}}, "l", true});
+
+  const Shape n{3, 9, 4, 4};
+  v.push_back(single("lrn_size5_cudnn", {{"x", n}}, "{name: l, op: lrn, inputs: [x], attributes: {size: 5}}"));
+  v.push_back(single("lrn_size4_kernel", {{"x", n}}, "{name: l, op: lrn, inputs: [x], attributes: {size: 4, alpha: 0.01}}"));
+  v.push_back(single("lrn_size3_k2", {{"x", n}},
+                     "{name: l, op: lrn, inputs: [x], attributes: {size: 3, alpha: 0.05, beta: 0.5, k: 2.0}}"));
+  v.push_back(single("softmax_2d", {{"x", {3, 10}}}, "{name: l, op: softmax, inputs: [x]}"));
+  v.push_back(single("softmax_4d", {{"x", {3, 6, 3, 4}}}, "{name: l, op: softmax, inputs: [x]}"));
+
+  const Shape t{3, 4, 5, 5};
+  v.push_back(single("add3", {{"x", t}, {"y", t}, {"z", t}}, "{name: l, op: add, inputs: [x, y, z]}"));
+  v.push_back(single("concat3", {{"x", {3, 3, 4, 5}}, {"y", {3, 5, 4, 5}}, {"z", {3, 1, 4, 5}}},
+                     "{name: l, op: concat, inputs: [x, y, z]}"));
+  v.push_back(single("concat_2d", {{"x", {3, 7}}, {"y", {3, 2}}}, "{name: l, op: concat, inputs: [x, y]}"));
+  v.push_back(single("upsample2", {{"x", {3, 3, 4, 5}}}, "{name: l, op: upsample_nearest, inputs: [x]}"));
+  v.push_back(single("upsample2x3", {{"x", {3, 3, 4, 5}}},
+                     "{name: l, op: upsample_nearest, inputs: [x], attributes: {scale: [2, 3]}}"));
+  return v;
+}
+
+class GpuLayerTest : public ::testing::TestWithParam<Case> {};
+
+// Runs anywhere: the table's models are valid and the CPU reference runs them (so a GPU failure
+// below is the GPU's, not the test model's).
+TEST_P(GpuLayerTest, ModelIsValidForTheCpuReference) {
+  const Case& c = GetParam();
+  const TestModel model(c.inputs, c.layers, {c.output}, c.weights);
+  GraphBuildOptions g;
+  g.max_batch = 3;
+  const LoadedModel m = load_model(model.dir(), g);
+  const CpuExecutor cpu(m.graph, m.weights);
+  const RunResult r = cpu.run(random_inputs(m.graph, 2, 1), 2);
+  ASSERT_EQ(r.outputs.size(), 1u);
+  EXPECT_EQ(r.outputs[0].shape[0], 2);
+}
+
+TEST_P(GpuLayerTest, MatchesCpuReference) {
+  KILN_REQUIRE_GPU();
+  const Case& c = GetParam();
+  const TestModel model(c.inputs, c.layers, {c.output}, c.weights);
+  GpuEngineOptions fp32;
+  expect_matches_cpu(model.dir(), fp32, 3, {3, 1, 2}, kFp32Tol);
+  if (c.tf32_too) {
+    GpuEngineOptions tf32;
+    tf32.precision = Precision::Tf32;
+    expect_matches_cpu(model.dir(), tf32, 3, {3, 2}, kTf32Tol);
+  }
+}
+
+// Convolutions again with fusion off and the find mode (timed candidates), which take other paths.
+class GpuConvTest : public ::testing::TestWithParam<Case> {};
+
+std::vector<Case> conv_cases() {
+  std::vector<Case> out;
+  for (Case& c : cases()) {
+    if (c.label.find("conv") != std::string::npos) out.push_back(std::move(c));
+  }
+  return out;
+}
+
+TEST_P(GpuConvTest, MatchesCpuReferenceUnfusedFindMode) {
+  KILN_REQUIRE_GPU();
+  const Case& c = GetParam();
+  const TestModel model(c.inputs, c.layers, {c.output}, c.weights);
+  GpuEngineOptions options;
+  options.fuse = false;
+  options.algo = AlgoMode::Find;
+  expect_matches_cpu(model.dir(), options, 3, {3, 2}, kFp32Tol);
+}
+
+std::string label(const ::testing::TestParamInfo<Case>& info) { return info.param.label; }
+INSTANTIATE_TEST_SUITE_P(Table, GpuLayerTest, ::testing::ValuesIn(cases()), label);
+INSTANTIATE_TEST_SUITE_P(Table, GpuConvTest, ::testing::ValuesIn(conv_cases()), label);
+
+}  // namespace
+}  // namespace kiln::gpu::test
