@@ -65,7 +65,7 @@ int cmd_compare(int argc, char** argv) {
                  "when any output fails. With --layers (export with --golden-layers), compares every layer and\n"
                  "marks the first one beyond tolerance.");
   p.add_string("model", "DIR", "model folder (or its model.yaml)", &ro.model, true);
-  p.add_choice("device", {"auto", "cpu", "gpu"}, "where to run; auto = the GPU when one is present", &ro.device);
+  add_device_options(p, ro);
   p.add_string("golden", "DIR", "golden tensors folder (default: DIR/golden)", &golden);
   p.add_double("atol", "X", "absolute tolerance", &tol.atol);
   p.add_double("rtol", "X", "relative tolerance", &tol.rtol);
@@ -81,6 +81,7 @@ int cmd_compare(int argc, char** argv) {
   if (inputs.empty()) throw UsageError(inputs_path + ": holds no tensors");
   const std::int64_t batch = inputs.front().shape.empty() ? 1 : inputs.front().shape[0];
   ro.max_batch = batch;
+  ro.keep_layer_outputs = layers;
   auto runner = make_runner(ro);
   inputs = match_inputs(runner->graph(), std::move(inputs), inputs_path);
   std::printf("device: %s\n", runner->device_description().c_str());

@@ -2,7 +2,9 @@
 
 #include "engine/cli/commands.h"
 #include "engine/cli/options.h"
+#include "engine/cli/runner.h"
 #include "engine/errors.h"
+#include "engine/gpu/engine.h"
 #include "engine/model_dir.h"
 
 namespace kiln {
@@ -24,20 +26,53 @@ std::string joined(const std::vector<std::string>& v) {
   return s;
 }
 
+// The GPU view: every layer's implementation and workspace, the GPU plan (fusion changes it) and the
+// device memory split.
+int inspect_gpu(const RunnerOptions& ro) {
+  std::string why_not;
+  if (!gpu_available(&why_not)) throw UsageError("--device gpu: no usable GPU: " + why_not);
+  const auto engine = load_gpu_engine(ro);
+  const Graph& g = engine->graph();
+  std::printf("model: %s, batch %lld\ndevice: %s\n\n", g.spec().path.c_str(), static_cast<long long>(g.max_batch()),
+              engine->device_description().c_str());
+  std::printf("%-4s %-28s %-17s %-18s %-12s %s\n", "#", "layer", "op", "output", "workspace", "implementation");
+  const auto& reports = engine->layer_reports();
+  for (std::size_t i = 0; i < reports.size(); ++i) {
+    std::printf("%-4zu %-28s %-17s %-18s %-12s %s\n", i, reports[i].name.c_str(), reports[i].op.c_str(),
+                shape_to_string(g.layers()[i]->output_shape()).c_str(), human_bytes(reports[i].workspace_bytes).c_str(),
+                reports[i].implementation.c_str());
+  }
+  const MemoryPlan& plan = engine->memory_plan();
+  std::printf("\ndevice memory: weights %s (one allocation), activation arena %s (sum of activations %s, peak live %s),"
+              " shared workspace %s\n",
+              human_bytes(engine->weight_bytes()).c_str(), human_bytes(plan.arena_bytes).c_str(),
+              human_bytes(plan.sum_bytes).c_str(), human_bytes(plan.peak_live_bytes).c_str(),
+              human_bytes(engine->workspace_bytes()).c_str());
+  return 0;
+}
+
 }  // namespace
 
 int cmd_inspect(int argc, char** argv) {
-  std::string model;
-  std::int64_t max_batch = 0;
+  RunnerOptions ro;
+  ro.device = "cpu";
   OptionParser p("kiln inspect --model DIR [options]",
                  "Prints every layer with its inputs, output shape, weights and place in the activation arena,\n"
                  "then the memory plan: the arena against the sum of all activations (what no reuse would\n"
-                 "need) and against the peak of live activations (a lower bound).");
-  p.add_string("model", "DIR", "model folder (or its model.yaml)", &model, true);
-  p.add_int("batch", "N", "plan for this batch (0 = the model's)", &max_batch);
+                 "need) and against the peak of live activations (a lower bound). With --device gpu, loads the\n"
+                 "model on the GPU and also shows how each layer runs there (cuDNN engine, fusion, kernel) and\n"
+                 "its workspace.");
+  p.add_string("model", "DIR", "model folder (or its model.yaml)", &ro.model, true);
+  p.add_int("batch", "N", "plan for this batch (0 = the model's)", &ro.max_batch);
+  add_device_options(p, ro);
   if (!p.parse(argc, argv, 2)) return 0;
+  if (ro.device == "auto") {
+    std::string why_not;
+    ro.device = gpu_available(&why_not) ? "gpu" : "cpu";
+  }
+  if (ro.device == "gpu") return inspect_gpu(ro);
 
-  const Graph g = load_graph(model, GraphBuildOptions{max_batch, 256});
+  const Graph g = load_graph(ro.model, GraphBuildOptions{ro.max_batch, 256});
   std::uint64_t weight_bytes = 0;
   for (const TensorEntry& e : g.manifest().tensors) weight_bytes += e.nbytes;
   std::printf("model: %s%s, batch %lld\n", g.spec().path.c_str(),

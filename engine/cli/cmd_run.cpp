@@ -22,7 +22,7 @@ int cmd_run(int argc, char** argv) {
   p.add_string("model", "DIR", "model folder (or its model.yaml)", &ro.model, true);
   p.add_string("input", "FILE", "input tensors (.manifest); default: DIR/golden/inputs.manifest", &input);
   p.add_string("output", "FILE", "where to write the outputs (.manifest)", &output, true);
-  p.add_choice("device", {"auto", "cpu", "gpu"}, "where to run; auto = the GPU when one is present", &ro.device);
+  add_device_options(p, ro);
   p.add_int("max-batch", "N", "largest batch to plan for (0 = the input's batch)", &ro.max_batch);
   p.add_int("repeat", "N", "run N times after one warm-up run and report the median wall time", &repeat);
   p.add_string("json", "FILE", "also write device, timings and output names as JSON", &json_path);

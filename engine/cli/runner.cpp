@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "engine/cli/options.h"
 #include "engine/cpu_executor.h"
 #include "engine/errors.h"
 #include "engine/model_dir.h"
@@ -42,6 +43,16 @@ std::vector<HostTensor> match_inputs(const Graph& graph, std::vector<HostTensor>
     ordered.push_back(std::move(*it));
   }
   return ordered;
+}
+
+void add_device_options(OptionParser& p, RunnerOptions& o) {
+  p.add_choice("device", {"auto", "cpu", "gpu"}, "where to run; auto = the GPU when one is present", &o.device);
+  p.add_choice("precision", {"fp32", "tf32"},
+               "GPU arithmetic: fp32 is exact float32 (TF32 off); tf32 allows tensor cores (~1e-3 relative)",
+               &o.precision);
+  p.add_choice("algo", {"heuristic", "find"},
+               "GPU convolution algorithm choice: cuDNN heuristics (fast start) or time the candidates", &o.algo);
+  p.add_int("workspace-mb", "MiB", "largest cuDNN workspace one layer may use", &o.workspace_mb);
 }
 
 std::unique_ptr<ModelRunner> make_runner(const RunnerOptions& options) {

@@ -11,6 +11,10 @@
 
 namespace kiln {
 
+namespace gpu {
+class GpuEngine;
+}
+
 struct RunnerOptions {
   std::string model;            // folder or model.yaml
   std::string device = "auto";  // cpu | gpu | auto (gpu when one is present)
@@ -18,6 +22,8 @@ struct RunnerOptions {
   std::string precision = "fp32";
   std::string algo = "heuristic";
   std::int64_t workspace_mb = 256;
+  // Keep every layer's output (for compare --layers); on the GPU this turns off fusion and reuse.
+  bool keep_layer_outputs = false;
 };
 
 class ModelRunner {
@@ -42,5 +48,11 @@ bool gpu_available(std::string* why_not);
 
 // Defined by the GPU backend's runner (runner_gpu.cpp).
 std::unique_ptr<ModelRunner> make_gpu_runner(const RunnerOptions& options);
+// Loads the model on the GPU with the runner options' precision, algorithm mode and workspace cap.
+std::shared_ptr<const gpu::GpuEngine> load_gpu_engine(const RunnerOptions& options);
+
+class OptionParser;
+// Adds --device, --precision, --algo and --workspace-mb to a command's options.
+void add_device_options(OptionParser& parser, RunnerOptions& options);
 
 }  // namespace kiln

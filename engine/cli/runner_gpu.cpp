@@ -2,26 +2,59 @@
 
 #include "engine/cli/runner.h"
 #include "engine/errors.h"
+#include "engine/gpu/engine.h"
 
 namespace kiln {
+
+namespace {
+
+class GpuRunner : public ModelRunner {
+ public:
+  explicit GpuRunner(std::shared_ptr<const gpu::GpuEngine> engine) : engine_(std::move(engine)), context_(engine_) {}
+  const Graph& graph() const override { return engine_->graph(); }
+  std::string device_description() const override { return engine_->device_description(); }
+  RunResult run(const std::vector<HostTensor>& inputs, std::int64_t batch, const RunOptions& options) override {
+    return context_.run(inputs, batch, options);
+  }
+
+ private:
+  std::shared_ptr<const gpu::GpuEngine> engine_;
+  gpu::ExecutionContext context_;
+};
+
+gpu::GpuEngineOptions gpu_options(const RunnerOptions& options) {
+  gpu::GpuEngineOptions o;
+  o.precision = gpu::parse_precision(options.precision);
+  o.algo = gpu::parse_algo_mode(options.algo);
+  if (options.workspace_mb < 0) {
+    throw UsageError("--workspace-mb: expected a size in MiB >= 0, got " + std::to_string(options.workspace_mb));
+  }
+  o.workspace_cap_bytes = static_cast<std::uint64_t>(options.workspace_mb) << 20;
+  o.keep_all_layer_outputs = options.keep_layer_outputs;
+  return o;
+}
+
+}  // namespace
 
 bool gpu_available(std::string* why_not) {
   int count = 0;
   const cudaError_t status = cudaGetDeviceCount(&count);
-  if (status != cudaSuccess) {
-    if (why_not) *why_not = std::string("no CUDA device (") + cudaGetErrorString(status) + ")";
+  if (status != cudaSuccess || count == 0) {
+    if (why_not) {
+      *why_not = status != cudaSuccess ? std::string("no CUDA device (") + cudaGetErrorString(status) + ")"
+                                       : std::string("no CUDA device");
+    }
     return false;
   }
-  if (count == 0) {
-    if (why_not) *why_not = "no CUDA device";
-    return false;
-  }
-  if (why_not) *why_not = "the GPU backend is not built into this kiln";
-  return false;
+  return true;
 }
 
-std::unique_ptr<ModelRunner> make_gpu_runner(const RunnerOptions&) {
-  throw UsageError("the GPU backend is not built into this kiln");
+std::shared_ptr<const gpu::GpuEngine> load_gpu_engine(const RunnerOptions& options) {
+  return gpu::GpuEngine::load(options.model, gpu_options(options), GraphBuildOptions{options.max_batch, 256});
+}
+
+std::unique_ptr<ModelRunner> make_gpu_runner(const RunnerOptions& options) {
+  return std::make_unique<GpuRunner>(load_gpu_engine(options));
 }
 
 }  // namespace kiln

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Everything that needs a GPU, in one go, for a GPU host (H100/H200): environment, Release build for
+# sm_90, every test (GPU tests included), kiln compare --device gpu against PyTorch golden outputs made on
+# this host for the reference models in fp32 and tf32, and a compute-sanitizer memcheck run.
+# Logs go to ${OUT:-out/gpu_check}: summary.txt and results.tar.gz (every log and JSON report); the last
+# lines printed are the summary.
+#
+#   bash scripts/gpu_check.sh [stage ...]     stages: env build test compare sanitize (default: all)
+set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+RESULTS="${OUT:-$KILN_ROOT/out/gpu_check}"
+OUT="${KILN_GPU_WORK:-/tmp/kiln_gpu_check}"
+mkdir -p "$OUT" "$RESULTS"
+export KILN_BUILD="${KILN_BUILD:-$KILN_ROOT/build-gpu-host}"
+stages=("$@")
+[ ${#stages[@]} -eq 0 ] && stages=(env build test compare sanitize)
+summary="$OUT/summary.txt"
+: >"$summary"
+note() { echo "$*" | tee -a "$summary"; }
+want() { local s; for s in "${stages[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1; }
+py="$(kiln_python)"
+models="$OUT/models"  # exported models stay here, out of the results
+
+if want env; then
+  {
+    date -u
+    nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv
+    nvcc --version | tail -2
+    grep -hE "define CUDNN_(MAJOR|MINOR|PATCHLEVEL) " /usr/include/cudnn_version*.h /usr/include/x86_64-linux-gnu/cudnn_version*.h /usr/local/cuda/include/cudnn_version.h 2>/dev/null
+    "$py" -c "import torch, torchvision; print('torch', torch.__version__, 'torchvision', torchvision.__version__, 'cudnn', torch.backends.cudnn.version())"
+    cmake --version | head -1
+  } >"$OUT/env.txt" 2>&1
+  note "env: $(sed -n 3p "$OUT/env.txt")"
+fi
+
+if want build; then
+  start=$(date +%s)
+  if kiln_build -DCMAKE_CUDA_ARCHITECTURES=90 >"$OUT/build.log" 2>&1; then
+    note "build: ok in $(( $(date +%s) - start )) s ($(grep -c 'warning' "$OUT/build.log") warning lines)"
+  else
+    note "build: FAILED (see build.log)"; tail -30 "$OUT/build.log"; exit 1
+  fi
+fi
+
+if want test; then
+  (cd "$KILN_BUILD" && ctest --output-on-failure -j 8 --timeout 900) >"$OUT/ctest.log" 2>&1
+  note "ctest: $(grep -E 'tests passed|tests failed' "$OUT/ctest.log" | tail -1)"
+  grep -E "^\s+[0-9]+ - .*\((Failed|Timeout|SEGFAULT|Subprocess)" "$OUT/ctest.log" | tee -a "$summary"
+  "$KILN_BUILD/tests/gpu/kiln_gpu_tests" --gtest_brief=1 >"$OUT/gpu_tests.log" 2>&1
+  note "gpu tests: $(grep -E '^\[  (PASSED|FAILED|SKIPPED)' "$OUT/gpu_tests.log" | tr '\n' ' ')"
+fi
+
+if want compare; then
+  mkdir -p "$models"
+  : >"$OUT/compare.log"
+  for spec in autoencoder:1,3,512,512 resnet18:1,3,224,224 resnet50:1,3,224,224 unet:1,3,256,256; do
+    name=${spec%%:*}; shape=${spec#*:}
+    PYTHONPATH="$KILN_ROOT/exporter" "$py" -m kiln_export --model "kiln_export.zoo:$name" --input-shape "$shape" \
+      --out "$models/$name" --golden-layers >>"$OUT/compare.log" 2>&1 || note "export $name: FAILED"
+    for prec in fp32 tf32; do
+      tol="--atol 1e-5 --rtol 1e-5"; [ "$prec" = tf32 ] && tol="--atol 1e-2 --rtol 1e-2"
+      echo "== $name $prec" >>"$OUT/compare.log"
+      "$KILN_BUILD/kiln" compare --model "$models/$name" --device gpu --precision "$prec" $tol \
+        --json "$OUT/compare_$name.$prec.json" >>"$OUT/compare.log" 2>&1
+      rc=$?
+      note "compare $name $prec (${tol}): rc=$rc $(grep -E '^output ' "$OUT/compare.log" | tail -1 | cut -c1-170)"
+    done
+  done
+fi
+
+if want sanitize; then
+  if command -v compute-sanitizer >/dev/null; then
+    compute-sanitizer --tool memcheck --leak-check full "$KILN_BUILD/kiln" compare --model "$models/resnet18" \
+      --device gpu --atol 1e-5 --rtol 1e-5 >"$OUT/sanitizer.log" 2>&1
+    note "compute-sanitizer memcheck (resnet18 compare): rc=$? $(grep -E 'ERROR SUMMARY' "$OUT/sanitizer.log" | tail -1)"
+  else
+    note "compute-sanitizer: not on this host"
+  fi
+fi
+
+tar -C "$OUT" -czf "$RESULTS/results.tar.gz" --exclude=models . 2>/dev/null
+cp "$summary" "$RESULTS/summary.txt"
+echo "==== summary"
+cat "$summary"
