@@ -23,7 +23,7 @@ CompareStats compare_tensors(const float* actual, const float* expected, std::si
   CompareStats s;
   s.count = n;
   std::vector<double> abs_err(n), rel_err(n);
-  double sum_abs = 0, sum_rel = 0, dot = 0, na = 0, ne = 0;
+  double sum_abs = 0, sum_rel = 0, dot = 0, na = 0, ne = 0, nd = 0;
   const double inf = std::numeric_limits<double>::infinity();
   for (std::size_t i = 0; i < n; ++i) {
     const double a = actual[i], e = expected[i];
@@ -39,6 +39,7 @@ CompareStats compare_tensors(const float* actual, const float* expected, std::si
       // As polygraphy: relative to |expected|, floored at the smallest normal float so zeros stay finite.
       rel_e = abs_e / std::max(std::fabs(e), static_cast<double>(std::numeric_limits<float>::min()));
       dot += a * e;
+      nd += (a - e) * (a - e);
       na += a * a;
       ne += e * e;
     }
@@ -66,16 +67,21 @@ CompareStats compare_tensors(const float* actual, const float* expected, std::si
   }
   if (na > 0 && ne > 0) s.cosine_similarity = dot / (std::sqrt(na) * std::sqrt(ne));
   else if (na != ne) s.cosine_similarity = 0.0;
-  if (s.nonfinite_mismatches > 0) s.cosine_similarity = std::numeric_limits<double>::quiet_NaN();
+  s.relative_l2 = ne > 0 ? std::sqrt(nd / ne) : (nd > 0 ? inf : 0.0);
+  if (s.nonfinite_mismatches > 0) {
+    s.cosine_similarity = std::numeric_limits<double>::quiet_NaN();
+    s.relative_l2 = inf;
+  }
   return s;
 }
 
 std::string format_stats_line(const CompareStats& s) {
   char buf[512];
   std::snprintf(buf, sizeof buf,
-                "max abs %.3g  mean abs %.3g  median abs %.3g  max rel %.3g  mean rel %.3g  cosine %.9f  "
+                "max abs %.3g  mean abs %.3g  median abs %.3g  max rel %.3g  mean rel %.3g  rel L2 %.3g  cosine %.9f  "
                 "mismatches %zu/%zu",
-                s.max_abs, s.mean_abs, s.median_abs, s.max_rel, s.mean_rel, s.cosine_similarity, s.mismatches,
+                s.max_abs, s.mean_abs, s.median_abs, s.max_rel, s.mean_rel, s.relative_l2, s.cosine_similarity,
+                s.mismatches,
                 s.count);
   return buf;
 }

@@ -26,6 +26,9 @@ struct CompareStats {
   // (infinite when a non-finite mismatch exists).
   double required_atol = 0, required_rtol = 0;
   double cosine_similarity = 1;
+  // ‖actual − expected‖₂ / ‖expected‖₂ over the finite elements: one number for the whole tensor that
+  // does not blow up on near-zero elements (infinite when a non-finite mismatch exists).
+  double relative_l2 = 0;
   bool pass() const { return mismatches == 0; }
 };
 

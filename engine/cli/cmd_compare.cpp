@@ -37,7 +37,7 @@ void write_stats(JsonWriter& j, const CompareStats& s) {
       .value("nonfinite_mismatches", static_cast<std::uint64_t>(s.nonfinite_mismatches))
       .value("max_abs", s.max_abs).value("mean_abs", s.mean_abs).value("median_abs", s.median_abs)
       .value("max_rel", s.max_rel).value("mean_rel", s.mean_rel).value("median_rel", s.median_rel)
-      .value("cosine_similarity", s.cosine_similarity)
+      .value("cosine_similarity", s.cosine_similarity).value("relative_l2", s.relative_l2)
       .value("worst_index", static_cast<std::uint64_t>(s.worst_index))
       .value("worst_kiln", s.worst_actual).value("worst_pytorch", s.worst_expected)
       .value("required_atol", s.required_atol).value("required_rtol", s.required_rtol)
@@ -128,8 +128,8 @@ int cmd_compare(int argc, char** argv) {
       j.value("op", runner->graph().layers()[i]->op());
       write_stats(j, r.stats);
       j.end_object();
-      std::printf("%-4zu %-32s %-17s %-11.3g %-11.3g %-11.8f %zu/%zu%s\n", i, t.name.c_str(),
-                  runner->graph().layers()[i]->op().c_str(), r.stats.max_abs, r.stats.max_rel,
+      std::printf("%-4zu %-32s %-17s %-11.3g %-11.3g %-11.3g %-11.8f %zu/%zu%s\n", i, t.name.c_str(),
+                  runner->graph().layers()[i]->op().c_str(), r.stats.max_abs, r.stats.max_rel, r.stats.relative_l2,
                   r.stats.cosine_similarity, r.stats.mismatches, r.stats.count,
                   mark ? "   <-- first layer beyond tolerance" : "");
     }

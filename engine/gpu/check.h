@@ -50,6 +50,9 @@ struct StatusTraits<cudaError_t> {
   static bool ok(cudaError_t s) { return s == cudaSuccess; }
   static const char* name(cudaError_t s) { return cudaGetErrorString(s); }
   static std::string text(cudaError_t s);
+  // A failed runtime call also leaves its error as the thread's "last error", which the next
+  // kernel-launch check (cudaGetLastError) would report against an innocent layer: clear it.
+  static void clear_last_error() { (void)cudaGetLastError(); }
 };
 
 template <>
@@ -59,6 +62,7 @@ struct StatusTraits<cudnnStatus_t> {
   static bool ok(cudnnStatus_t s) { return s == CUDNN_STATUS_SUCCESS; }
   static const char* name(cudnnStatus_t s) { return cudnnGetErrorString(s); }
   static std::string text(cudnnStatus_t s);  // the status name plus cuDNN's last error message, if any
+  static void clear_last_error() {}
 };
 
 template <>
@@ -68,6 +72,7 @@ struct StatusTraits<cublasStatus_t> {
   static bool ok(cublasStatus_t s) { return s == CUBLAS_STATUS_SUCCESS; }
   static const char* name(cublasStatus_t s) { return cublasGetStatusName(s); }
   static std::string text(cublasStatus_t s);
+  static void clear_last_error() {}
 };
 
 std::string source_location(const char* file, int line);
@@ -79,6 +84,7 @@ template <class Status>
 void check_status(Status status, const std::string& call, const char* file, int line) {
   using T = StatusTraits<Status>;
   if (T::ok(status)) return;
+  T::clear_last_error();
   throw typename T::Error(T::library, static_cast<int>(status), T::text(status), call, source_location(file, line),
                           current_layer());
 }
@@ -88,6 +94,7 @@ template <class Status>
 bool log_status(Status status, const char* call, const char* file, int line) noexcept {
   using T = StatusTraits<Status>;
   if (T::ok(status)) return true;
+  T::clear_last_error();
   log_library_failure(T::library, static_cast<int>(status), T::name(status), call, file, line);
   return false;
 }

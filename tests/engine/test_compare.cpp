@@ -59,6 +59,8 @@ TEST(Compare, StatisticsOfKnownErrors) {
   EXPECT_NEAR(s.mean_abs, 0.125, 1e-6);
   EXPECT_NEAR(s.max_rel, 0.1, 1e-6);
   EXPECT_EQ(s.mismatches, 2u);
+  // ‖(0.1, 0, 0.4, 0)‖ / ‖(1, 2, 4, 8)‖ = sqrt(0.17 / 85)
+  EXPECT_NEAR(s.relative_l2, std::sqrt(0.17 / 85.0), 1e-6);
   EXPECT_THAT(format_stats_line(s), ::testing::HasSubstr("mismatches 2/4"));
 }
 
