@@ -7,11 +7,11 @@
 #
 #   bash scripts/gpu_check.sh [stage ...]     stages: env build test compare sanitize (default: all)
 set -uo pipefail
+export KILN_BUILD="${KILN_BUILD:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/build-gpu-host}"
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 RESULTS="${OUT:-$KILN_ROOT/out/gpu_check}"
 OUT="${KILN_GPU_WORK:-/tmp/kiln_gpu_check}"
 mkdir -p "$OUT" "$RESULTS"
-export KILN_BUILD="${KILN_BUILD:-$KILN_ROOT/build-gpu-host}"
 stages=("$@")
 [ ${#stages[@]} -eq 0 ] && stages=(env build test compare sanitize)
 summary="$OUT/summary.txt"

@@ -8,5 +8,7 @@ namespace kiln {
 int cmd_run(int argc, char** argv);
 int cmd_compare(int argc, char** argv);
 int cmd_inspect(int argc, char** argv);
+int cmd_bench(int argc, char** argv);
+int cmd_profile(int argc, char** argv);
 
 }  // namespace kiln

@@ -19,6 +19,8 @@ const char* kUsage =
     "  run       run a model on an input tensor file, write the outputs\n"
     "  compare   run the golden inputs the exporter wrote and compare with PyTorch's outputs\n"
     "  inspect   print the layers, shapes and the activation memory plan\n"
+    "  bench     measure throughput, latency percentiles, start-up and device memory (like trtexec)\n"
+    "  profile   time every layer on the GPU with CUDA events, slowest first\n"
     "\n"
     "`kiln <command> --help` describes each command's options.\n";
 
@@ -34,6 +36,8 @@ int main(int argc, char** argv) {
     if (command == "run") return kiln::cmd_run(argc, argv);
     if (command == "compare") return kiln::cmd_compare(argc, argv);
     if (command == "inspect") return kiln::cmd_inspect(argc, argv);
+    if (command == "bench") return kiln::cmd_bench(argc, argv);
+    if (command == "profile") return kiln::cmd_profile(argc, argv);
     std::fprintf(stderr, "kiln: unknown command '%s'\n\n%s", command.c_str(), kUsage);
     return 2;
   } catch (const kiln::UsageError& e) {

@@ -21,6 +21,9 @@ struct ExecutionContext::State {
   std::vector<std::uint64_t> in_offsets;
   std::vector<std::uint64_t> out_offsets;
   std::vector<float*> tensors;
+  // run_device_profiled's events: [before inputs, after inputs, after layer 0, ..., after outputs].
+  // Empty until the first profiled run.
+  std::vector<Event> profile_events;
   // Declared last: prepared plans reference the handles above and must go first.
   std::map<std::int64_t, std::vector<std::unique_ptr<PreparedOp>>> prepared;
 
@@ -62,16 +65,55 @@ struct ExecutionContext::State {
     return prepared.emplace(batch, std::move(ops)).first->second;
   }
 
-  void enqueue(std::int64_t batch) {
+  // `after_layer`, when given, holds one event per layer, recorded after the layer's work (profiling).
+  void enqueue(std::int64_t batch, const Event* after_layer = nullptr) {
     const auto& ops = ensure(batch);
     const OpRunEnv e = env();
     const bool sync_each = engine->options().sync_each_layer;
     for (std::size_t i = 0; i < ops.size(); ++i) {
-      if (!ops[i]) continue;
-      LayerScope scope(graph().layers()[i]->name());
-      ops[i]->run(e);
-      if (sync_each) KILN_CUDA_CHECK(cudaStreamSynchronize(stream));
+      if (ops[i]) {
+        LayerScope scope(graph().layers()[i]->name());
+        ops[i]->run(e);
+        if (sync_each) KILN_CUDA_CHECK(cudaStreamSynchronize(stream));
+      }
+      if (after_layer) KILN_CUDA_CHECK(cudaEventRecord(after_layer[i].get(), stream));
     }
+  }
+
+  // run_device's body; with `events` (layers + 3 of them) it records the profiling events.
+  void device_run(const std::vector<const float*>& inputs, const std::vector<float*>& outputs, std::int64_t batch,
+                  const std::vector<Event>* events) {
+    const Graph& g = graph();
+    check_batch(batch);
+    const auto& in_ids = g.input_tensors();
+    const auto& out_ids = g.output_tensors();
+    if (inputs.size() != in_ids.size() || outputs.size() != out_ids.size()) {
+      throw UsageError("run_device: the model takes " + std::to_string(in_ids.size()) + " input(s) and gives " +
+                       std::to_string(out_ids.size()) + " output(s), got " + std::to_string(inputs.size()) + " and " +
+                       std::to_string(outputs.size()) + " pointer(s)");
+    }
+    const auto name = [&](int t) { return g.tensors()[static_cast<std::size_t>(t)].name; };
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+      if (!inputs[i]) throw UsageError("run_device: input '" + name(in_ids[i]) + "' is null");
+    }
+    for (std::size_t i = 0; i < outputs.size(); ++i) {
+      if (!outputs[i]) throw UsageError("run_device: output '" + name(out_ids[i]) + "' is null");
+    }
+    KILN_CUDA_CHECK(cudaSetDevice(engine->options().device));
+    ensure(batch);
+    const std::size_t layers = g.layers().size();
+    if (events) KILN_CUDA_CHECK(cudaEventRecord((*events)[0].get(), stream));
+    for (std::size_t i = 0; i < in_ids.size(); ++i) {
+      KILN_CUDA_CHECK(cudaMemcpyAsync(tensors[static_cast<std::size_t>(in_ids[i])], inputs[i],
+                                      bytes_at(in_ids[i], batch), cudaMemcpyDefault, stream));
+    }
+    if (events) KILN_CUDA_CHECK(cudaEventRecord((*events)[1].get(), stream));
+    enqueue(batch, events ? events->data() + 2 : nullptr);
+    for (std::size_t i = 0; i < out_ids.size(); ++i) {
+      KILN_CUDA_CHECK(cudaMemcpyAsync(outputs[i], tensors[static_cast<std::size_t>(out_ids[i])],
+                                      bytes_at(out_ids[i], batch), cudaMemcpyDefault, stream));
+    }
+    if (events) KILN_CUDA_CHECK(cudaEventRecord((*events)[layers + 2].get(), stream));
   }
 };
 
@@ -201,33 +243,40 @@ RunResult ExecutionContext::run(const std::vector<HostTensor>& inputs, std::int6
 
 void ExecutionContext::run_device(const std::vector<const float*>& inputs, const std::vector<float*>& outputs,
                                   std::int64_t batch) {
+  s_->device_run(inputs, outputs, batch, nullptr);
+}
+
+CapturedRun ExecutionContext::capture_device(const std::vector<const float*>& inputs,
+                                             const std::vector<float*>& outputs, std::int64_t batch) {
+  prepare(batch);
+  s_->device_run(inputs, outputs, batch, nullptr);
+  synchronize();
+  return CapturedRun::capture(s_->stream, [&] { s_->device_run(inputs, outputs, batch, nullptr); });
+}
+
+ProfiledRun ExecutionContext::run_device_profiled(const std::vector<const float*>& inputs,
+                                                  const std::vector<float*>& outputs, std::int64_t batch) {
   State& s = *s_;
-  const Graph& g = s.graph();
-  s.check_batch(batch);
-  const auto& in_ids = g.input_tensors();
-  const auto& out_ids = g.output_tensors();
-  if (inputs.size() != in_ids.size() || outputs.size() != out_ids.size()) {
-    throw UsageError("run_device: the model takes " + std::to_string(in_ids.size()) + " input(s) and gives " +
-                     std::to_string(out_ids.size()) + " output(s), got " + std::to_string(inputs.size()) + " and " +
-                     std::to_string(outputs.size()) + " pointer(s)");
-  }
-  for (std::size_t i = 0; i < inputs.size(); ++i) {
-    if (!inputs[i]) throw UsageError("run_device: input '" + g.tensors()[static_cast<std::size_t>(in_ids[i])].name + "' is null");
-  }
-  for (std::size_t i = 0; i < outputs.size(); ++i) {
-    if (!outputs[i]) throw UsageError("run_device: output '" + g.tensors()[static_cast<std::size_t>(out_ids[i])].name + "' is null");
-  }
+  const std::size_t layers = s.graph().layers().size();
   KILN_CUDA_CHECK(cudaSetDevice(s.engine->options().device));
-  s.ensure(batch);
-  for (std::size_t i = 0; i < in_ids.size(); ++i) {
-    KILN_CUDA_CHECK(cudaMemcpyAsync(s.tensors[static_cast<std::size_t>(in_ids[i])], inputs[i], s.bytes_at(in_ids[i], batch),
-                                    cudaMemcpyDefault, s.stream));
+  while (s.profile_events.size() < layers + 3) s.profile_events.push_back(make_event());
+  s.device_run(inputs, outputs, batch, &s.profile_events);
+  synchronize();
+  const auto elapsed = [&](std::size_t from, std::size_t to) {
+    float ms = 0;
+    KILN_CUDA_CHECK(cudaEventElapsedTime(&ms, s.profile_events[from].get(), s.profile_events[to].get()));
+    return static_cast<double>(ms);
+  };
+  ProfiledRun r;
+  r.input_copy_ms = elapsed(0, 1);
+  for (std::size_t i = 0; i < layers; ++i) {
+    const auto& ops = s.prepared.at(batch);
+    r.ran.push_back(ops[i] != nullptr);
+    r.layer_ms.push_back(ops[i] ? elapsed(i + 1, i + 2) : 0.0);
   }
-  s.enqueue(batch);
-  for (std::size_t i = 0; i < out_ids.size(); ++i) {
-    KILN_CUDA_CHECK(cudaMemcpyAsync(outputs[i], s.tensors[static_cast<std::size_t>(out_ids[i])], s.bytes_at(out_ids[i], batch),
-                                    cudaMemcpyDefault, s.stream));
-  }
+  r.output_copy_ms = elapsed(layers + 1, layers + 2);
+  r.total_ms = elapsed(0, layers + 2);
+  return r;
 }
 
 }  // namespace kiln::gpu

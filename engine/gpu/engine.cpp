@@ -1,6 +1,7 @@
 #include "engine/gpu/engine.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include "engine/gpu/check.h"
 #include "engine/gpu/memory.h"
@@ -27,6 +28,10 @@ class FoldedOp final : public GpuOp {
   std::string into_;
 };
 
+double ms_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
 std::string cudnn_version_string() {
   const std::size_t v = cudnnGetVersion();  // e.g. 91400 = 9.14.0
   return std::to_string(v / 10000) + "." + std::to_string(v / 100 % 100) + "." + std::to_string(v % 100);
@@ -51,7 +56,12 @@ const char* algo_mode_name(AlgoMode m) { return m == AlgoMode::Heuristic ? "heur
 
 std::shared_ptr<const GpuEngine> GpuEngine::load(const std::string& model, const GpuEngineOptions& options,
                                                  const GraphBuildOptions& graph_options) {
-  return load(load_graph(model, graph_options), options);
+  const auto start = std::chrono::steady_clock::now();
+  Graph graph = load_graph(model, graph_options);
+  const double parse_ms = ms_since(start);
+  auto engine = std::shared_ptr<GpuEngine>(new GpuEngine(std::move(graph), options));
+  engine->timings_.parse_ms = parse_ms;
+  return engine;
 }
 
 std::shared_ptr<const GpuEngine> GpuEngine::load(Graph graph, const GpuEngineOptions& options) {
@@ -63,6 +73,7 @@ GpuEngine::~GpuEngine() = default;
 std::uint64_t GpuEngine::weight_bytes() const { return weights_ ? weights_->bytes() : 0; }
 
 GpuEngine::GpuEngine(Graph graph, const GpuEngineOptions& options) : graph_(std::move(graph)), options_(options) {
+  auto phase = std::chrono::steady_clock::now();
   int count = 0;
   KILN_CUDA_CHECK(cudaGetDeviceCount(&count));
   if (options_.device < 0 || options_.device >= count) {
@@ -75,11 +86,18 @@ GpuEngine::GpuEngine(Graph graph, const GpuEngineOptions& options) : graph_(std:
   description_ = "gpu " + std::to_string(options_.device) + ": " + prop.name + ", cuDNN " + cudnn_version_string() +
                  ", " + precision_name(options_.precision) + ", " + algo_mode_name(options_.algo);
 
-  decide_fusion();
+  timings_.device_ms = ms_since(phase);
+
+  phase = std::chrono::steady_clock::now();
   std::vector<const TensorEntry*> used;
   for (const auto& layer : graph_.layers()) used.insert(used.end(), layer->weights().begin(), layer->weights().end());
   weights_ = std::make_unique<DeviceWeights>(graph_.manifest(), used);
+  timings_.upload_ms = ms_since(phase);
+
+  phase = std::chrono::steady_clock::now();
+  decide_fusion();
   build_ops();
+  timings_.select_ms = ms_since(phase);
 }
 
 // An activation is folded into the convolution before it when it is that convolution's only reader

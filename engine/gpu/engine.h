@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "engine/gpu/engine_options.h"
+#include "engine/gpu/timing.h"
 #include "engine/graph.h"
 #include "engine/host_tensor.h"
 
@@ -47,6 +48,15 @@ struct LayerReport {
   // "cublasLt (bias epilogue)", "view", "fused into enc.0".
   std::string implementation;
   std::uint64_t workspace_bytes = 0;  // at max batch
+};
+
+// Where GpuEngine::load spent its time: host wall milliseconds, each phase finished (synchronized)
+// before the next starts. For `kiln bench`'s start-up split.
+struct LoadTimings {
+  double parse_ms = 0;   // model.yaml + manifest read and checked, graph built (0 when loaded from a Graph)
+  double device_ms = 0;  // device selection and properties (CUDA context creation, if this is the first call)
+  double upload_ms = 0;  // the weight blob read into pinned memory (size, CRC-32 checked) and copied over
+  double select_ms = 0;  // fusion, memory plan, every layer's algorithm choice (cuDNN heuristics or timing)
 };
 
 class GpuEngine {
@@ -75,6 +85,7 @@ class GpuEngine {
   const std::vector<LayerReport>& layer_reports() const { return reports_; }
   // "gpu 0: NVIDIA H100 80GB HBM3, cuDNN 9.14.0, fp32, heuristic"
   const std::string& device_description() const { return description_; }
+  const LoadTimings& load_timings() const { return timings_; }
 
   // Internal to kiln_gpu (used by ExecutionContext).
   const GpuOp* op(int layer) const { return ops_[static_cast<std::size_t>(layer)].get(); }
@@ -93,6 +104,7 @@ class GpuEngine {
   std::uint64_t workspace_bytes_ = 0;
   std::vector<LayerReport> reports_;
   std::string description_;
+  LoadTimings timings_;
 };
 
 class ExecutionContext {
@@ -120,6 +132,23 @@ class ExecutionContext {
 
   // Builds the plans for `batch` now instead of at its first run.
   void prepare(std::int64_t batch);
+
+  // Captures run_device(inputs, outputs, batch) into a CUDA graph. Prepares `batch` and runs it once
+  // uncaptured first (so plan building, lazy kernel loading and library first-use work stay out of the
+  // capture), synchronizes, then captures. Each CapturedRun::replay() repeats the same copies and
+  // kernels on the same pointers: the caller keeps them alive and writes new inputs in place. The
+  // context must outlive the CapturedRun, and one context must not run two captured or uncaptured
+  // runs at the same time (they share the arena). Throws CudaError (naming the layer) when a layer
+  // does something that cannot be captured.
+  CapturedRun capture_device(const std::vector<const float*>& inputs, const std::vector<float*>& outputs,
+                             std::int64_t batch);
+
+  // run_device with a CUDA event recorded before the input copies, after them, after each layer and
+  // after the output copies; synchronizes and returns the times (engine/gpu/timing.h). The events add
+  // a little time between layers, so time whole runs with plain run_device. The events are created at
+  // the first call and kept; run_device and run never record them.
+  ProfiledRun run_device_profiled(const std::vector<const float*>& inputs, const std::vector<float*>& outputs,
+                                  std::int64_t batch);
   // Waits for the stream.
   void synchronize();
 

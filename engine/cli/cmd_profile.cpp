@@ -1,0 +1,157 @@
+#include <cuda_runtime_api.h>
+
+#include <cstdio>
+#include <cstring>
+
+#include "engine/bench/bench.h"
+#include "engine/bench/cli_options.h"
+#include "engine/bench/profile_report.h"
+#include "engine/cli/commands.h"
+#include "engine/errors.h"
+#include "engine/gpu/check.h"
+#include "engine/gpu/engine.h"
+#include "engine/gpu/memory.h"
+
+namespace kiln {
+
+namespace {
+
+// Device copies of the inputs and room for the outputs, for run_device.
+struct DeviceIo {
+  std::vector<gpu::DeviceBuffer> buffers;
+  std::vector<const float*> in;
+  std::vector<float*> out;
+};
+
+DeviceIo make_io(const gpu::GpuEngine& engine, const std::vector<HostTensor>& inputs, std::int64_t batch) {
+  DeviceIo io;
+  for (const HostTensor& t : inputs) {
+    io.buffers.emplace_back(t.data.size() * sizeof(float), "profile input buffer");
+    KILN_CUDA_CHECK(
+        cudaMemcpy(io.buffers.back().data(), t.data.data(), io.buffers.back().size(), cudaMemcpyHostToDevice));
+    io.in.push_back(io.buffers.back().as<float>());
+  }
+  const Graph& g = engine.graph();
+  for (int id : g.output_tensors()) {
+    const Shape s = Layer::at_batch(g.tensors()[static_cast<std::size_t>(id)].shape, batch);
+    io.buffers.emplace_back(element_count(s) * sizeof(float), "profile output buffer");
+    io.out.push_back(io.buffers.back().as<float>());
+  }
+  return io;
+}
+
+}  // namespace
+
+int cmd_profile(int argc, char** argv) {
+  BenchCliOptions o;
+  bench::BenchConfig& c = o.config;
+  std::string json_path, sort = "time";
+  std::int64_t top = 0;
+  OptionParser p("kiln profile --model DIR [options]",
+                 "Times every layer on the GPU with CUDA events recorded between layers, in runs separate from an\n"
+                 "undisturbed timed run of the whole network (the events add a little time, so the layer sum can\n"
+                 "exceed it slightly). Prints the layers slowest first with their median time, share of the sum,\n"
+                 "achieved TFLOP/s and GB/s (inputs, output and weights counted once), workspace and the chosen\n"
+                 "implementation (cuDNN engine, fusion, kernel). Needs a GPU.");
+  c.iterations = 50;
+  c.duration_s = 0;
+  add_bench_options(p, o, "timed runs, then as many profiled runs; times are medians");
+  p.add_choice("sort", {"time", "order"}, "list layers slowest first or in execution order", &sort);
+  p.add_int("top", "N", "show only the N slowest layers (0 = all)", &top);
+  p.add_string("json", "FILE", "also write every layer's figures as JSON", &json_path);
+  if (!p.parse(argc, argv, 2)) return 0;
+  if (top < 0) throw UsageError("--top: expected 0 (all) or more, got " + std::to_string(top));
+  resolve_bench_options(o, true);
+  if (o.workspace_mb < 0) {
+    throw UsageError("--workspace-mb: expected a size in MiB >= 0, got " + std::to_string(o.workspace_mb));
+  }
+
+  gpu::GpuEngineOptions eo;
+  eo.precision = gpu::parse_precision(c.precision);
+  eo.algo = gpu::parse_algo_mode(c.algo);
+  eo.workspace_cap_bytes = static_cast<std::uint64_t>(o.workspace_mb) << 20;
+  GraphBuildOptions go;
+  go.max_batch = c.batch;
+  const auto engine = gpu::GpuEngine::load(c.model, eo, go);
+  const Graph& g = engine->graph();
+  gpu::ExecutionContext ctx(engine);
+  const DeviceIo io = make_io(*engine, bench::bench_inputs(g, c.batch, c.input_file), c.batch);
+  ctx.prepare(c.batch);
+
+  auto t = bench::Clock::now();
+  do {
+    ctx.run_device(io.in, io.out, c.batch);
+    ctx.synchronize();
+  } while (bench::ms_since(t) < c.warmup_ms);
+
+  bench::ProfileResult r;
+  r.model = c.model;
+  r.model_name = g.spec().name;
+  r.device_description = engine->device_description();
+  r.precision = c.precision;
+  r.algo = c.algo;
+  r.batch = c.batch;
+  const gpu::Event start = gpu::make_event();
+  const gpu::Event stop = gpu::make_event();
+  std::vector<double> whole;
+  bench::MeasureLoop timed(c, "timed runs");
+  timed.start();
+  while (timed.more(static_cast<std::int64_t>(whole.size()))) {
+    KILN_CUDA_CHECK(cudaEventRecord(start.get(), ctx.stream()));
+    ctx.run_device(io.in, io.out, c.batch);
+    KILN_CUDA_CHECK(cudaEventRecord(stop.get(), ctx.stream()));
+    KILN_CUDA_CHECK(cudaEventSynchronize(stop.get()));
+    float ms = 0;
+    KILN_CUDA_CHECK(cudaEventElapsedTime(&ms, start.get(), stop.get()));
+    whole.push_back(ms);
+  }
+  timed.finish();
+  r.timed_runs = static_cast<std::int64_t>(whole.size());
+  r.timed_run_ms = bench::median(whole);
+
+  const std::size_t layers = g.layers().size();
+  std::vector<std::vector<double>> per_layer(layers);
+  std::vector<double> in_copy, out_copy, total;
+  std::vector<bool> ran(layers, false);
+  bench::MeasureLoop profiled(c, "profiled runs");
+  profiled.start();
+  while (profiled.more(static_cast<std::int64_t>(total.size()))) {
+    const gpu::ProfiledRun run = ctx.run_device_profiled(io.in, io.out, c.batch);
+    for (std::size_t i = 0; i < layers; ++i) per_layer[i].push_back(run.layer_ms[i]);
+    ran = run.ran;
+    in_copy.push_back(run.input_copy_ms);
+    out_copy.push_back(run.output_copy_ms);
+    total.push_back(run.total_ms);
+  }
+  profiled.finish();
+  r.runs = static_cast<std::int64_t>(total.size());
+  r.input_copy_ms = bench::median(in_copy);
+  r.output_copy_ms = bench::median(out_copy);
+  r.profiled_total_ms = bench::median(total);
+  const auto& reports = engine->layer_reports();
+  for (std::size_t i = 0; i < layers; ++i) {
+    bench::LayerProfile l;
+    l.index = static_cast<int>(i);
+    l.name = reports[i].name;
+    l.op = reports[i].op;
+    l.implementation = reports[i].implementation;
+    l.workspace_bytes = reports[i].workspace_bytes;
+    l.ran = ran[i];
+    l.ms = bench::median(per_layer[i]);
+    l.flops = g.layers()[i]->flops_per_sample() * static_cast<double>(c.batch);
+    l.bytes = bench::layer_bytes(g, static_cast<int>(i), c.batch);
+    r.layers.push_back(std::move(l));
+  }
+  std::fputs(bench::format_profile(r, sort == "time" ? bench::ProfileSort::Time : bench::ProfileSort::Order,
+                                   static_cast<std::size_t>(top))
+                 .c_str(),
+             stdout);
+  if (!json_path.empty()) {
+    JsonWriter j;
+    bench::write_profile_json(j, r);
+    j.save(json_path);
+  }
+  return 0;
+}
+
+}  // namespace kiln

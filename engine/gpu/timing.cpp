@@ -1,0 +1,61 @@
+#include "engine/gpu/timing.h"
+
+#include "engine/gpu/check.h"
+#include "engine/gpu/resource.h"
+
+namespace kiln::gpu {
+
+namespace {
+using GraphPtr = Unique<cudaGraph_t, &cudaGraphDestroy>;
+using GraphExecPtr = Unique<cudaGraphExec_t, &cudaGraphExecDestroy>;
+}  // namespace
+
+struct CapturedRun::State {
+  GraphPtr graph;
+  GraphExecPtr exec;
+  cudaStream_t stream = nullptr;
+};
+
+CapturedRun::CapturedRun() = default;
+CapturedRun::~CapturedRun() = default;
+CapturedRun::CapturedRun(CapturedRun&&) noexcept = default;
+CapturedRun& CapturedRun::operator=(CapturedRun&&) noexcept = default;
+
+CapturedRun CapturedRun::capture(cudaStream_t stream, const std::function<void()>& enqueue) {
+  KILN_CUDA_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
+  try {
+    enqueue();
+  } catch (...) {
+    // Leave capture mode whatever happened, so the stream stays usable; the enqueue error is the one
+    // worth reporting.
+    cudaGraph_t broken = nullptr;
+    const cudaError_t end = cudaStreamEndCapture(stream, &broken);
+    if (end == cudaSuccess && broken) KILN_CUDA_LOG(cudaGraphDestroy(broken));
+    (void)cudaGetLastError();
+    throw;
+  }
+  cudaGraph_t raw = nullptr;
+  KILN_CUDA_CHECK(cudaStreamEndCapture(stream, &raw));
+  CapturedRun run;
+  run.s_ = std::make_unique<State>();
+  run.s_->graph.reset(raw);
+  cudaGraphExec_t exec = nullptr;
+  KILN_CUDA_CHECK(cudaGraphInstantiate(&exec, raw, 0));
+  run.s_->exec.reset(exec);
+  run.s_->stream = stream;
+  return run;
+}
+
+void CapturedRun::replay() const {
+  if (!s_) throw UsageError("CapturedRun::replay: nothing was captured");
+  KILN_CUDA_CHECK(cudaGraphLaunch(s_->exec.get(), s_->stream));
+}
+
+std::size_t CapturedRun::node_count() const {
+  if (!s_) return 0;
+  std::size_t n = 0;
+  KILN_CUDA_CHECK(cudaGraphGetNodes(s_->graph.get(), nullptr, &n));
+  return n;
+}
+
+}  // namespace kiln::gpu
