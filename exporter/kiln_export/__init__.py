@@ -8,5 +8,7 @@ See exporter/README.md for the supported ops and how layer and tensor names are 
 from .errors import ExportError, FormatError
 from .export import ExportResult, export
 from .reader import read_manifest, read_tensors
+from .writer import write_tensors
 
-__all__ = ["ExportError", "FormatError", "ExportResult", "export", "read_manifest", "read_tensors"]
+__all__ = ["ExportError", "FormatError", "ExportResult", "export", "read_manifest", "read_tensors",
+           "write_tensors"]

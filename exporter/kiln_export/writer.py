@@ -66,6 +66,37 @@ def tensor_files(stem, tensors):
     return {stem + ".manifest": text.encode("ascii"), stem + ".bin": blob}
 
 
+def write_tensors(manifest_path, tensors):
+    """Writes `tensors` as the tensor file `manifest_path` (which must end in .manifest) and its blob, named
+    like it with .bin, in the same folder: the format kiln run reads with --input.
+
+    tensors: a mapping {name: array} (its order is the file's order) or a list of (name, array) pairs;
+    arrays are numpy float32 or float16 (or anything np.asarray turns into one), batch first for model
+    inputs. Existing files of those names are replaced, the blob first, each through a temporary file.
+    Raises ExportError for a bad name, dtype or shape, or when a file cannot be written.
+    """
+    path = os.fspath(manifest_path)
+    folder, base = os.path.split(path)
+    if not base.endswith(".manifest") or base == ".manifest":
+        raise ExportError("tensor file path %s must end in .manifest (the blob goes beside it as .bin)" % path)
+    blob_name = base[:-len(".manifest")] + ".bin"
+    if len(blob_name) > 255:
+        raise ExportError("tensor file name %s is too long: its blob name must have at most 255 characters" % base)
+    items = list(tensors.items()) if hasattr(tensors, "items") else list(tensors)
+    text, blob = tensor_file(blob_name, items)
+    for name, data in ((blob_name, blob), (base, text.encode("ascii"))):
+        target = os.path.join(folder, name)
+        tmp = "%s.kiln-tmp-%d" % (target, os.getpid())
+        try:
+            with open(tmp, "wb") as f:
+                f.write(data)
+            os.replace(tmp, target)
+        except OSError as e:
+            if os.path.lexists(tmp):
+                os.remove(tmp)
+            raise ExportError("could not write %s: %s" % (target, e)) from e
+
+
 def _is_previous_export(path):
     entries = set(os.listdir(path))
     return not entries or (entries <= _EXPORT_ENTRIES and "model.yaml" in entries)

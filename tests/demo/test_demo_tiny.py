@@ -1,0 +1,94 @@
+"""The demo pipeline end to end on a tiny setting: files exist, are what they say, and kiln matches PyTorch."""
+import json
+import math
+import os
+import subprocess
+import sys
+
+from PIL import Image
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+
+IMAGES = ("astronaut", "coffee")
+SIZE = 64
+
+
+# Stands in for kiln: runs the real one, then shifts one output element by 1e-3, as a kiln bug would.
+FAULTY_KILN = """#!%s
+import subprocess, sys
+from kiln_export import read_tensors, write_tensors
+rc = subprocess.call([%r] + sys.argv[1:])
+path = sys.argv[sys.argv.index("--output") + 1]
+tensors = read_tensors(path)
+next(iter(tensors.values()))[0, 1, 2, 3] += 1e-3
+write_tensors(path, tensors)
+sys.exit(rc)
+"""
+
+
+def _demo(kiln_bin, out, *extra, expect_rc=0):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.join(REPO, "demo"), os.path.join(REPO, "exporter")]))
+    cmd = [sys.executable, "-m", "kiln_demo", "--out", out, "--kiln", kiln_bin, "--steps", "20",
+           "--image-size", str(SIZE), "--images", ",".join(IMAGES), "--repeat", "2"] + list(extra)
+    proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          universal_newlines=True, timeout=600)
+    print(proc.stdout)
+    assert proc.returncode == expect_rc, "demo exited %d, not %d:\n%s" % (proc.returncode, expect_rc, proc.stdout)
+    return proc.stdout
+
+
+def test_demo_tiny_writes_grids_and_report_and_kiln_matches(kiln_bin, work_dir):
+    out = os.path.join(work_dir, "demo")
+    log = _demo(kiln_bin, out, "--retrain")
+    assert "saved checkpoint" in log and "kiln ran on: " in log
+    assert "\r" not in log  # into a pipe, the progress bar prints plain lines
+
+    with open(os.path.join(out, "report.json")) as f:
+        rep = json.load(f)
+    assert rep["kiln_matches_pytorch"] is True
+    assert 0 <= rep["max_abs_error"] < 1e-4 and rep["max_abs_error"] == max(im["max_abs_error"] for im in rep["images"])
+    assert [im["name"] for im in rep["images"]] == list(IMAGES)
+    for im in rep["images"]:
+        # Same reconstruction on both sides: the PSNRs agree far better than the 0.01 dB the grid shows.
+        assert math.isfinite(im["psnr_pytorch_db"]) and abs(im["psnr_pytorch_db"] - im["psnr_kiln_db"]) < 1e-3
+        with Image.open(os.path.join(out, im["grid"])) as grid:
+            grid.load()
+            # Four panels, each the 64-pixel image enlarged 3x, with 6-pixel gaps.
+            assert grid.format == "PNG" and grid.size[0] == 4 * 3 * SIZE + 5 * 6
+        assert im["difference_amplification"] >= 1
+    t = rep["timing"]
+    assert t["batch"] == len(IMAGES) and t["image_size"] == SIZE
+    assert t["kiln_ms_per_image"] > 0 and t["pytorch_ms_per_image"] > 0 and t["kiln_load_ms"] >= 0
+    assert t["kiln_device"] == rep["environment"]["kiln device"] and t["kiln_device"] in log
+    assert rep["training"]["steps"] == 20 and rep["training"]["reused_checkpoint"] is False
+    for key in ("torch", "python", "numpy", "scikit-image", "pillow", "gpu"):
+        assert rep["environment"][key]
+
+    with open(os.path.join(out, "report.md")) as f:
+        md = f.read()
+    assert "**kiln matches PyTorch**" in md
+    for name in IMAGES:
+        assert "[grid_%s.png](grid_%s.png)" % (name, name) in md
+    assert os.path.isfile(os.path.join(out, "model", "golden", "layers.manifest"))
+
+    # A second run takes the checkpoint instead of training.
+    log = _demo(kiln_bin, out)
+    assert "reusing checkpoint" in log and "train [" not in log
+    with open(os.path.join(out, "report.json")) as f:
+        again = json.load(f)
+    assert again["training"]["reused_checkpoint"] is True and again["training"]["steps"] == 20
+    assert [im["psnr_kiln_db"] for im in again["images"]] == [im["psnr_kiln_db"] for im in rep["images"]]
+
+
+    # A kiln that is off by 1e-3 in one element fails the demo, and the report says so.
+    faulty = os.path.join(work_dir, "faulty_kiln")
+    with open(faulty, "w") as f:
+        f.write(FAULTY_KILN % (sys.executable, kiln_bin))
+    os.chmod(faulty, 0o755)
+    log = _demo(faulty, out, expect_rc=1)
+    assert "kiln and PyTorch differ by 1.00e-03, more than 0.0001" in log and "kiln compare --model" in log
+    with open(os.path.join(out, "report.json")) as f:
+        bad = json.load(f)
+    assert bad["kiln_matches_pytorch"] is False and abs(bad["max_abs_error"] - 1e-3) < 1e-6
+    with open(os.path.join(out, "report.md")) as f:
+        assert "**kiln DIFFERS from PyTorch**" in f.read()
