@@ -114,8 +114,8 @@ int cmd_compare(int argc, char** argv) {
     const std::string layers_path = golden + "/layers.manifest";
     const std::vector<HostTensor> golden_layers = read_host_tensors(layers_path);
     const auto golden_by_name = by_name(golden_layers);
-    std::printf("\n%-4s %-32s %-12s %-11s %-11s %-11s %s\n", "#", "layer", "op", "max abs", "max rel", "cosine",
-                "mismatches");
+    std::printf("\n%-4s %-32s %-17s %-11s %-11s %-11s %-11s %s\n", "#", "layer", "op", "max abs", "max rel", "rel L2",
+                "cosine", "mismatches");
     bool first_marked = false;
     for (std::size_t i = 0; i < result.layers.size(); ++i) {
       const HostTensor& t = result.layers[i];
