@@ -5,7 +5,7 @@
 # Logs go to ${OUT:-out/gpu_check}: summary.txt and results.tar.gz (every log and JSON report); the last
 # lines printed are the summary.
 #
-#   bash scripts/gpu_check.sh [stage ...]     stages: env build test compare sanitize (default: all)
+#   bash scripts/gpu_check.sh [stage ...]     stages: env build test compare sanitize demo profile (default: all)
 set -uo pipefail
 export KILN_BUILD="${KILN_BUILD:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/build-gpu-host}"
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -13,7 +13,7 @@ RESULTS="${OUT:-$KILN_ROOT/out/gpu_check}"
 OUT="${KILN_GPU_WORK:-/tmp/kiln_gpu_check}"
 mkdir -p "$OUT" "$RESULTS"
 stages=("$@")
-[ ${#stages[@]} -eq 0 ] && stages=(env build test compare sanitize)
+[ ${#stages[@]} -eq 0 ] && stages=(env build test compare sanitize demo profile)
 summary="$OUT/summary.txt"
 : >"$summary"
 note() { echo "$*" | tee -a "$summary"; }
@@ -81,6 +81,25 @@ if want sanitize; then
   else
     note "compute-sanitizer: not on this host"
   fi
+fi
+
+if want demo; then
+  PYTHONPATH="$KILN_ROOT/demo:$KILN_ROOT/exporter" "$py" -m kiln_demo --out "$OUT/demo" --kiln "$KILN_BUILD/kiln" \
+    --device gpu >"$OUT/demo.log" 2>&1
+  note "demo on the GPU: rc=$? $(grep -m1 -E 'kiln matches|kiln DIFFERS|differ' "$OUT/demo/report.md" 2>/dev/null)"
+fi
+
+if want profile; then
+  for spec in autoencoder:32 unet:32 resnet50:32; do
+    name=${spec%%:*}; batch=${spec#*:}
+    [ -d "$models/$name" ] || continue
+    for prec in fp32 tf32 fp16; do
+      echo "== $name batch $batch $prec" >>"$OUT/profile.log"
+      "$KILN_BUILD/kiln" profile --model "$models/$name" --batch "$batch" --precision "$prec" \
+        --json "$OUT/profile_$name.$prec.json" >>"$OUT/profile.log" 2>&1
+    done
+  done
+  note "profiles: profile.log ($(grep -c '^==' "$OUT/profile.log" 2>/dev/null) runs)"
 fi
 
 tar -C "$OUT" -czf "$RESULTS/results.tar.gz" --exclude=models . 2>/dev/null

@@ -18,7 +18,7 @@ struct BenchCliOptions {
 // --iterations and --duration-s with their help text. `iterations_help` says what one iteration is.
 void add_bench_options(OptionParser& p, BenchCliOptions& o, const std::string& iterations_help);
 
-// After parsing: refuses fp16 (not in the GPU engine yet), resolves --device auto and --batch 0 (the
+// After parsing: resolves --device auto and --batch 0 (the
 // --input file's batch, else model.yaml's), and checks the counts. `gpu_only`: refuse --device cpu.
 // Throws UsageError with the option's name.
 void resolve_bench_options(BenchCliOptions& o, bool gpu_only);

@@ -47,8 +47,9 @@ std::vector<HostTensor> match_inputs(const Graph& graph, std::vector<HostTensor>
 
 void add_device_options(OptionParser& p, RunnerOptions& o) {
   p.add_choice("device", {"auto", "cpu", "gpu"}, "where to run; auto = the GPU when one is present", &o.device);
-  p.add_choice("precision", {"fp32", "tf32"},
-               "GPU arithmetic: fp32 is exact float32 (TF32 off); tf32 allows tensor cores (~1e-3 relative)",
+  p.add_choice("precision", {"fp32", "tf32", "fp16"},
+               "GPU arithmetic: fp32 is exact float32 (TF32 off); tf32 allows tensor cores (~1e-3 relative); fp16 "
+               "stores half NHWC activations, float accumulation (~1e-3 relative)",
                &o.precision);
   p.add_choice("algo", {"heuristic", "find"},
                "GPU convolution algorithm choice: cuDNN heuristics (fast start) or time the candidates", &o.algo);

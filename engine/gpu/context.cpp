@@ -2,8 +2,10 @@
 
 #include "engine/gpu/check.h"
 #include "engine/gpu/engine.h"
+#include "engine/gpu/layout.h"
 #include "engine/gpu/memory.h"
 #include "engine/gpu/op.h"
+#include "layers/gpu/kernels_f16.h"
 
 namespace kiln::gpu {
 
@@ -18,6 +20,11 @@ struct ExecutionContext::State {
   PinnedBuffer staging_in;    // the inputs at max batch, back to back
   PinnedBuffer staging_out;   // the outputs at max batch
   PinnedBuffer arena_mirror;  // keep_all_layer_outputs: the whole arena
+  // Fp16: run()'s float32 inputs and outputs on the device, between the pinned staging and the
+  // conversion kernels (laid out as staging_in / staging_out).
+  DeviceBuffer device_in;
+  DeviceBuffer device_out;
+  bool fp16 = false;
   std::vector<std::uint64_t> in_offsets;
   std::vector<std::uint64_t> out_offsets;
   std::vector<float*> tensors;
@@ -28,6 +35,29 @@ struct ExecutionContext::State {
   std::map<std::int64_t, std::vector<std::unique_ptr<PreparedOp>>> prepared;
 
   const Graph& graph() const { return engine->graph(); }
+
+  // Converts float32 logical-order data into tensor `t`'s arena block (Fp16), or copies it.
+  void put_input(int t, const void* src, std::int64_t batch) {
+    float* dst = tensors[static_cast<std::size_t>(t)];
+    if (fp16) {
+      launch_to_stored_f16(static_cast<const float*>(src), dst, stored_dims(shape_at(t, batch), Precision::Fp16),
+                           stream);
+    } else {
+      KILN_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes_at(t, batch), cudaMemcpyDefault, stream));
+    }
+  }
+  // The reverse, for outputs.
+  void get_output(int t, void* dst, std::int64_t batch) {
+    const float* src = tensors[static_cast<std::size_t>(t)];
+    if (fp16) {
+      launch_from_stored_f16(src, static_cast<float*>(dst), stored_dims(shape_at(t, batch), Precision::Fp16), stream);
+    } else {
+      KILN_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes_at(t, batch), cudaMemcpyDefault, stream));
+    }
+  }
+  Shape shape_at(int t, std::int64_t batch) const {
+    return Layer::at_batch(graph().tensors()[static_cast<std::size_t>(t)].shape, batch);
+  }
 
   std::uint64_t bytes_at(int tensor, std::int64_t batch) const {
     return element_count(Layer::at_batch(graph().tensors()[static_cast<std::size_t>(tensor)].shape, batch)) *
@@ -103,16 +133,10 @@ struct ExecutionContext::State {
     ensure(batch);
     const std::size_t layers = g.layers().size();
     if (events) KILN_CUDA_CHECK(cudaEventRecord((*events)[0].get(), stream));
-    for (std::size_t i = 0; i < in_ids.size(); ++i) {
-      KILN_CUDA_CHECK(cudaMemcpyAsync(tensors[static_cast<std::size_t>(in_ids[i])], inputs[i],
-                                      bytes_at(in_ids[i], batch), cudaMemcpyDefault, stream));
-    }
+    for (std::size_t i = 0; i < in_ids.size(); ++i) put_input(in_ids[i], inputs[i], batch);
     if (events) KILN_CUDA_CHECK(cudaEventRecord((*events)[1].get(), stream));
     enqueue(batch, events ? events->data() + 2 : nullptr);
-    for (std::size_t i = 0; i < out_ids.size(); ++i) {
-      KILN_CUDA_CHECK(cudaMemcpyAsync(outputs[i], tensors[static_cast<std::size_t>(out_ids[i])],
-                                      bytes_at(out_ids[i], batch), cudaMemcpyDefault, stream));
-    }
+    for (std::size_t i = 0; i < out_ids.size(); ++i) get_output(out_ids[i], outputs[i], batch);
     if (events) KILN_CUDA_CHECK(cudaEventRecord((*events)[layers + 2].get(), stream));
   }
 };
@@ -146,6 +170,11 @@ ExecutionContext::ExecutionContext(std::shared_ptr<const GpuEngine> engine, cuda
   }
   s_->staging_in = PinnedBuffer(in_bytes, "pinned input staging");
   s_->staging_out = PinnedBuffer(out_bytes, "pinned output staging");
+  s_->fp16 = eng.options().precision == Precision::Fp16;
+  if (s_->fp16) {
+    s_->device_in = DeviceBuffer(in_bytes, "float32 input staging on the device (fp16 engine)");
+    s_->device_out = DeviceBuffer(out_bytes, "float32 output staging on the device (fp16 engine)");
+  }
   if (eng.options().keep_all_layer_outputs) {
     s_->arena_mirror = PinnedBuffer(s_->arena.size(), "pinned copy of the arena (keep_all_layer_outputs)");
   }
@@ -205,14 +234,28 @@ RunResult ExecutionContext::run(const std::vector<HostTensor>& inputs, std::int6
     const std::uint64_t bytes = s.bytes_at(in_ids[i], batch);
     std::byte* staged = s.staging_in.data() + s.in_offsets[i];
     std::memcpy(staged, inputs[i].data.data(), bytes);
-    KILN_CUDA_CHECK(cudaMemcpyAsync(s.tensors[static_cast<std::size_t>(in_ids[i])], staged, bytes,
-                                    cudaMemcpyHostToDevice, s.stream));
+    if (s.fp16) {
+      std::byte* dev = s.device_in.data() + s.in_offsets[i];
+      KILN_CUDA_CHECK(cudaMemcpyAsync(dev, staged, bytes, cudaMemcpyHostToDevice, s.stream));
+      s.put_input(in_ids[i], dev, batch);
+    } else {
+      KILN_CUDA_CHECK(cudaMemcpyAsync(s.tensors[static_cast<std::size_t>(in_ids[i])], staged, bytes,
+                                      cudaMemcpyHostToDevice, s.stream));
+    }
   }
   s.enqueue(batch);
   const auto& out_ids = g.output_tensors();
   for (std::size_t i = 0; i < out_ids.size(); ++i) {
-    KILN_CUDA_CHECK(cudaMemcpyAsync(s.staging_out.data() + s.out_offsets[i], s.tensors[static_cast<std::size_t>(out_ids[i])],
-                                    s.bytes_at(out_ids[i], batch), cudaMemcpyDeviceToHost, s.stream));
+    const std::uint64_t bytes = s.bytes_at(out_ids[i], batch);
+    std::byte* staged = s.staging_out.data() + s.out_offsets[i];
+    if (s.fp16) {
+      std::byte* dev = s.device_out.data() + s.out_offsets[i];
+      s.get_output(out_ids[i], dev, batch);
+      KILN_CUDA_CHECK(cudaMemcpyAsync(staged, dev, bytes, cudaMemcpyDeviceToHost, s.stream));
+    } else {
+      KILN_CUDA_CHECK(cudaMemcpyAsync(staged, s.tensors[static_cast<std::size_t>(out_ids[i])], bytes,
+                                      cudaMemcpyDeviceToHost, s.stream));
+    }
   }
   if (options.keep_layer_outputs && s.arena.size() > 0) {
     KILN_CUDA_CHECK(cudaMemcpyAsync(s.arena_mirror.data(), s.arena.data(), s.arena.size(), cudaMemcpyDeviceToHost,
@@ -220,22 +263,23 @@ RunResult ExecutionContext::run(const std::vector<HostTensor>& inputs, std::int6
   }
   KILN_CUDA_CHECK(cudaStreamSynchronize(s.stream));
 
-  auto host_tensor = [&](int t, const std::byte* src) {
+  // `precision`: how `src` is laid out (outputs arrive as float32; the arena mirror as the engine stores).
+  auto host_tensor = [&](int t, const std::byte* src, Precision precision) {
     const GraphTensor& gt = g.tensors()[static_cast<std::size_t>(t)];
     HostTensor h{gt.name, Layer::at_batch(gt.shape, batch), {}};
-    h.data.resize(element_count(h.shape));
-    std::memcpy(h.data.data(), src, h.data.size() * sizeof(float));
+    h.data = unpack_activation(src, h.shape, precision);
     return h;
   };
   RunResult r;
   for (std::size_t i = 0; i < out_ids.size(); ++i) {
-    r.outputs.push_back(host_tensor(out_ids[i], s.staging_out.data() + s.out_offsets[i]));
+    r.outputs.push_back(host_tensor(out_ids[i], s.staging_out.data() + s.out_offsets[i], Precision::Fp32));
   }
   if (options.keep_layer_outputs) {
     const auto& offsets = s.engine->memory_plan().offsets;
     for (std::size_t l = 0; l < g.layers().size(); ++l) {
       const int t = g.output_tensor_of(static_cast<int>(l));
-      r.layers.push_back(host_tensor(t, s.arena_mirror.data() + offsets[static_cast<std::size_t>(t)]));
+      r.layers.push_back(host_tensor(t, s.arena_mirror.data() + offsets[static_cast<std::size_t>(t)],
+                                     s.engine->options().precision));
     }
   }
   return r;

@@ -17,12 +17,17 @@ std::vector<std::int64_t> packed_strides(const Shape& dims) {
   return s;
 }
 
+// Strides of a packed 4-D [d0, d1, d2, d3] tensor stored as [d0][d2][d3][d1] (NHWC, KRSC).
+std::vector<std::int64_t> channels_last_strides(const Shape& d) {
+  return {d[1] * d[2] * d[3], 1, d[3] * d[1], d[1]};
+}
+
 BackendDescriptor make_tensor(std::int64_t uid, const Shape& dims, cudnnDataType_t type, std::int64_t alignment,
-                              bool is_virtual) {
+                              bool is_virtual, bool channels_last = false) {
   BackendDescriptor t(CUDNN_BACKEND_TENSOR_DESCRIPTOR);
   t.set(CUDNN_ATTR_TENSOR_DATA_TYPE, type)
       .set(CUDNN_ATTR_TENSOR_DIMENSIONS, std::vector<std::int64_t>(dims.begin(), dims.end()))
-      .set(CUDNN_ATTR_TENSOR_STRIDES, packed_strides(dims))
+      .set(CUDNN_ATTR_TENSOR_STRIDES, channels_last ? channels_last_strides(dims) : packed_strides(dims))
       .set(CUDNN_ATTR_TENSOR_UNIQUE_ID, uid)
       .set(CUDNN_ATTR_TENSOR_BYTE_ALIGNMENT, alignment);
   if (is_virtual) t.set(CUDNN_ATTR_TENSOR_IS_VIRTUAL, true);
@@ -81,14 +86,16 @@ ConvGraph build_conv_graph(cudnnHandle_t handle, const ConvGraphDesc& d) {
   // Filter dims are always those of the forward convolution: [K, C/groups, kh, kw]. For a transposed
   // convolution PyTorch's weight [in, out/groups, kh, kw] is exactly that, with K = the layer's input
   // channels; cuDNN infers the group count from the channel counts.
-  const Shape w_dims = p.transposed ? Shape{p.in_channels, p.out_channels / p.groups, p.kernel[0], p.kernel[1]}
-                                    : Shape{p.out_channels, p.in_channels / p.groups, p.kernel[0], p.kernel[1]};
+  const Shape w_dims = d.channels_last ? d.w
+                      : p.transposed ? Shape{p.in_channels, p.out_channels / p.groups, p.kernel[0], p.kernel[1]}
+                                     : Shape{p.out_channels, p.in_channels / p.groups, p.kernel[0], p.kernel[1]};
+  const bool cl = d.channels_last;
   const bool fused = d.bias || d.activation.has_value();
-  const BackendDescriptor* x = keep(make_tensor(kUidX, d.x, d.io_type, d.data_alignment, false));
-  const BackendDescriptor* w = keep(make_tensor(kUidW, w_dims, d.io_type, d.weight_alignment, false));
-  const BackendDescriptor* y = keep(make_tensor(kUidY, d.y, d.io_type, d.data_alignment, false));
+  const BackendDescriptor* x = keep(make_tensor(kUidX, d.x, d.io_type, d.data_alignment, false, cl));
+  const BackendDescriptor* w = keep(make_tensor(kUidW, w_dims, d.io_type, d.weight_alignment, false, cl));
+  const BackendDescriptor* y = keep(make_tensor(kUidY, d.y, d.io_type, d.data_alignment, false, cl));
   const BackendDescriptor* conv_out =
-      fused ? keep(make_tensor(kUidConvOut, d.y, d.compute_type, d.data_alignment, true)) : y;
+      fused ? keep(make_tensor(kUidConvOut, d.y, d.compute_type, d.data_alignment, true, cl)) : y;
   const BackendDescriptor* conv = keep(make_conv_desc(p, d.compute_type));
 
   std::vector<const BackendDescriptor*> ops;
@@ -118,9 +125,9 @@ ConvGraph build_conv_graph(cudnnHandle_t handle, const ConvGraphDesc& d) {
   const BackendDescriptor* last = conv_out;
   if (d.bias) {
     const BackendDescriptor* b =
-        keep(make_tensor(kUidBias, Shape{1, d.y[1], 1, 1}, d.io_type, d.weight_alignment, false));
+        keep(make_tensor(kUidBias, Shape{1, d.y[1], 1, 1}, d.io_type, d.weight_alignment, false, cl));
     const BackendDescriptor* out =
-        d.activation ? keep(make_tensor(kUidBiasOut, d.y, d.compute_type, d.data_alignment, true)) : y;
+        d.activation ? keep(make_tensor(kUidBiasOut, d.y, d.compute_type, d.data_alignment, true, cl)) : y;
     const BackendDescriptor* pw = keep(make_pointwise(CUDNN_POINTWISE_ADD, d.compute_type, nullptr));
     BackendDescriptor op(CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR);
     op.set(CUDNN_ATTR_OPERATION_POINTWISE_PW_DESCRIPTOR, *pw)

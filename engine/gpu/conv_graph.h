@@ -25,8 +25,12 @@ enum ConvUid : std::int64_t { kUidX = 1, kUidW = 2, kUidY = 3, kUidBias = 4 };
 
 struct ConvGraphDesc {
   ConvParams conv;
-  Shape x;  // the layer's input, NCHW, at the batch the graph is for
-  Shape y;  // the layer's output
+  Shape x;  // the layer's input, NCHW dims, at the batch the graph is for (Fp16: channels as stored)
+  Shape y;  // the layer's output (Fp16: channels as stored)
+  // Fp16 (Note [fp16 layout], engine/gpu/layout.h): x, y (and the virtual intermediates) have NHWC
+  // strides, the filter KRSC strides with dims `w` ([K, C/groups, R, S] as stored); io_type half.
+  bool channels_last = false;
+  Shape w;  // channels_last only
   bool bias = false;                            // add the [K] bias in the graph
   std::optional<ActivationParams> activation;  // then apply this activation in the graph
   cudnnDataType_t io_type = CUDNN_DATA_FLOAT;

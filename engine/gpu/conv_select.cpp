@@ -63,7 +63,8 @@ std::vector<BackendDescriptor> heuristic_configs(const BackendDescriptor& graph,
 }
 
 // Numerical notes decide what a precision admits (GpuEngineOptions / Precision). Nondeterministic
-// engines are never used: concurrent contexts must give identical results.
+// engines are never used: concurrent contexts must give identical results. Fp16 admits what Tf32 does;
+// REDUCED_PRECISION_REDUCTION (half accumulation) stays out, so convolutions accumulate in float.
 bool allowed_by_notes(const BackendDescriptor& cfg, Precision precision) {
   const std::vector<BackendDescriptor> engine =
       cfg.get_descriptors(CUDNN_ATTR_ENGINECFG_ENGINE, CUDNN_BACKEND_ENGINE_DESCRIPTOR, 1);

@@ -4,12 +4,14 @@
 #include <chrono>
 
 #include "engine/gpu/check.h"
+#include "engine/gpu/layout.h"
 #include "engine/gpu/memory.h"
 #include "engine/gpu/op.h"
 #include "engine/gpu/weights.h"
 #include "engine/model_dir.h"
 #include "layers/activation/activation.h"
 #include "layers/conv/conv2d.h"
+#include "layers/tensor/flatten.h"
 
 namespace kiln::gpu {
 
@@ -42,7 +44,8 @@ std::string cudnn_version_string() {
 Precision parse_precision(const std::string& s) {
   if (s == "fp32") return Precision::Fp32;
   if (s == "tf32") return Precision::Tf32;
-  throw UsageError("precision: expected fp32 or tf32, got '" + s + "'");
+  if (s == "fp16") return Precision::Fp16;
+  throw UsageError("precision: expected fp32, tf32 or fp16, got '" + s + "'");
 }
 
 AlgoMode parse_algo_mode(const std::string& s) {
@@ -51,7 +54,17 @@ AlgoMode parse_algo_mode(const std::string& s) {
   throw UsageError("algorithm mode: expected heuristic or find, got '" + s + "'");
 }
 
-const char* precision_name(Precision p) { return p == Precision::Fp32 ? "fp32" : "tf32"; }
+const char* precision_name(Precision p) {
+  switch (p) {
+    case Precision::Fp32:
+      return "fp32";
+    case Precision::Tf32:
+      return "tf32";
+    case Precision::Fp16:
+      return "fp16";
+  }
+  return "?";
+}
 const char* algo_mode_name(AlgoMode m) { return m == AlgoMode::Heuristic ? "heuristic" : "find"; }
 
 std::shared_ptr<const GpuEngine> GpuEngine::load(const std::string& model, const GpuEngineOptions& options,
@@ -89,9 +102,19 @@ GpuEngine::GpuEngine(Graph graph, const GpuEngineOptions& options) : graph_(std:
   timings_.device_ms = ms_since(phase);
 
   phase = std::chrono::steady_clock::now();
-  std::vector<const TensorEntry*> used;
-  for (const auto& layer : graph_.layers()) used.insert(used.end(), layer->weights().begin(), layer->weights().end());
-  weights_ = std::make_unique<DeviceWeights>(graph_.manifest(), used);
+  if (options_.precision == Precision::Fp16) {
+    std::vector<WeightRequest> requests;
+    for (const auto& layer : graph_.layers()) {
+      LayerScope scope(layer->name());
+      const std::vector<WeightRequest> r = fp16_weight_requests(*layer);
+      requests.insert(requests.end(), r.begin(), r.end());
+    }
+    weights_ = std::make_unique<DeviceWeights>(graph_.manifest(), requests);
+  } else {
+    std::vector<const TensorEntry*> used;
+    for (const auto& layer : graph_.layers()) used.insert(used.end(), layer->weights().begin(), layer->weights().end());
+    weights_ = std::make_unique<DeviceWeights>(graph_.manifest(), used);
+  }
   timings_.upload_ms = ms_since(phase);
 
   phase = std::chrono::steady_clock::now();
@@ -108,6 +131,19 @@ void GpuEngine::decide_fusion() {
   const auto& layers = graph_.layers();
   fused_into_.assign(layers.size(), -1);
   std::vector<PlanTensor> tensors = graph_.plan_tensors();
+  const bool fp16 = options_.precision == Precision::Fp16;
+  if (fp16) {
+    // Note [fp16 layout]: 2-byte, channel-padded blocks; a flatten that reorders is no view.
+    for (std::size_t t = 0; t < tensors.size(); ++t) {
+      const GraphTensor& gt = graph_.tensors()[t];
+      tensors[t].bytes = activation_bytes(gt.shape, options_.precision);
+      if (gt.producer >= 0 && dynamic_cast<const FlattenLayer*>(layers[static_cast<std::size_t>(gt.producer)].get()) &&
+          !fp16_flatten_is_view(layers[static_cast<std::size_t>(gt.producer)]->input_shapes()[0])) {
+        tensors[t].alias_of = -1;
+        tensors[t].in_place_of = -1;
+      }
+    }
+  }
   bool any = false;
   if (options_.fuse && !options_.keep_all_layer_outputs) {
     for (std::size_t i = 0; i < layers.size(); ++i) {
@@ -126,10 +162,16 @@ void GpuEngine::decide_fusion() {
     }
   }
   const int steps = static_cast<int>(layers.size());
-  if (options_.keep_all_layer_outputs) {
+  if (options_.keep_all_layer_outputs && fp16) {
+    for (PlanTensor& p : tensors) {
+      p.last_step = steps;
+      p.in_place_of = -1;
+    }
+    plan_ = plan_memory(tensors, steps, kArenaAlignment);
+  } else if (options_.keep_all_layer_outputs) {
     plan_ = graph_.plan_keeping_all(kArenaAlignment);
   } else {
-    plan_ = plan_memory(any ? tensors : graph_.plan_tensors(), steps, kArenaAlignment);
+    plan_ = plan_memory(any || fp16 ? tensors : graph_.plan_tensors(), steps, kArenaAlignment);
   }
 }
 

@@ -19,6 +19,11 @@
 // (call prepare(batch) to do it ahead). Every batch re-applies the engine config chosen at load for
 // max batch and re-selects only if cuDNN refuses it for the smaller shape. A smaller batch uses a
 // prefix of every arena block, so the arena never grows.
+//
+// Precision::Fp16 stores activations as half, rank-4 ones NHWC with channels padded to multiples of 8
+// (Note [fp16 layout] in engine/gpu/layout.h). The caller's side does not change: run, run_device and
+// capture_device take and give float32 in the model's logical (NCHW) order, converted by small kernels
+// at the boundary; kept layer outputs are converted on the host.
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -155,7 +160,8 @@ class ExecutionContext {
   cudaStream_t stream() const;
   const GpuEngine& engine() const;
   // Device pointer of graph tensor `index` in this context's arena (valid for the context's life;
-  // its contents are those of the last run, for tensors still alive at its end).
+  // its contents are those of the last run, for tensors still alive at its end). Fp16: the data is half
+  // in the stored layout (Note [fp16 layout]), despite the pointer type.
   const float* device_tensor(int index) const;
   // Batches this context has built plans for.
   std::vector<std::int64_t> prepared_batches() const;

@@ -6,14 +6,22 @@
 
 namespace kiln::gpu {
 
-// Arithmetic of convolutions and fully connected layers. Activations and tensors are float32 in both.
+// Arithmetic of convolutions and fully connected layers. Activations are float32 in Fp32 and Tf32.
 //  - Fp32: exact float32. cuDNN engines whose numerical notes say TENSOR_CORE (TF32 on float data),
 //    DOWN_CONVERT_INPUTS, REDUCED_PRECISION_REDUCTION, FFT or WINOGRAD are excluded; cuBLASLt computes
 //    in CUBLAS_COMPUTE_32F. Matches the CPU reference to ~1e-5 relative.
 //  - Tf32: tensor cores allowed (TF32 inputs, float accumulation); cuBLASLt CUBLAS_COMPUTE_32F_FAST_TF32.
 //    About 1e-3 relative error; ~2x faster convolutions on Hopper.
-// (fp16 later: the descriptors already take the data type as a parameter.)
-enum class Precision { Fp32, Tf32 };
+//  - Fp16: the tensor-core path. Activations in the arena are IEEE half, rank-4 ones channels-last
+//    (NHWC) with channels zero-padded to a multiple of 8 (Note [fp16 layout], engine/gpu/layout.h);
+//    weights are converted at load (filters KRSC half, padded). Convolutions run cuDNN graphs with half
+//    I/O and CUDNN_DATA_FLOAT compute (engines with REDUCED_PRECISION_REDUCTION, i.e. half accumulation,
+//    are excluded); linear runs cuBLASLt with half A/B/C/D and CUBLAS_COMPUTE_32F; the small kernels
+//    (pooling, softmax, LRN, activations, add, ...) compute in float and round once to half. The memory
+//    plan is in 2-byte elements. The caller still sees float32 in logical (NCHW) order: run, run_device
+//    and kept layer outputs are converted at the boundary. About 1e-3 relative error (half rounding of
+//    every activation); tests allow 1e-2 normalized.
+enum class Precision { Fp32, Tf32, Fp16 };
 
 // How each convolution's cuDNN engine is chosen (at load, at max batch):
 //  - Heuristic: cuDNN heuristics mode A (instant), then mode B if A offers nothing usable; the first
@@ -39,7 +47,7 @@ struct GpuEngineOptions {
   bool sync_each_layer = false;
 };
 
-// "fp32" | "tf32"; "heuristic" | "find". Throw UsageError naming the choices.
+// "fp32" | "tf32" | "fp16"; "heuristic" | "find". Throw UsageError naming the choices.
 Precision parse_precision(const std::string& s);
 AlgoMode parse_algo_mode(const std::string& s);
 const char* precision_name(Precision p);

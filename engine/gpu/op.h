@@ -25,6 +25,7 @@
 
 #include "engine/graph.h"
 #include "engine/gpu/engine_options.h"
+#include "engine/gpu/weights.h"
 #include "layers/params.h"
 
 namespace kiln::gpu {
@@ -126,5 +127,10 @@ std::unique_ptr<GpuOp> simple_op(std::string description, F prepare_fn) {
 // layer for an op with no GPU implementation, listing those that have one.
 std::unique_ptr<GpuOp> make_gpu_op(const OpBuildEnv& env);
 std::vector<std::string> gpu_ops();
+
+// Precision::Fp16: the weight forms `layer`'s op will ask DeviceWeights::form for
+// (layers/gpu/fp16_weights.cpp), gathered by the engine before its one upload. ModelError for a layer
+// with weights but no fp16 layout.
+std::vector<WeightRequest> fp16_weight_requests(const Layer& layer);
 
 }  // namespace kiln::gpu

@@ -1,14 +1,102 @@
 #include "engine/gpu/weights.h"
 
 #include <algorithm>
+#include <cstring>
+#include <string>
+#include <tuple>
 #include <vector>
+
+#include "engine/gpu/layout.h"
+#include "formats/dtype.h"
 
 namespace kiln::gpu {
 
 namespace {
 constexpr std::uint64_t kWidenAlign = 256;
 std::uint64_t round_up(std::uint64_t v, std::uint64_t a) { return (v + a - 1) / a * a; }
+
+std::tuple<std::uint64_t, int, std::int64_t> key_of(const WeightRequest& r) {
+  return {r.tensor->offset, static_cast<int>(r.form), r.form == WeightForm::F16Filter ? r.groups : 1};
+}
+
+std::uint64_t form_bytes(const WeightRequest& r) {
+  const TensorEntry& e = *r.tensor;
+  switch (r.form) {
+    case WeightForm::F16:
+      return element_count(e.shape) * 2;
+    case WeightForm::F32Padded:
+      return static_cast<std::uint64_t>(pad_channels(static_cast<std::int64_t>(element_count(e.shape)))) * 4;
+    case WeightForm::F16Padded:
+      return static_cast<std::uint64_t>(pad_channels(static_cast<std::int64_t>(element_count(e.shape)))) * 2;
+    case WeightForm::F16Filter:
+      return fp16_filter_layout(e.shape, r.groups).bytes();
+  }
+  return 0;
+}
+
+// The tensor's values as float32, from the blob in host memory (f32 or f16).
+std::vector<float> values_of(const TensorEntry& e, const std::byte* blob) {
+  std::vector<float> v(element_count(e.shape));
+  if (e.dtype == DType::F32) {
+    std::memcpy(v.data(), blob + e.offset, v.size() * sizeof(float));
+  } else {
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      std::uint16_t h = 0;
+      std::memcpy(&h, blob + e.offset + i * 2, 2);
+      v[i] = half_to_float(h);
+    }
+  }
+  return v;
+}
+
+void write_form(const WeightRequest& r, const std::byte* blob, std::byte* dst) {
+  const TensorEntry& e = *r.tensor;
+  const std::vector<float> v = values_of(e, blob);
+  if (r.form == WeightForm::F16Filter) {
+    if (e.shape.size() != 4) {
+      throw ModelError("weight " + e.name + ": a convolution filter must be 4-D, found " + shape_to_string(e.shape));
+    }
+    pack_fp16_filter(v.data(), e.shape, r.groups, reinterpret_cast<std::uint16_t*>(dst));
+    return;
+  }
+  std::memset(dst, 0, form_bytes(r));  // the padding of padded forms
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (r.form == WeightForm::F32Padded) {
+      std::memcpy(dst + i * 4, &v[i], 4);
+    } else {
+      const std::uint16_t h = float_to_half(v[i]);
+      std::memcpy(dst + i * 2, &h, 2);
+    }
+  }
+}
+
 }  // namespace
+
+DeviceWeights::DeviceWeights(const Manifest& manifest, const std::vector<WeightRequest>& requests)
+    : alignment_(kWidenAlign) {
+  std::uint64_t total = 0;
+  for (const WeightRequest& r : requests) {
+    if (form_offset_.count(key_of(r))) continue;
+    form_offset_[key_of(r)] = total;
+    total = round_up(total + form_bytes(r), kWidenAlign);
+  }
+  if (total == 0) return;
+  std::vector<std::byte> blob(manifest.blob_size);
+  read_blob_into(manifest, blob.data(), blob.size());
+  PinnedBuffer host(total, "the fp16 weights (pinned staging)");
+  std::memset(host.data(), 0, total);
+  for (const WeightRequest& r : requests) write_form(r, blob.data(), host.data() + form_offset_.at(key_of(r)));
+  blob_ = DeviceBuffer(total, "the fp16 weights");
+  KILN_CUDA_CHECK(cudaMemcpy(blob_.data(), host.data(), total, cudaMemcpyHostToDevice));
+}
+
+const void* DeviceWeights::form(const WeightRequest& request) const {
+  auto it = form_offset_.find(key_of(request));
+  if (it == form_offset_.end()) {
+    throw UsageError("weight " + request.tensor->name + " was not converted at load in the form a layer asks for");
+  }
+  return blob_.data() + it->second;
+}
 
 DeviceWeights::DeviceWeights(const Manifest& manifest, const std::vector<const TensorEntry*>& used)
     : alignment_(std::min<std::uint64_t>(manifest.alignment, 256)) {
@@ -35,6 +123,9 @@ DeviceWeights::DeviceWeights(const Manifest& manifest, const std::vector<const T
 }
 
 const float* DeviceWeights::f32(const TensorEntry& tensor) const {
+  if (!form_offset_.empty()) {
+    throw UsageError("weight " + tensor.name + ": the fp16 engine holds weights only in the forms layers asked for");
+  }
   if (tensor.offset + tensor.nbytes > blob_.size()) {
     throw UsageError("weight " + tensor.name + " lies outside the loaded blob (" + std::to_string(blob_.size()) +
                      " bytes)");

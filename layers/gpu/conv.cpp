@@ -5,10 +5,16 @@
 // to the bare convolution; the first graph an allowed engine runs wins, and whatever part of the
 // epilogue it lacks runs as one channel_affine_act kernel after it. Contexts rebuild the same graph
 // for their batch sizes (falling back to shorter prefixes only if cuDNN refuses a shape).
+//
+// Fp16: the same graphs with half NHWC tensors and a KRSC filter whose channels are padded (or, for
+// grouped convolutions with unaligned channels, made dense): Note [fp16 layout] in engine/gpu/layout.h.
+// The bias is bound as padded half in the graph and as padded float for the epilogue kernel.
 #include "engine/gpu/conv_graph.h"
+#include "engine/gpu/layout.h"
 #include "engine/gpu/weights.h"
 #include "layers/conv/conv2d.h"
 #include "layers/gpu/kernels.h"
+#include "layers/gpu/kernels_f16.h"
 #include "layers/gpu/ops.h"
 
 namespace kiln::gpu {
@@ -33,14 +39,19 @@ const char* activation_name(ActivationKind k) {
 
 class PreparedConv final : public PreparedOp {
  public:
+  // `y_shape`: as stored (Fp16: channels padded; the data NHWC).
   PreparedConv(ConvGraph graph, ConvPlan plan, BackendDescriptor pack, float* y, const float* bias,
-               std::optional<ActivationParams> act, Shape y_shape)
+               std::optional<ActivationParams> act, Shape y_shape, bool fp16)
       : graph_(std::move(graph)), plan_(std::move(plan)), pack_(std::move(pack)), y_(y), bias_(bias),
-        act_(std::move(act)), y_shape_(std::move(y_shape)) {}
+        act_(std::move(act)), y_shape_(std::move(y_shape)), fp16_(fp16) {}
 
   void run(const OpRunEnv& env) const override {
     KILN_CUDNN_CHECK(cudnnBackendExecute(env.cudnn, plan_.plan.get(), pack_.get()));
-    if (bias_ || act_) {
+    if (!bias_ && !act_) return;
+    if (fp16_) {
+      launch_channel_affine_act_f16(y_, y_, nullptr, bias_, static_cast<std::int64_t>(element_count(y_shape_)),
+                                    y_shape_[1], act_ ? &*act_ : nullptr, env.stream);
+    } else {
       launch_channel_affine_act(y_, y_, nullptr, bias_, y_shape_[0], y_shape_[1], inner_size(y_shape_),
                                 act_ ? &*act_ : nullptr, env.stream);
     }
@@ -54,6 +65,7 @@ class PreparedConv final : public PreparedOp {
   const float* bias_;                     // bias the graph lacks, else null
   std::optional<ActivationParams> act_;  // activation the graph lacks
   Shape y_shape_;
+  bool fp16_;
 };
 
 class ConvOp final : public GpuOp {
@@ -63,11 +75,21 @@ class ConvOp final : public GpuOp {
         p_(layer_.params()),
         in_(env.inputs().at(0)),
         out_(env.output()),
-        w_(env.weights.f32(layer_.weight())),
-        b_(layer_.bias() ? env.weights.f32(*layer_.bias()) : nullptr),
         act_(env.fused_activation),
         precision_(env.options.precision),
         weight_alignment_(static_cast<std::int64_t>(env.weights.alignment())) {
+    if (fp16()) {
+      w_ = env.weights.form({&layer_.weight(), WeightForm::F16Filter, p_.groups});
+      filter_ = fp16_filter_layout(layer_.weight().shape, p_.groups);
+      if (layer_.bias()) {
+        b_ = env.weights.form({layer_.bias(), WeightForm::F16Padded});
+        b_epilogue_ = static_cast<const float*>(env.weights.form({layer_.bias(), WeightForm::F32Padded}));
+      }
+    } else {
+      w_ = env.weights.f32(layer_.weight());
+      b_epilogue_ = layer_.bias() ? env.weights.f32(*layer_.bias()) : nullptr;
+      b_ = b_epilogue_;
+    }
     if (p_.transposed && (p_.output_padding[0] >= p_.stride[0] || p_.output_padding[1] >= p_.stride[1])) {
       throw ModelError(layer_.origin().describe() +
                        ": output_padding >= stride is not supported on the GPU (cuDNN's data gradient needs "
@@ -124,8 +146,8 @@ class ConvOp final : public GpuOp {
         const bool bias_in_graph = g.has_bias;
         const bool act_in_graph = act_ && k == epilogue_steps();
         return std::make_unique<PreparedConv>(std::move(g), std::move(*plan), std::move(pack), yp,
-                                              bias_in_graph ? nullptr : b_,
-                                              act_in_graph ? std::nullopt : act_, y);
+                                              bias_in_graph ? nullptr : b_epilogue_,
+                                              act_in_graph ? std::nullopt : act_, stored(y), fp16());
       } catch (const CudnnError& e) {  // as at load: a shorter epilogue may still be expressible
         reasons += "[" + graph_name(k) + "] " + e.what() + " ";
       }
@@ -160,11 +182,25 @@ class ConvOp final : public GpuOp {
     return k == 0 ? base : base + "+" + epilogue_name(0, k) + " fused";
   }
 
+  bool fp16() const { return precision_ == Precision::Fp16; }
+
+  // NCHW dims with the channels as stored.
+  Shape stored(const Shape& s) const {
+    Shape out = s;
+    out[1] = stored_channels(s, precision_);
+    return out;
+  }
+
   ConvGraphDesc desc(const Shape& x, const Shape& y, int k) const {
     ConvGraphDesc d;
     d.conv = p_;
-    d.x = x;
-    d.y = y;
+    d.x = stored(x);
+    d.y = stored(y);
+    if (fp16()) {
+      d.channels_last = true;
+      d.w = Shape{filter_.k, filter_.c, filter_.r, filter_.s};
+      d.io_type = CUDNN_DATA_HALF;
+    }
     d.bias = b_ && k >= 1;
     if (act_ && k == epilogue_steps()) d.activation = act_;
     d.weight_alignment = weight_alignment_;
@@ -176,11 +212,13 @@ class ConvOp final : public GpuOp {
   ConvParams p_;
   int in_;
   int out_;
-  const float* w_;
-  const float* b_;
+  const void* w_ = nullptr;                // filter (Fp16: KRSC half)
+  const void* b_ = nullptr;                // bias as the graph reads it (Fp16: padded half)
+  const float* b_epilogue_ = nullptr;      // bias as the epilogue kernel reads it (float; Fp16: padded)
   std::optional<ActivationParams> act_;
   Precision precision_;
   std::int64_t weight_alignment_;
+  FilterLayout filter_;                    // Fp16 only
   int fused_ = 0;
   EngineChoice choice_;
   std::uint64_t workspace_ = 0;

@@ -1,6 +1,9 @@
 // linear through cuBLASLt with its bias epilogue: y[N, out] = x[N, in] · W^T + b, W row-major [out, in].
 // In cuBLASLt's column-major terms: D (out × N, ld out) = op_T(A: in × out, ld in) · B (in × N, ld in).
-// Fp32 computes in CUBLAS_COMPUTE_32F (no tensor cores), Tf32 in CUBLAS_COMPUTE_32F_FAST_TF32.
+// Fp32 computes in CUBLAS_COMPUTE_32F (no tensor cores), Tf32 in CUBLAS_COMPUTE_32F_FAST_TF32, Fp16 with
+// half A, B, D and bias (CUDA_R_16F) in CUBLAS_COMPUTE_32F with float scales (tensor cores, float
+// accumulation). The input is [N, in] packed in PyTorch's order in every precision (an fp16 flatten
+// reorders NHWC first), so W needs no permutation.
 #include <algorithm>
 
 #include "engine/gpu/weights.h"
@@ -18,10 +21,11 @@ struct Problem {
   MatrixLayout a, b, d;
 };
 
-Problem make_problem(const LinearParams& p, std::int64_t batch, Precision precision, const float* bias) {
+Problem make_problem(const LinearParams& p, std::int64_t batch, Precision precision, const void* bias) {
   Problem pr;
   const cublasComputeType_t compute =
-      precision == Precision::Fp32 ? CUBLAS_COMPUTE_32F : CUBLAS_COMPUTE_32F_FAST_TF32;
+      precision == Precision::Tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+  const cudaDataType_t io = precision == Precision::Fp16 ? CUDA_R_16F : CUDA_R_32F;
   pr.op = make_resource<MatmulDesc>(&cublasLtMatmulDescCreate, "cublasLtMatmulDescCreate", compute, CUDA_R_32F);
   const cublasOperation_t trans_a = CUBLAS_OP_T;
   const cublasOperation_t trans_b = CUBLAS_OP_N;
@@ -37,11 +41,11 @@ Problem make_problem(const LinearParams& p, std::int64_t batch, Precision precis
   const auto in = static_cast<std::uint64_t>(p.in_features);
   const auto out = static_cast<std::uint64_t>(p.out_features);
   const auto n = static_cast<std::uint64_t>(batch);
-  pr.a = make_resource<MatrixLayout>(&cublasLtMatrixLayoutCreate, "cublasLtMatrixLayoutCreate", CUDA_R_32F, in, out,
+  pr.a = make_resource<MatrixLayout>(&cublasLtMatrixLayoutCreate, "cublasLtMatrixLayoutCreate", io, in, out,
                                      p.in_features);
-  pr.b = make_resource<MatrixLayout>(&cublasLtMatrixLayoutCreate, "cublasLtMatrixLayoutCreate", CUDA_R_32F, in, n,
+  pr.b = make_resource<MatrixLayout>(&cublasLtMatrixLayoutCreate, "cublasLtMatrixLayoutCreate", io, in, n,
                                      p.in_features);
-  pr.d = make_resource<MatrixLayout>(&cublasLtMatrixLayoutCreate, "cublasLtMatrixLayoutCreate", CUDA_R_32F, out, n,
+  pr.d = make_resource<MatrixLayout>(&cublasLtMatrixLayoutCreate, "cublasLtMatrixLayoutCreate", io, out, n,
                                      p.out_features);
   return pr;
 }
@@ -65,9 +69,9 @@ cublasLtMatmulHeuristicResult_t pick_algorithm(cublasLtHandle_t handle, const Pr
 struct PreparedLinear final : PreparedOp {
   Problem pr;
   cublasLtMatmulHeuristicResult_t algo{};
-  const float* w = nullptr;
-  const float* x = nullptr;
-  float* y = nullptr;
+  const void* w = nullptr;
+  const void* x = nullptr;
+  void* y = nullptr;
 
   void run(const OpRunEnv& env) const override {
     const float one = 1.0f;
@@ -82,11 +86,17 @@ class LinearOp final : public GpuOp {
  public:
   explicit LinearOp(const OpBuildEnv& env)
       : p_(layer_as<LinearLayer>(env).params()),
-        w_(env.weights.f32(layer_as<LinearLayer>(env).weight())),
-        b_(layer_as<LinearLayer>(env).bias() ? env.weights.f32(*layer_as<LinearLayer>(env).bias()) : nullptr),
         in_(env.inputs().at(0)),
         out_(env.output()),
         precision_(env.options.precision) {
+    const LinearLayer& layer = layer_as<LinearLayer>(env);
+    if (precision_ == Precision::Fp16) {
+      w_ = env.weights.form({&layer.weight(), WeightForm::F16, 1});
+      b_ = layer.bias() ? env.weights.form({layer.bias(), WeightForm::F16, 1}) : nullptr;
+    } else {
+      w_ = env.weights.f32(layer.weight());
+      b_ = layer.bias() ? env.weights.f32(*layer.bias()) : nullptr;
+    }
     const Problem pr = make_problem(p_, env.graph.max_batch(), precision_, b_);
     workspace_ = pick_algorithm(env.cublaslt, pr, std::min(env.options.workspace_cap_bytes, kLinearWorkspace))
                      .workspaceSize;
@@ -103,15 +113,17 @@ class LinearOp final : public GpuOp {
   }
 
   std::string describe() const override {
-    return std::string("cublasLt ") + (precision_ == Precision::Fp32 ? "COMPUTE_32F" : "COMPUTE_32F_FAST_TF32") +
-           (b_ ? " (bias epilogue)" : "");
+    const char* mode = precision_ == Precision::Tf32   ? "COMPUTE_32F_FAST_TF32"
+                       : precision_ == Precision::Fp16 ? "COMPUTE_32F, half I/O"
+                                                       : "COMPUTE_32F";
+    return std::string("cublasLt ") + mode + (b_ ? " (bias epilogue)" : "");
   }
   std::uint64_t workspace_bytes() const override { return workspace_; }
 
  private:
   LinearParams p_;
-  const float* w_;
-  const float* b_;
+  const void* w_ = nullptr;
+  const void* b_ = nullptr;
   int in_;
   int out_;
   Precision precision_;

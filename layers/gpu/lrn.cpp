@@ -1,7 +1,11 @@
 // lrn: cuDNN's cross-channel LRN where its window equals PyTorch's (odd sizes up to 16, and k, beta in
 // cuDNN's ranges), else the kernel in lrn.cu. cuDNN centres an even window one channel later
 // (lookBehind = (n-1)/2) than PyTorch (size/2), so even sizes always take the kernel.
+//
+// Fp16: always the NHWC kernel in channel_f16.cu (cuDNN's LRN takes NCHW only).
+#include "engine/gpu/layout.h"
 #include "layers/gpu/kernels.h"
+#include "layers/gpu/kernels_f16.h"
 #include "layers/gpu/ops.h"
 #include "layers/norm/lrn.h"
 
@@ -36,6 +40,15 @@ std::unique_ptr<GpuOp> make_lrn_op(const OpBuildEnv& env) {
   const Shape shape = layer.output_shape();
   const int in = env.inputs().at(0);
   const int out = env.output();
+  if (env.options.precision == Precision::Fp16) {
+    const std::int64_t cs = stored_channels(shape, Precision::Fp16);
+    return simple_op("cuda kernel (fp16 nhwc)", [=](const OpRunEnv&, std::int64_t batch) {
+      const std::int64_t positions = batch * inner_size(shape);
+      return prepared([=](const OpRunEnv& e) {
+        launch_lrn_f16(e.tensor(in), e.tensor(out), positions, shape[1], cs, p, e.stream);
+      });
+    });
+  }
   if (!cudnn_takes(p)) {
     return simple_op("cuda kernel", [=](const OpRunEnv&, std::int64_t batch) {
       return prepared([=](const OpRunEnv& e) {

@@ -6,10 +6,12 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "engine/errors.h"
 #include "engine/gpu/op.h"
 #include "engine/gpu/resource.h"
+#include "engine/gpu/weights.h"
 
 namespace kiln::gpu {
 

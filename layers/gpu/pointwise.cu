@@ -5,6 +5,7 @@
 
 #include "engine/gpu/check.h"
 #include "engine/gpu/weights.h"
+#include "layers/gpu/activate.cuh"
 #include "layers/gpu/kernels.h"
 
 namespace kiln::gpu {
@@ -16,23 +17,6 @@ constexpr int kThreads = 256;
 unsigned grid_for(std::int64_t n) {
   const std::int64_t blocks = (n + kThreads - 1) / kThreads;
   return static_cast<unsigned>(std::min<std::int64_t>(std::max<std::int64_t>(blocks, 1), 65535 * 8));
-}
-
-// Same formulas as the CPU reference (layers/activation/activation.h).
-__device__ float activate(float v, int kind, float alpha) {
-  switch (static_cast<ActivationKind>(kind)) {
-    case ActivationKind::Relu:
-      return v < 0.0f ? 0.0f : v;
-    case ActivationKind::LeakyRelu:
-      return v > 0.0f ? v : v * alpha;
-    case ActivationKind::Sigmoid:
-      return 1.0f / (1.0f + expf(-v));
-    case ActivationKind::Tanh:
-      return tanhf(v);
-    case ActivationKind::Elu:
-      return v > 0.0f ? v : alpha * expm1f(v);
-  }
-  return v;
 }
 
 __global__ void channel_affine_act_kernel(const float* x, float* y, const float* scale, const float* shift,

@@ -3,6 +3,9 @@
 // Why not the graph API: its resample operation is offered by cuDNN's runtime-fusion engines for
 // NHWC layouts, not for kiln's packed NCHW float32 tensors; the legacy call covers all three modes with
 // PyTorch's semantics (padding never wins a max; average with or without the padding in the count).
+// Fp16 (NHWC half) runs the kernel in channel_f16.cu, which follows the CPU reference's window rules.
+#include "engine/gpu/layout.h"
+#include "layers/gpu/kernels_f16.h"
 #include "layers/gpu/ops.h"
 #include "layers/pool/pool.h"
 
@@ -42,6 +45,13 @@ std::unique_ptr<GpuOp> make_pool_op(const OpBuildEnv& env) {
   const Shape y = layer.output_shape();
   const int in = env.inputs().at(0);
   const int out = env.output();
+  if (env.options.precision == Precision::Fp16) {
+    const std::int64_t cs = stored_channels(x, Precision::Fp16);
+    return simple_op("cuda kernel (fp16 nhwc)", [=](const OpRunEnv&, std::int64_t batch) {
+      const PoolShapeF16 s{batch, x[2], x[3], cs, y[2], y[3]};
+      return prepared([=](const OpRunEnv& e) { launch_pool_f16(e.tensor(in), e.tensor(out), s, p, e.stream); });
+    });
+  }
   return simple_op("cudnn legacy pooling", [=](const OpRunEnv& e, std::int64_t batch) {
     auto op = std::make_unique<PreparedPool>();
     op->x_desc = make_nchw_desc(batch, x[1], x[2], x[3]);

@@ -87,8 +87,10 @@ TEST(GpuCheck, EvaluatesItsArgumentOnceAndLogTwinNeverThrows) {
 TEST(GpuOptions, ParsersNameTheChoices) {
   EXPECT_EQ(parse_precision("tf32"), Precision::Tf32);
   EXPECT_EQ(parse_algo_mode("find"), AlgoMode::Find);
-  EXPECT_THAT(message_of<UsageError>([] { parse_precision("fp16"); }),
-              HasSubstr("precision: expected fp32 or tf32, got 'fp16'"));
+  EXPECT_EQ(parse_precision("fp16"), Precision::Fp16);
+  EXPECT_STREQ(precision_name(Precision::Fp16), "fp16");
+  EXPECT_THAT(message_of<UsageError>([] { parse_precision("fp8"); }),
+              HasSubstr("precision: expected fp32, tf32 or fp16, got 'fp8'"));
   EXPECT_THAT(message_of<UsageError>([] { parse_algo_mode("fast"); }),
               HasSubstr("expected heuristic or find, got 'fast'"));
 }

@@ -13,6 +13,7 @@
 
 #include "engine/cpu_executor.h"
 #include "engine/model_dir.h"
+#include "formats/dtype.h"
 #include "formats/manifest.h"
 
 namespace kiln::gpu::test {
@@ -26,7 +27,8 @@ std::string no_device_reason() {
 }
 
 TestModel::TestModel(const std::vector<std::pair<std::string, Shape>>& inputs, const std::vector<std::string>& layers,
-                     const std::vector<std::string>& outputs, const std::vector<Tensor>& weights, std::uint32_t seed) {
+                     const std::vector<std::string>& outputs, const std::vector<Tensor>& weights, std::uint32_t seed,
+                     DType weight_dtype) {
   static int counter = 0;
   dir_ = (std::filesystem::temp_directory_path() /
           ("kiln-gpu-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++)))
@@ -42,8 +44,14 @@ TestModel::TestModel(const std::vector<std::pair<std::string, Shape>>& inputs, c
     data.emplace_back(element_count(t.shape));
     for (float& v : data.back()) v = dist(rng);
   }
+  std::vector<std::vector<std::uint16_t>> halves;
+  for (const std::vector<float>& d : data) {
+    halves.emplace_back();
+    for (float v : d) halves.back().push_back(float_to_half(v));
+  }
   for (std::size_t i = 0; i < weights.size(); ++i) {
-    tensors.push_back({weights[i].name, DType::F32, weights[i].shape, data[i].data()});
+    const void* bytes = weight_dtype == DType::F16 ? static_cast<const void*>(halves[i].data()) : data[i].data();
+    tensors.push_back({weights[i].name, weight_dtype, weights[i].shape, bytes});
   }
   write_tensor_file(dir_, "weights", tensors);
 

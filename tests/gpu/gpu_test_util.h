@@ -12,6 +12,7 @@
 
 #include "engine/gpu/engine.h"
 #include "engine/host_tensor.h"
+#include "formats/dtype.h"
 
 namespace kiln::gpu::test {
 
@@ -36,8 +37,10 @@ class TestModel {
   };
   // `inputs`: name and shape (batch first: the max batch). `layers`: one YAML flow mapping each, e.g.
   // "{name: c, op: conv2d, inputs: [x], attributes: {out_channels: 4, kernel_size: 3}, weights: {weight: w}}".
+  // `weight_dtype` F16: the blob holds half weights (as `kiln_export --dtype f16` writes them).
   TestModel(const std::vector<std::pair<std::string, Shape>>& inputs, const std::vector<std::string>& layers,
-            const std::vector<std::string>& outputs, const std::vector<Tensor>& weights, std::uint32_t seed = 1);
+            const std::vector<std::string>& outputs, const std::vector<Tensor>& weights, std::uint32_t seed = 1,
+            DType weight_dtype = DType::F32);
   ~TestModel();
   TestModel(const TestModel&) = delete;
   TestModel& operator=(const TestModel&) = delete;
@@ -62,5 +65,7 @@ double expect_matches_cpu(const std::string& model_dir, const GpuEngineOptions& 
 // Tolerances per precision.
 constexpr double kFp32Tol = 1e-5;
 constexpr double kTf32Tol = 1e-2;
+// fp16: every activation is rounded to half (2^-11 relative) and weights too; accumulation is float.
+constexpr double kFp16Tol = 1e-2;
 
 }  // namespace kiln::gpu::test

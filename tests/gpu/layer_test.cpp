@@ -1,7 +1,8 @@
 // Every GPU layer against the CPU reference (forward_cpu) over a table of shapes: stride, padding,
 // dilation, groups, odd spatial sizes, channel counts that are not multiples of 8, batch > 1, and
 // batches below the max batch (each model is loaded for max batch 3 and run at 3, 1 and 2).
-// Random data; fp32 tolerance 1e-5 (normalized max error), tf32 1e-2.
+// Random data; fp32 tolerance 1e-5 (normalized max error), tf32 1e-2, fp16 (every case: half NHWC with
+// padded channels, Note [fp16 layout]) 1e-2.
 #include <cstddef>
 #include <ostream>
 #include <string>
@@ -185,6 +186,15 @@ TEST_P(GpuLayerTest, MatchesCpuReference) {
   }
 }
 
+TEST_P(GpuLayerTest, MatchesCpuReferenceFp16) {
+  KILN_REQUIRE_GPU();
+  const Case& c = GetParam();
+  const TestModel model(c.inputs, c.layers, {c.output}, c.weights);
+  GpuEngineOptions fp16;
+  fp16.precision = Precision::Fp16;
+  expect_matches_cpu(model.dir(), fp16, 3, {3, 1, 2}, kFp16Tol);
+}
+
 // Convolutions again with fusion off and the find mode (timed candidates), which take other paths.
 class GpuConvTest : public ::testing::TestWithParam<Case> {};
 
@@ -204,6 +214,8 @@ TEST_P(GpuConvTest, MatchesCpuReferenceUnfusedFindMode) {
   options.fuse = false;
   options.algo = AlgoMode::Find;
   expect_matches_cpu(model.dir(), options, 3, {3, 2}, kFp32Tol);
+  options.precision = Precision::Fp16;  // the epilogue kernel and timed candidates on half NHWC
+  expect_matches_cpu(model.dir(), options, 3, {3, 2}, kFp16Tol);
 }
 
 std::string label(const ::testing::TestParamInfo<Case>& info) { return info.param.label; }

@@ -1,0 +1,83 @@
+#include "engine/gpu/layout.h"
+
+#include <cstring>
+
+#include "formats/dtype.h"
+
+namespace kiln::gpu {
+
+std::int64_t stored_channels(const Shape& shape, Precision p) {
+  if (shape.size() < 2) return 1;
+  return is_nhwc(shape, p) ? pad_channels(shape[1]) : shape[1];
+}
+
+StoredDims stored_dims(const Shape& shape, Precision p) {
+  StoredDims d;
+  if (is_nhwc(shape, p)) {
+    d.n = shape[0];
+    d.c = shape[1];
+    d.hw = shape[2] * shape[3];
+    d.cs = pad_channels(shape[1]);
+  } else {
+    d.c = d.cs = static_cast<std::int64_t>(element_count(shape));
+  }
+  return d;
+}
+
+std::uint64_t activation_bytes(const Shape& shape, Precision p) {
+  const StoredDims d = stored_dims(shape, p);
+  return static_cast<std::uint64_t>(d.n) * static_cast<std::uint64_t>(d.hw) * static_cast<std::uint64_t>(d.cs) *
+         element_bytes(p);
+}
+
+bool fp16_flatten_is_view(const Shape& input) {
+  if (input.size() != 4) return true;
+  return input[2] == 1 && input[3] == 1 && input[1] % kChannelAlign == 0;
+}
+
+FilterLayout fp16_filter_layout(const Shape& src, std::int64_t groups) {
+  FilterLayout f;
+  f.r = src[2];
+  f.s = src[3];
+  const std::int64_t total_c = src[1] * groups;
+  f.dense = groups == 1 || src[0] % kChannelAlign != 0 || total_c % kChannelAlign != 0;
+  f.k = f.dense ? pad_channels(src[0]) : src[0];
+  f.c = f.dense ? pad_channels(total_c) : src[1];
+  return f;
+}
+
+void pack_fp16_filter(const float* src_values, const Shape& src, std::int64_t groups, std::uint16_t* dst) {
+  const FilterLayout f = fp16_filter_layout(src, groups);
+  std::memset(dst, 0, f.bytes());
+  const std::int64_t a = src[0], b = src[1];
+  const std::int64_t a_per_group = a / groups;
+  for (std::int64_t k = 0; k < a; ++k) {
+    // Dense: output k reads the input channels of its group, shifted into the full channel range.
+    const std::int64_t c0 = f.dense ? (k / a_per_group) * b : 0;
+    for (std::int64_t c = 0; c < b; ++c)
+      for (std::int64_t r = 0; r < f.r; ++r)
+        for (std::int64_t s = 0; s < f.s; ++s) {
+          const float v = src_values[((k * b + c) * f.r + r) * f.s + s];
+          dst[((k * f.r + r) * f.s + s) * f.c + c0 + c] = float_to_half(v);
+        }
+  }
+}
+
+std::vector<float> unpack_activation(const std::byte* src, const Shape& shape, Precision p) {
+  std::vector<float> out(element_count(shape));
+  if (p != Precision::Fp16) {
+    std::memcpy(out.data(), src, out.size() * sizeof(float));
+    return out;
+  }
+  const StoredDims d = stored_dims(shape, p);
+  for (std::int64_t n = 0; n < d.n; ++n)
+    for (std::int64_t c = 0; c < d.c; ++c)
+      for (std::int64_t i = 0; i < d.hw; ++i) {
+        std::uint16_t h = 0;
+        std::memcpy(&h, src + ((n * d.hw + i) * d.cs + c) * 2, 2);
+        out[static_cast<std::size_t>((n * d.c + c) * d.hw + i)] = half_to_float(h);
+      }
+  return out;
+}
+
+}  // namespace kiln::gpu
