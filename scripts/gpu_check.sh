@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Everything that needs a GPU, in one go, for a GPU host (H100/H200): environment, Release build for
 # sm_90, every test (GPU tests included), kiln compare --device gpu against PyTorch golden outputs made on
-# this host for the reference models in fp32 and tf32, and a compute-sanitizer memcheck run.
+# this host for the reference models in fp32, tf32 and fp16, and a compute-sanitizer memcheck run.
 # Logs go to ${OUT:-out/gpu_check}: summary.txt and results.tar.gz (every log and JSON report); the last
 # lines printed are the summary.
 #
