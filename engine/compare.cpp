@@ -4,7 +4,11 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <string>
+#include <utility>
 #include <vector>
+
+#include "engine/errors.h"
 
 namespace kiln {
 
@@ -20,6 +24,14 @@ double median_of(std::vector<double>& v) {
 }  // namespace
 
 CompareStats compare_tensors(const float* actual, const float* expected, std::size_t n, const CompareTolerance& tol) {
+  // A NaN tolerance makes every `err > tol` false, so everything would pass.
+  for (const auto& [name, v] : {std::pair<const char*, double>{"atol", tol.atol}, {"rtol", tol.rtol}}) {
+    if (!(v >= 0.0) || std::isinf(v)) {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%g", v);
+      throw UsageError(std::string(name) + " must be a finite number >= 0, found " + buf);
+    }
+  }
   CompareStats s;
   s.count = n;
   std::vector<double> abs_err(n), rel_err(n);

@@ -32,7 +32,8 @@ struct CompareStats {
   bool pass() const { return mismatches == 0; }
 };
 
-// Compares `actual` against `expected` (n elements each).
+// Compares `actual` against `expected` (n elements each). Throws UsageError unless atol and rtol are
+// finite and >= 0 (a NaN tolerance would pass everything).
 CompareStats compare_tensors(const float* actual, const float* expected, std::size_t n, const CompareTolerance& tol);
 
 // "max abs 1.2e-06  mean abs 3.1e-08 ... mismatches 0/65536"

@@ -1,7 +1,11 @@
 #include "engine/cpu_executor.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
+#include <new>
+
+#include <unistd.h>
 
 #include "engine/errors.h"
 
@@ -33,33 +37,30 @@ CpuExecutor::CpuExecutor(const Graph& graph, const TensorFile& weights) : graph_
 
 RunResult CpuExecutor::run(const std::vector<HostTensor>& inputs, std::int64_t batch,
                               const RunOptions& options) const {
-  if (batch < 1 || batch > graph_.max_batch()) {
-    throw UsageError("batch " + std::to_string(batch) + " is outside 1.." + std::to_string(graph_.max_batch()) +
-                     " (the max batch this model was loaded with)");
-  }
+  graph_.check_run_inputs(inputs, batch);
   const auto& in_ids = graph_.input_tensors();
-  if (inputs.size() != in_ids.size()) {
-    throw UsageError("the model takes " + std::to_string(in_ids.size()) + " input(s), got " +
-                     std::to_string(inputs.size()));
-  }
   const MemoryPlan keep_plan = options.keep_layer_outputs ? graph_.plan_keeping_all() : MemoryPlan{};
   const MemoryPlan& plan = options.keep_layer_outputs ? keep_plan : graph_.plan();
-  std::vector<float> arena(plan.arena_bytes / sizeof(float) + 1);
+  std::vector<float> arena;
+  // A --max-batch far beyond the machine's memory must be an error naming the size, not std::bad_alloc
+  // (or, with overcommit, the OOM killer). Checked against physical memory first because sanitizer
+  // allocators abort on huge requests instead of throwing.
+  const std::uint64_t arena_floats = plan.arena_bytes / sizeof(float) + 1;
+  const long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGESIZE);
+  const std::uint64_t physical = pages > 0 && page_size > 0 ? static_cast<std::uint64_t>(pages) *
+                                                                   static_cast<std::uint64_t>(page_size)
+                                                             : UINT64_MAX;
+  try {
+    if (arena_floats > arena.max_size() || plan.arena_bytes > physical) throw std::bad_alloc();
+    arena.resize(static_cast<std::size_t>(arena_floats));
+  } catch (const std::bad_alloc&) {
+    throw Error("cannot allocate the CPU activation arena of " + std::to_string(plan.arena_bytes) +
+                " bytes planned for max batch " + std::to_string(graph_.max_batch()) +
+                " (load the model with a smaller max batch)");
+  }
   auto at = [&](int tensor) { return arena.data() + plan.offsets[tensor] / sizeof(float); };
 
-  for (std::size_t i = 0; i < in_ids.size(); ++i) {
-    const GraphTensor& t = graph_.tensors()[in_ids[i]];
-    const Shape want = Layer::at_batch(t.shape, batch);
-    const HostTensor& given = inputs[i];
-    if (!given.name.empty() && given.name != t.name) {
-      throw UsageError("input " + std::to_string(i) + " is named '" + given.name + "', the model expects '" + t.name + "'");
-    }
-    if (given.data.size() != element_count(want)) {
-      throw UsageError("input '" + t.name + "' has " + std::to_string(given.data.size()) + " elements, expected " +
-                       shape_to_string(want) + " = " + std::to_string(element_count(want)));
-    }
-    std::copy(given.data.begin(), given.data.end(), at(in_ids[i]));
-  }
+  for (std::size_t i = 0; i < in_ids.size(); ++i) std::copy(inputs[i].data.begin(), inputs[i].data.end(), at(in_ids[i]));
 
   RunResult result;
   for (std::size_t l = 0; l < graph_.layers().size(); ++l) {

@@ -35,7 +35,9 @@ class CpuExecutor {
   CpuExecutor(const Graph& graph, const TensorFile& weights);
 
   // `inputs` in the model's input order, each with the graph's input shape at `batch`
-  // (1 ≤ batch ≤ graph.max_batch()). Throws UsageError naming the input on a size mismatch.
+  // (1 ≤ batch ≤ graph.max_batch()). Throws UsageError naming the input on a size mismatch, or on a
+  // shape mismatch when the HostTensor's shape is set (an empty shape skips that check). Throws
+  // kiln::Error when the activation arena cannot be allocated.
   RunResult run(const std::vector<HostTensor>& inputs, std::int64_t batch, const RunOptions& options = {}) const;
 
  private:

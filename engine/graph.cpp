@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 
 #include "engine/errors.h"
+#include "engine/host_tensor.h"
 #include "formats/checked_math.h"
 #include "layers/registry.h"
 
@@ -13,9 +15,14 @@ namespace {
 
 std::string where(const ModelSpec& spec, int line) { return spec.path + ":" + std::to_string(line) + ": "; }
 
-std::uint64_t activation_bytes(const Shape& shape) {
-  auto bytes = checked_mul(element_count(shape), sizeof(float));
-  if (!bytes) throw ModelError("activation of shape " + shape_to_string(shape) + " overflows 64-bit byte counts");
+// `what` names the tensor ("model.yaml:5: input 'x'"), so an overflow points at the line that caused it.
+std::uint64_t activation_bytes(const Shape& shape, const std::string& what) {
+  std::optional<std::uint64_t> bytes = sizeof(float);
+  for (std::int64_t d : shape) {
+    if (d < 0) throw ModelError(what + ": shape " + shape_to_string(shape) + " has a negative dimension");
+    if (bytes) bytes = checked_mul(*bytes, static_cast<std::uint64_t>(d));
+  }
+  if (!bytes) throw ModelError(what + ": shape " + shape_to_string(shape) + " overflows 64-bit byte counts");
   return *bytes;
 }
 
@@ -50,7 +57,10 @@ Graph Graph::build(const ModelSpec& spec, const Manifest& manifest, const GraphB
     GraphTensor t;
     t.name = in.name;
     t.shape = Layer::at_batch(in.shape, g.max_batch_);
-    t.bytes = activation_bytes(t.shape);
+    t.bytes = activation_bytes(t.shape, where(spec, in.line) + "input '" + in.name + "'" +
+                                           (g.max_batch_ != written_batch
+                                                ? " at max batch " + std::to_string(g.max_batch_)
+                                                : std::string()));
     index[t.name] = static_cast<int>(g.tensors_.size());
     g.inputs_.push_back(static_cast<int>(g.tensors_.size()));
     g.tensors_.push_back(std::move(t));
@@ -79,7 +89,7 @@ Graph Graph::build(const ModelSpec& spec, const Manifest& manifest, const GraphB
     GraphTensor out;
     out.name = ls.name();
     out.shape = layer->output_shape();
-    out.bytes = activation_bytes(out.shape);
+    out.bytes = activation_bytes(out.shape, ls.origin.describe() + ": output");
     out.producer = layer_index;
     index[out.name] = static_cast<int>(g.tensors_.size());
     g.tensors_.push_back(std::move(out));
@@ -117,6 +127,33 @@ Graph Graph::build(const ModelSpec& spec, const Manifest& manifest, const GraphB
   }
   g.plan_ = plan_memory(g.plan_tensors_, steps, options.alignment);
   return g;
+}
+
+void Graph::check_run_inputs(const std::vector<HostTensor>& inputs, std::int64_t batch) const {
+  if (batch < 1 || batch > max_batch_) {
+    throw UsageError("batch " + std::to_string(batch) + " is outside 1.." + std::to_string(max_batch_) +
+                     " (the max batch this model was loaded with)");
+  }
+  if (inputs.size() != inputs_.size()) {
+    throw UsageError("the model takes " + std::to_string(inputs_.size()) + " input(s), got " +
+                     std::to_string(inputs.size()));
+  }
+  for (std::size_t i = 0; i < inputs_.size(); ++i) {
+    const GraphTensor& t = tensors_[static_cast<std::size_t>(inputs_[i])];
+    const Shape want = Layer::at_batch(t.shape, batch);
+    const HostTensor& given = inputs[i];
+    if (!given.name.empty() && given.name != t.name) {
+      throw UsageError("input " + std::to_string(i) + " is named '" + given.name + "', the model expects '" + t.name + "'");
+    }
+    if (given.data.size() != element_count(want)) {
+      throw UsageError("input '" + t.name + "' has " + std::to_string(given.data.size()) + " elements, expected " +
+                       shape_to_string(want) + " = " + std::to_string(element_count(want)));
+    }
+    if (!given.shape.empty() && given.shape != want) {
+      throw UsageError("input '" + t.name + "' has shape " + shape_to_string(given.shape) + ", expected " +
+                       shape_to_string(want) + " (the model's input shape at batch " + std::to_string(batch) + ")");
+    }
+  }
 }
 
 MemoryPlan Graph::plan_keeping_all(std::uint64_t alignment) const {

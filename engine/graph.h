@@ -17,6 +17,8 @@
 
 namespace kiln {
 
+struct HostTensor;
+
 struct GraphTensor {
   std::string name;
   Shape shape;                  // at the graph's max batch
@@ -58,6 +60,11 @@ class Graph {
   // prefix of each tensor's block.
   const MemoryPlan& plan() const { return plan_; }
   const std::vector<PlanTensor>& plan_tensors() const { return plan_tensors_; }
+
+  // Checks host tensors given for a run at `batch` (1 ≤ batch ≤ max_batch()) against the network inputs:
+  // their count, names (where given), shapes (where given) and element counts. Every backend calls it
+  // before touching memory; throws UsageError naming the input.
+  void check_run_inputs(const std::vector<HostTensor>& inputs, std::int64_t batch) const;
 
   // Keep every layer's output alive to the end (for layer-by-layer comparison): builds a second
   // plan where nothing is reused. Cheap; used by `kiln compare --layers`.

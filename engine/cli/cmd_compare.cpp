@@ -1,5 +1,7 @@
+#include <cmath>
 #include <cstdio>
 #include <map>
+#include <utility>
 
 #include "engine/cli/commands.h"
 #include "engine/cli/options.h"
@@ -72,14 +74,17 @@ int cmd_compare(int argc, char** argv) {
   p.add_flag("layers", "compare every layer's output with golden/layers.manifest", &layers);
   p.add_string("json", "FILE", "also write the statistics as JSON", &json_path);
   if (!p.parse(argc, argv, 2)) return 0;
+  // Checked before the model runs; a NaN tolerance would pass every element.
+  for (const auto& [name, v] : {std::pair<const char*, double>{"atol", tol.atol}, {"rtol", tol.rtol}})
+    if (!(v >= 0.0) || std::isinf(v))
+      throw UsageError(std::string("--") + name + ": expected a finite number >= 0, got " + std::to_string(v));
   if (golden.empty()) golden = model_folder(resolve_model_yaml(ro.model)) + "/golden";
 
   const std::string inputs_path = golden + "/inputs.manifest";
   const std::string outputs_path = golden + "/outputs.manifest";
   std::vector<HostTensor> inputs = read_host_tensors(inputs_path);
   const std::vector<HostTensor> expected = read_host_tensors(outputs_path);
-  if (inputs.empty()) throw UsageError(inputs_path + ": holds no tensors");
-  const std::int64_t batch = inputs.front().shape.empty() ? 1 : inputs.front().shape[0];
+  const std::int64_t batch = input_batch(ro.model, inputs, inputs_path);
   ro.max_batch = batch;
   ro.keep_layer_outputs = layers;
   auto runner = make_runner(ro);

@@ -31,8 +31,7 @@ int cmd_run(int argc, char** argv) {
   if (input.empty()) input = model_folder(resolve_model_yaml(ro.model)) + "/golden/inputs.manifest";
 
   std::vector<HostTensor> inputs = read_host_tensors(input);
-  if (inputs.empty()) throw UsageError(input + ": holds no tensors");
-  const std::int64_t batch = inputs.front().shape.empty() ? 1 : inputs.front().shape[0];
+  const std::int64_t batch = input_batch(ro.model, inputs, input);
   if (ro.max_batch == 0) ro.max_batch = batch;
   using clock = std::chrono::steady_clock;
   const auto ms_since = [](clock::time_point t) {

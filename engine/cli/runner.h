@@ -39,8 +39,14 @@ class ModelRunner {
 // prints nothing; callers show device_description(). Throws UsageError for "gpu" without a usable GPU.
 std::unique_ptr<ModelRunner> make_runner(const RunnerOptions& options);
 
+// The batch of the tensors read from `source`: the first dimension of the one named like the first
+// input of `model` (folder or model.yaml), whatever the file's order. Throws UsageError when there is
+// no such tensor or it is a scalar.
+std::int64_t input_batch(const std::string& model, const std::vector<HostTensor>& tensors, const std::string& source);
+
 // Puts `tensors` in the graph's input order, matching by name. Throws UsageError naming a missing
-// input and listing what `source` holds.
+// input and listing what `source` holds, or naming a tensor whose shape is not the model input's
+// (the batch aside) or whose batch differs from the first input's.
 std::vector<HostTensor> match_inputs(const Graph& graph, std::vector<HostTensor> tensors, const std::string& source);
 
 // True when this build has a GPU backend and a CUDA device is visible; `why_not` says why not.

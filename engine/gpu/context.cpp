@@ -211,23 +211,8 @@ RunResult ExecutionContext::run(const std::vector<HostTensor>& inputs, std::int6
     throw UsageError("keep_layer_outputs needs an engine loaded with keep_all_layer_outputs (fusion and memory "
                      "reuse otherwise overwrite intermediate layers)");
   }
+  g.check_run_inputs(inputs, batch);
   const auto& in_ids = g.input_tensors();
-  if (inputs.size() != in_ids.size()) {
-    throw UsageError("the model takes " + std::to_string(in_ids.size()) + " input(s), got " +
-                     std::to_string(inputs.size()));
-  }
-  for (std::size_t i = 0; i < in_ids.size(); ++i) {
-    const GraphTensor& t = g.tensors()[static_cast<std::size_t>(in_ids[i])];
-    const Shape want = Layer::at_batch(t.shape, batch);
-    if (!inputs[i].name.empty() && inputs[i].name != t.name) {
-      throw UsageError("input " + std::to_string(i) + " is named '" + inputs[i].name + "', the model expects '" +
-                       t.name + "'");
-    }
-    if (inputs[i].data.size() != element_count(want)) {
-      throw UsageError("input '" + t.name + "' has " + std::to_string(inputs[i].data.size()) + " elements, expected " +
-                       shape_to_string(want) + " = " + std::to_string(element_count(want)));
-    }
-  }
   KILN_CUDA_CHECK(cudaSetDevice(s.engine->options().device));
   s.ensure(batch);
   for (std::size_t i = 0; i < in_ids.size(); ++i) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "engine/compare.h"
+#include "engine/errors.h"
 
 namespace kiln {
 namespace {
@@ -49,6 +50,22 @@ TEST(Compare, NanAndInfAlwaysFail) {
   EXPECT_EQ(s.mismatches, 2u);  // NaN vs 1, and -inf vs inf; equal infinities agree
   EXPECT_EQ(s.nonfinite_mismatches, 2u);
   EXPECT_TRUE(std::isinf(s.max_abs));
+}
+
+TEST(Compare, NanOrNegativeToleranceIsRejected) {
+  // With atol NaN every `err > atol` is false: without the check, anything would pass.
+  const std::vector<float> a = {0.f}, e = {5.f};
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  for (const CompareTolerance& tol : {CompareTolerance{nan, 1e-5}, CompareTolerance{1e-5, -1.0},
+                                      CompareTolerance{std::numeric_limits<double>::infinity(), 0.0}}) {
+    try {
+      compare_tensors(a.data(), e.data(), 1, tol);
+      FAIL() << "no error for atol " << tol.atol << " rtol " << tol.rtol;
+    } catch (const UsageError& err) {
+      EXPECT_THAT(err.what(), ::testing::MatchesRegex("(atol|rtol) must be a finite number >= 0, found .*"));
+    }
+  }
+  EXPECT_TRUE(compare_tensors(a.data(), a.data(), 1, CompareTolerance{0.0, 0.0}).pass());
 }
 
 TEST(Compare, StatisticsOfKnownErrors) {

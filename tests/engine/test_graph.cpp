@@ -158,6 +158,59 @@ TEST_F(GraphTest, ElementwiseLayersRunInPlaceAndViewsAlias) {
   EXPECT_NE(all.offsets[r], all.offsets[c]);
 }
 
+TEST_F(GraphTest, InputWhoseByteCountOverflowsNamesItsLine) {
+  write_model("format: kiln-model\nversion: 1\nweights: weights.manifest\n"
+              "inputs:\n  - {name: x, shape: [2147483648, 2147483648, 2147483648, 2], dtype: f32}\n"
+              "layers:\n  - {name: r, op: relu, inputs: [x]}\noutputs: [r]\n");
+  try {
+    load_graph(dir_.string());
+    FAIL() << "no error";
+  } catch (const ModelError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("model.yaml:5: input 'x': shape [2147483648,2147483648,2147483648,2] "
+                                    "overflows 64-bit byte counts"));
+  }
+}
+
+TEST_F(GraphTest, MaxBatchThatOverflowsByteCountsNamesTheInput) {
+  write_model(std::string(kHeader) + "layers:\n  - {name: r, op: relu, inputs: [x]}\noutputs: [r]\n");
+  try {
+    load_graph(dir_.string(), GraphBuildOptions{std::int64_t{1} << 62, 256});
+    FAIL() << "no error";
+  } catch (const ModelError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("model.yaml:5: input 'x' at max batch 4611686018427387904: shape "
+                                    "[4611686018427387904,1,4,4] overflows 64-bit byte counts"));
+  }
+}
+
+TEST_F(GraphTest, CpuRunRejectsAnInputOfTheRightSizeButWrongShape) {
+  write_model(std::string(kHeader) + "layers:\n  - {name: r, op: relu, inputs: [x]}\noutputs: [r]\n");
+  const LoadedModel m = load_model(dir_.string());
+  const CpuExecutor exec(m.graph, m.weights);
+  try {
+    exec.run({HostTensor{"x", {1, 16, 1, 1}, std::vector<float>(16)}}, 1);
+    FAIL() << "no error";
+  } catch (const UsageError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("input 'x' has shape [1,16,1,1], expected [1,1,4,4]"));
+  }
+  // An empty shape means "not given": only the element count is checked.
+  EXPECT_EQ(exec.run({HostTensor{"x", {}, std::vector<float>(16, -1.f)}}, 1).outputs.at(0).data,
+            std::vector<float>(16, 0.f));
+}
+
+TEST_F(GraphTest, CpuArenaBeyondMemoryIsATypedErrorNotBadAlloc) {
+  write_model(std::string(kHeader) + "layers:\n  - {name: r, op: relu, inputs: [x]}\noutputs: [r]\n");
+  // 2^40 x 16 floats = 2^46 bytes (64 TiB): a valid plan, but more memory than the host has.
+  const LoadedModel m = load_model(dir_.string(), GraphBuildOptions{std::int64_t{1} << 40, 256});
+  const CpuExecutor exec(m.graph, m.weights);
+  try {
+    exec.run({HostTensor{"x", {1, 1, 4, 4}, std::vector<float>(16)}}, 1);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("cannot allocate the CPU activation arena of 70368744177664 bytes planned "
+                                    "for max batch 1099511627776"));
+  }
+}
+
 TEST_F(GraphTest, MissingModelFolderIsAFormatError) {
   try {
     load_graph((dir_ / "nope").string());
