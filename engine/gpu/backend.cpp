@@ -20,8 +20,8 @@ BackendDescriptor::BackendDescriptor(cudnnBackendDescriptorType_t type) {
 
 BackendDescriptor& BackendDescriptor::set_raw(cudnnBackendAttributeName_t name, cudnnBackendAttributeType_t type,
                                               std::int64_t count, const void* values) {
-  check_status(cudnnBackendSetAttribute(d_.get(), name, type, count, values),
-               attr_call("cudnnBackendSetAttribute", name), __FILE__, __LINE__);
+  const cudnnStatus_t status = cudnnBackendSetAttribute(d_.get(), name, type, count, values);
+  if (status != CUDNN_STATUS_SUCCESS) throw_status(status, attr_call("cudnnBackendSetAttribute", name), __FILE__, __LINE__);
   return *this;
 }
 
@@ -83,8 +83,8 @@ BackendDescriptor& BackendDescriptor::finalize() {
 
 void BackendDescriptor::get_raw(cudnnBackendAttributeName_t name, cudnnBackendAttributeType_t type, std::int64_t max,
                                 std::int64_t* count, void* values) const {
-  check_status(cudnnBackendGetAttribute(d_.get(), name, type, max, count, values),
-               attr_call("cudnnBackendGetAttribute", name), __FILE__, __LINE__);
+  const cudnnStatus_t status = cudnnBackendGetAttribute(d_.get(), name, type, max, count, values);
+  if (status != CUDNN_STATUS_SUCCESS) throw_status(status, attr_call("cudnnBackendGetAttribute", name), __FILE__, __LINE__);
 }
 
 std::int64_t BackendDescriptor::get_int64(cudnnBackendAttributeName_t name) const {

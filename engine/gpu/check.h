@@ -80,13 +80,26 @@ std::string source_location(const char* file, int line);
 void log_library_failure(const char* library, int status, const char* name, const char* call, const char* file,
                          int line) noexcept;
 
+// The failure path, out of line of the checks so that a successful call builds no string.
 template <class Status>
-void check_status(Status status, const std::string& call, const char* file, int line) {
+[[noreturn]] void throw_status(Status status, const std::string& call, const char* file, int line) {
   using T = StatusTraits<Status>;
-  if (T::ok(status)) return;
   T::clear_last_error();
   throw typename T::Error(T::library, static_cast<int>(status), T::text(status), call, source_location(file, line),
                           current_layer());
+}
+
+// `call` is the expression text (the macros pass #expr): nothing is allocated unless the call failed.
+template <class Status>
+void check_status(Status status, const char* call, const char* file, int line) {
+  if (!StatusTraits<Status>::ok(status)) throw_status(status, std::string(call), file, line);
+}
+
+// For call descriptions that are themselves built lazily by the caller after a failure, or that
+// callers already hold as strings (load-time paths).
+template <class Status>
+void check_status(Status status, const std::string& call, const char* file, int line) {
+  if (!StatusTraits<Status>::ok(status)) throw_status(status, call, file, line);
 }
 
 // Never throws; returns true on success.
