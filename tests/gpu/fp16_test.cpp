@@ -206,25 +206,7 @@ TEST(GpuFp16, RunDeviceTakesAndGivesFloat) {
   ExecutionContext ctx(engine);
   const std::vector<HostTensor> in = random_inputs(engine->graph(), 3, 5);
   const RunResult host = ctx.run(in, 3);
-  const std::size_t in_bytes = in[0].data.size() * sizeof(float);
-  float* d_in = nullptr;
-  ASSERT_EQ(cudaMalloc(&d_in, in_bytes), cudaSuccess);
-  ASSERT_EQ(cudaMemcpy(d_in, in[0].data.data(), in_bytes, cudaMemcpyHostToDevice), cudaSuccess);
-  std::vector<float*> outs;
-  for (const HostTensor& o : host.outputs) {
-    float* p = nullptr;
-    ASSERT_EQ(cudaMalloc(&p, o.data.size() * sizeof(float)), cudaSuccess);
-    outs.push_back(p);
-  }
-  ctx.run_device({d_in}, outs, 3);
-  ctx.synchronize();
-  for (std::size_t i = 0; i < outs.size(); ++i) {
-    std::vector<float> back(host.outputs[i].data.size());
-    ASSERT_EQ(cudaMemcpy(back.data(), outs[i], back.size() * sizeof(float), cudaMemcpyDeviceToHost), cudaSuccess);
-    EXPECT_EQ(back, host.outputs[i].data) << host.outputs[i].name;
-    cudaFree(outs[i]);
-  }
-  cudaFree(d_in);
+  expect_run_device_matches_run(ctx, in, host, 3);
 }
 
 }  // namespace

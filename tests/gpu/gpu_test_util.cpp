@@ -12,6 +12,7 @@
 #include <system_error>
 
 #include "engine/cpu_executor.h"
+#include "engine/gpu/memory.h"
 #include "engine/model_dir.h"
 #include "formats/dtype.h"
 #include "formats/manifest.h"
@@ -122,6 +123,27 @@ double expect_matches_cpu(const std::string& model_dir, const GpuEngineOptions& 
   for (const LayerReport& r : engine->layer_reports()) impl += " " + r.name + "=[" + r.implementation + "]";
   std::printf("    worst normalized error %.3g (tol %.1g)%s\n", worst, tol, impl.c_str());
   return worst;
+}
+
+void expect_run_device_matches_run(ExecutionContext& ctx, const std::vector<HostTensor>& inputs,
+                                   const RunResult& host, std::int64_t batch) {
+  ASSERT_EQ(inputs.size(), 1u);
+  const std::uint64_t in_bytes = inputs[0].data.size() * sizeof(float);
+  DeviceBuffer d_in(in_bytes, "test input");
+  ASSERT_EQ(cudaMemcpy(d_in.data(), inputs[0].data.data(), in_bytes, cudaMemcpyHostToDevice), cudaSuccess);
+  std::vector<DeviceBuffer> outs;
+  std::vector<float*> out_ptrs;
+  for (const HostTensor& o : host.outputs) {
+    outs.emplace_back(o.data.size() * sizeof(float), "test output");
+    out_ptrs.push_back(outs.back().as<float>());
+  }
+  ctx.run_device({d_in.as<const float>()}, out_ptrs, batch);
+  ctx.synchronize();
+  for (std::size_t i = 0; i < outs.size(); ++i) {
+    std::vector<float> back(host.outputs[i].data.size());
+    ASSERT_EQ(cudaMemcpy(back.data(), out_ptrs[i], back.size() * sizeof(float), cudaMemcpyDeviceToHost), cudaSuccess);
+    EXPECT_EQ(back, host.outputs[i].data) << host.outputs[i].name;
+  }
 }
 
 }  // namespace kiln::gpu::test

@@ -62,6 +62,11 @@ double normalized_max_error(const HostTensor& actual, const HostTensor& expected
 double expect_matches_cpu(const std::string& model_dir, const GpuEngineOptions& options, std::int64_t max_batch,
                           const std::vector<std::int64_t>& batches, double tol);
 
+// Runs `inputs` (one input tensor) through ctx.run_device at `batch` from device buffers and expects
+// outputs bit-identical to `host` (ctx.run's result for the same inputs).
+void expect_run_device_matches_run(ExecutionContext& ctx, const std::vector<HostTensor>& inputs,
+                                   const RunResult& host, std::int64_t batch);
+
 // Tolerances per precision.
 constexpr double kFp32Tol = 1e-5;
 constexpr double kTf32Tol = 1e-2;
