@@ -7,7 +7,7 @@
 
 #include <unistd.h>
 
-#include "engine/errors.h"
+#include "base/errors.h"
 
 namespace kiln {
 
@@ -16,12 +16,7 @@ CpuWeightStore::CpuWeightStore(const TensorFile& file) : file_(file) {
     if (e.dtype != DType::F16) continue;
     const std::uint64_t n = element_count(e.shape);
     std::vector<float> f(n);
-    const std::uint8_t* src = file.data(e);
-    for (std::uint64_t i = 0; i < n; ++i) {
-      std::uint16_t h;
-      std::memcpy(&h, src + 2 * i, 2);
-      f[i] = half_to_float(h);
-    }
+    halves_to_floats(file.data(e), f.size(), f.data());
     converted_.emplace(e.offset, std::move(f));
   }
 }

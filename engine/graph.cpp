@@ -4,9 +4,9 @@
 #include <map>
 #include <optional>
 
-#include "engine/errors.h"
+#include "base/errors.h"
 #include "engine/host_tensor.h"
-#include "formats/checked_math.h"
+#include "base/checked_math.h"
 #include "layers/registry.h"
 
 namespace kiln {

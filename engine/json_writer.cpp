@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <fstream>
 
-#include "engine/errors.h"
+#include "base/errors.h"
 
 namespace kiln {
 

@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "engine/errors.h"
+#include "base/errors.h"
 #include "engine/planner_internal.h"
 
 namespace kiln {
@@ -24,7 +24,7 @@ using planner_detail::Placement;
 std::string num(std::uint64_t v) { return std::to_string(v); }
 std::string num(int v) { return std::to_string(v); }
 
-[[noreturn]] void bad(std::size_t i, const char* field, const std::string& what) {
+[[noreturn]] void reject_tensor(std::size_t i, const char* field, const std::string& what) {
   throw UsageError("plan_memory: tensor " + num(std::uint64_t{i}) + " " + field + ": " + what);
 }
 
@@ -43,51 +43,51 @@ std::vector<std::uint64_t> validate(const std::vector<PlanTensor>& tensors, int 
   for (std::size_t i = 0; i < n; ++i) {
     const PlanTensor& t = tensors[i];
     if (t.first_step < -1 || t.first_step >= num_steps)
-      bad(i, "first_step",
+      reject_tensor(i, "first_step",
           "expected -1.." + num(num_steps - 1) + " (num_steps is " + num(num_steps) + "), found " + num(t.first_step));
     if (t.last_step < t.first_step || t.last_step > num_steps)
-      bad(i, "last_step",
+      reject_tensor(i, "last_step",
           "expected first_step..num_steps = " + num(t.first_step) + ".." + num(num_steps) + ", found " +
               num(t.last_step));
     if (t.bytes > UINT64_MAX - (alignment - 1))
-      bad(i, "bytes", num(t.bytes) + " overflows 64 bits when rounded up to the alignment " + num(alignment));
+      reject_tensor(i, "bytes", num(t.bytes) + " overflows 64 bits when rounded up to the alignment " + num(alignment));
     aligned[i] = (t.bytes + alignment - 1) & ~(alignment - 1);
     if (t.alias_of != -1) continue;
-    if (aligned[i] > UINT64_MAX - sum) bad(i, "bytes", "the total of all tensors' bytes overflows 64 bits");
+    if (aligned[i] > UINT64_MAX - sum) reject_tensor(i, "bytes", "the total of all tensors' bytes overflows 64 bits");
     sum += aligned[i];
   }
   for (std::size_t i = 0; i < n; ++i) {
     const PlanTensor& t = tensors[i];
     if (t.alias_of != -1) {
       if (t.alias_of < 0 || static_cast<std::size_t>(t.alias_of) >= i)
-        bad(i, "alias_of",
+        reject_tensor(i, "alias_of",
             "expected -1 or an earlier tensor's index (below " + num(std::uint64_t{i}) + "), found " + num(t.alias_of));
       const PlanTensor& target = tensors[t.alias_of];
       if (target.bytes < t.bytes)
-        bad(i, "alias_of",
+        reject_tensor(i, "alias_of",
             "tensor " + num(t.alias_of) + " has " + num(target.bytes) + " bytes, fewer than the view's " +
                 num(t.bytes));
       if (target.first_step > t.first_step)
-        bad(i, "alias_of",
+        reject_tensor(i, "alias_of",
             "tensor " + num(t.alias_of) + " is written at step " + num(target.first_step) + ", after its view (step " +
                 num(t.first_step) + ")");
       if (t.in_place_of != -1)
-        bad(i, "in_place_of",
+        reject_tensor(i, "in_place_of",
             "a view (alias_of " + num(t.alias_of) + ") cannot also be written in place, found " + num(t.in_place_of));
     }
     if (t.in_place_of != -1) {
       if (t.in_place_of < 0 || static_cast<std::size_t>(t.in_place_of) >= n ||
           static_cast<std::size_t>(t.in_place_of) == i)
-        bad(i, "in_place_of",
+        reject_tensor(i, "in_place_of",
             "expected -1 or another tensor's index (0.." + num(std::uint64_t{n}) + " exclusive), found " +
                 num(t.in_place_of));
       const PlanTensor& input = tensors[t.in_place_of];
       if (input.first_step >= t.first_step)
-        bad(i, "in_place_of",
+        reject_tensor(i, "in_place_of",
             "tensor " + num(t.in_place_of) + " is written at step " + num(input.first_step) +
                 ", not before this tensor's writer (step " + num(t.first_step) + ")");
       if (input.last_step < t.first_step)
-        bad(i, "in_place_of",
+        reject_tensor(i, "in_place_of",
             "tensor " + num(t.in_place_of) + " is last read at step " + num(input.last_step) +
                 ", so this tensor's writer (step " + num(t.first_step) + ") cannot read it");
     }
@@ -104,7 +104,7 @@ struct Blocks {
 // A view shares its target's block, whose lifetime grows to cover the view's. A tensor written in
 // place joins its input's block when the input is the block's latest tensor and the input's last
 // reader, views included, is this tensor's writer: nothing reads the old contents afterwards.
-Blocks fold(const std::vector<PlanTensor>& tensors, const std::vector<std::uint64_t>& aligned) {
+Blocks merge_views_and_in_place(const std::vector<PlanTensor>& tensors, const std::vector<std::uint64_t>& aligned) {
   const int n = static_cast<int>(tensors.size());
   struct Group {
     Block hull;
@@ -196,9 +196,9 @@ Placement no_reuse(const std::vector<Block>& blocks) {
 MemoryPlan plan_memory(const std::vector<PlanTensor>& tensors, int num_steps, std::uint64_t alignment) {
   MemoryPlan plan;
   const std::vector<std::uint64_t> aligned = validate(tensors, num_steps, alignment, plan.sum_bytes);
-  const Blocks folded = fold(tensors, aligned);
-  const std::vector<Block>& blocks = folded.blocks;
-  plan.in_place_taken = folded.in_place_taken;
+  const Blocks merged = merge_views_and_in_place(tensors, aligned);
+  const std::vector<Block>& blocks = merged.blocks;
+  plan.in_place_taken = merged.in_place_taken;
   plan.peak_live_bytes = peak_live(blocks);
 
   // Cheapest first; an arena at the lower bound cannot be beaten and ends the search. no_reuse is
@@ -225,7 +225,7 @@ MemoryPlan plan_memory(const std::vector<PlanTensor>& tensors, int num_steps, st
   plan.arena_bytes = best.arena;
   plan.offsets.resize(tensors.size());
   for (std::size_t i = 0; i < tensors.size(); ++i) {
-    const int b = folded.block_of[i];
+    const int b = merged.block_of[i];
     plan.offsets[i] = b < 0 ? 0 : best.offsets[b];
   }
 

@@ -3,24 +3,11 @@
 //
 //   python3 -m kiln_export --model torchvision.models:resnet18 --input-shape 1,3,224,224 --out resnet18
 //   build/examples/kiln_example_load_and_run resnet18
-#include <cuda_runtime.h>
-
 #include <cstdio>
 #include <exception>
 
-#include "engine/cpu_executor.h"
-#include "engine/gpu/engine.h"
 #include "engine/host_tensor.h"
-#include "engine/model_dir.h"
-
-namespace {
-
-bool have_gpu() {
-  int n = 0;
-  return cudaGetDeviceCount(&n) == cudaSuccess && n > 0;
-}
-
-}  // namespace
+#include "engine/runner.h"
 
 int main(int argc, char** argv) {
   if (argc != 2) {
@@ -34,19 +21,15 @@ int main(int argc, char** argv) {
     const std::vector<kiln::HostTensor> inputs = kiln::read_host_tensors(dir + "/golden/inputs.manifest");
     const std::int64_t batch = inputs.at(0).shape.at(0);
 
-    kiln::RunResult result;
-    if (have_gpu()) {
-      // The engine is immutable and shareable; each thread runs its own context (arena, workspace, stream).
-      auto engine = kiln::gpu::GpuEngine::load(dir);
-      kiln::gpu::ExecutionContext context(engine);
-      std::printf("device: %s\n", engine->device_description().c_str());
-      result = context.run(inputs, batch);
-    } else {
-      const kiln::LoadedModel model = kiln::load_model(dir);
-      const kiln::CpuExecutor executor(model.graph, model.weights);
-      std::printf("device: cpu (reference path; no CUDA device)\n");
-      result = executor.run(inputs, batch);
-    }
+    // The shared backend interface (engine/runner.h): "auto" takes the GPU when one is usable, else the
+    // CPU reference path. For streams, CUDA graphs and device pointers, use kiln::gpu::GpuEngine (immutable,
+    // shareable) with one kiln::gpu::ExecutionContext per thread (engine/gpu/context.h).
+    kiln::RunnerOptions options;
+    options.model = dir;
+    options.device = "auto";
+    const std::unique_ptr<kiln::ModelRunner> runner = kiln::make_runner(options);
+    std::printf("device: %s\n", runner->device_description().c_str());
+    const kiln::RunResult result = runner->run(inputs, batch, {});
     for (const kiln::HostTensor& t : result.outputs) {
       std::printf("%s %s: first values", t.name.c_str(), kiln::shape_to_string(t.shape).c_str());
       for (std::size_t i = 0; i < t.data.size() && i < 5; ++i) std::printf(" %.6g", t.data[i]);

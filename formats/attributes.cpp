@@ -2,7 +2,7 @@
 // this file only gives typed, consumption-tracking access to them.
 #include <sstream>
 
-#include "engine/errors.h"
+#include "base/errors.h"
 #include "formats/model_spec.h"
 
 namespace kiln {

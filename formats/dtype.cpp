@@ -66,4 +66,13 @@ std::uint16_t float_to_half(float f) {
   return static_cast<std::uint16_t>(sign | q);
 }
 
+void halves_to_floats(const void* src, std::size_t count, float* dst) {
+  const auto* bytes = static_cast<const unsigned char*>(src);
+  for (std::size_t i = 0; i < count; ++i) {
+    std::uint16_t h = 0;
+    std::memcpy(&h, bytes + 2 * i, 2);
+    dst[i] = half_to_float(h);
+  }
+}
+
 }  // namespace kiln

@@ -24,4 +24,8 @@ std::optional<DType> parse_dtype(std::string_view s);
 float half_to_float(std::uint16_t h);
 std::uint16_t float_to_half(float f);
 
+// `count` little-endian halves at `src` (any alignment) as floats into `dst`: the one host loop that
+// widens f16 tensors (weights for the CPU path and the GPU's Fp16 forms, golden and input files).
+void halves_to_floats(const void* src, std::size_t count, float* dst);
+
 }  // namespace kiln

@@ -5,7 +5,7 @@
 #include <cerrno>
 #include <system_error>
 
-#include "engine/errors.h"
+#include "base/errors.h"
 
 namespace kiln::fileio {
 

@@ -11,17 +11,10 @@
 #include <string_view>
 #include <vector>
 
+#include "base/shape.h"
 #include "formats/dtype.h"
 
 namespace kiln {
-
-using Shape = std::vector<std::int64_t>;
-
-// "[32,3,3,3]"
-std::string shape_to_string(const Shape& s);
-
-// product of dims (1 for a scalar). Callers pass validated shapes; throws FormatError on overflow.
-std::uint64_t element_count(const Shape& s);
 
 struct TensorEntry {
   std::string name;

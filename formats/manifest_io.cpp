@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "engine/errors.h"
+#include "base/errors.h"
 #include "formats/file_io.h"
 #include "formats/manifest.h"
 #include "formats/rules.h"
@@ -98,11 +98,7 @@ std::vector<float> TensorFile::to_float(std::string_view name) const {
   if (e->dtype == DType::F32) {
     if (n != 0) std::memcpy(out.data(), src, static_cast<std::size_t>(e->nbytes));
   } else {
-    for (std::size_t i = 0; i < out.size(); ++i) {
-      std::uint16_t h;
-      std::memcpy(&h, src + 2 * i, 2);
-      out[i] = half_to_float(h);
-    }
+    halves_to_floats(src, out.size(), out.data());
   }
   return out;
 }

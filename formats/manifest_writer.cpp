@@ -5,8 +5,8 @@
 #include <filesystem>
 #include <unordered_set>
 
-#include "engine/errors.h"
-#include "formats/checked_math.h"
+#include "base/errors.h"
+#include "base/checked_math.h"
 #include "formats/file_io.h"
 #include "formats/manifest.h"
 #include "formats/rules.h"

@@ -9,7 +9,7 @@
 #include <optional>
 #include <unordered_map>
 
-#include "engine/errors.h"
+#include "base/errors.h"
 #include "formats/file_io.h"
 #include "formats/rules.h"
 #include "formats/yaml_scalar.h"

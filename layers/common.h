@@ -2,13 +2,16 @@
 // Every check throws ModelError through the LayerBuildContext, naming the layer and the attribute.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 
 #include "layers/layer.h"
-#include "layers/params.h"
 
 namespace kiln {
+
+// Spatial pairs are {height, width}.
+using Pair = std::array<std::int64_t, 2>;
 
 // Bounds on attribute values. Spatial values (kernel, stride, padding, dilation, scale) stay below
 // 2^20 and counts (channels, features, sizes) below 2^31, so that shape arithmetic on dimensions up

@@ -4,17 +4,7 @@
 #include <map>
 #include <string_view>
 
-#include "layers/activation/activation.h"
-#include "layers/conv/conv2d.h"
-#include "layers/linear/linear.h"
-#include "layers/norm/batch_norm.h"
-#include "layers/norm/lrn.h"
-#include "layers/pool/pool.h"
-#include "layers/softmax/softmax.h"
-#include "layers/tensor/add.h"
-#include "layers/tensor/concat.h"
-#include "layers/tensor/flatten.h"
-#include "layers/tensor/upsample.h"
+#include "layers/op_table.h"
 
 namespace kiln {
 
@@ -25,27 +15,10 @@ struct Registration {
   LayerFactory make;
 };
 
-// Every op of formats/README.md, "Ops". Adding an op is one line here plus its file pair.
-constexpr Registration kRegistrations[] = {
-    {"conv2d", make_conv},
-    {"conv_transpose2d", make_conv},
-    {"batch_norm", make_batch_norm},
-    {"relu", make_activation},
-    {"leaky_relu", make_activation},
-    {"sigmoid", make_activation},
-    {"tanh", make_activation},
-    {"elu", make_activation},
-    {"max_pool2d", make_pool},
-    {"avg_pool2d", make_pool},
-    {"global_avg_pool2d", make_pool},
-    {"linear", make_linear},
-    {"flatten", make_flatten},
-    {"lrn", make_lrn},
-    {"softmax", make_softmax},
-    {"add", make_add},
-    {"concat", make_concat},
-    {"upsample_nearest", make_upsample},
-};
+// Every op of formats/README.md, "Ops": the CPU column of layers/op_table.h.
+#define KILN_CPU_ROW(name, cpu_factory, gpu_column) {name, &cpu_factory},
+constexpr Registration kRegistrations[] = {KILN_OP_TABLE(KILN_CPU_ROW)};
+#undef KILN_CPU_ROW
 
 // A name registered twice does not compile, so the map below can never silently drop one.
 constexpr bool all_distinct() {
@@ -55,7 +28,7 @@ constexpr bool all_distinct() {
       if (kRegistrations[i].op == kRegistrations[j].op) return false;
   return true;
 }
-static_assert(all_distinct(), "an op is registered twice in kRegistrations");
+static_assert(all_distinct(), "an op is registered twice in layers/op_table.h");
 
 const std::map<std::string, LayerFactory, std::less<>>& factories() {
   static const std::map<std::string, LayerFactory, std::less<>> map = [] {

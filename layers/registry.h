@@ -1,5 +1,6 @@
-// The one map from op name to layer factory. Filled in one place (layers/registry.cpp); looking up an
-// unknown op is a ModelError that lists every known op.
+// The CPU side of the op registry: op name -> the factory that builds its Layer, expanded from the
+// one table in layers/op_table.h (the GPU side is layers/registry_gpu.h). Looking up an unknown op
+// is a ModelError that lists every known op.
 #pragma once
 
 #include <memory>

@@ -2,7 +2,7 @@
 // statistics and reports can run (and be tested) on a machine without a GPU.
 #include "engine/bench/bench.h"
 #include "engine/cpu_executor.h"
-#include "engine/errors.h"
+#include "base/errors.h"
 #include "engine/model_dir.h"
 #include "formats/model_spec.h"
 

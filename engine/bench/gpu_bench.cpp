@@ -12,9 +12,9 @@
 #include <memory>
 
 #include "engine/bench/bench.h"
-#include "engine/errors.h"
+#include "base/errors.h"
 #include "engine/gpu/check.h"
-#include "engine/gpu/engine.h"
+#include "engine/gpu/context.h"
 #include "engine/gpu/memory.h"
 
 namespace kiln::bench {
@@ -172,13 +172,7 @@ void drain(std::vector<std::unique_ptr<Lane>>& lanes, bool transfers, Samples& o
 
 BenchResult run_gpu_bench(const BenchConfig& c, std::int64_t workspace_mb) {
   check_config(c);
-  if (workspace_mb < 0) {
-    throw UsageError("--workspace-mb: expected a size in MiB >= 0, got " + std::to_string(workspace_mb));
-  }
-  gpu::GpuEngineOptions options;
-  options.precision = gpu::parse_precision(c.precision);
-  options.algo = gpu::parse_algo_mode(c.algo);
-  options.workspace_cap_bytes = static_cast<std::uint64_t>(workspace_mb) << 20;
+  const gpu::GpuEngineOptions options = gpu::engine_options_from(c.precision, c.algo, workspace_mb);
   BenchResult r;
   r.config = c;
 

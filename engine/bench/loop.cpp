@@ -4,7 +4,7 @@
 #include <random>
 
 #include "engine/bench/bench.h"
-#include "engine/errors.h"
+#include "base/errors.h"
 
 namespace kiln::bench {
 

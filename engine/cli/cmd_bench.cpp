@@ -1,9 +1,9 @@
 #include <cstdio>
 
 #include "engine/bench/bench.h"
-#include "engine/bench/cli_options.h"
+#include "engine/cli/bench_options.h"
 #include "engine/cli/commands.h"
-#include "engine/errors.h"
+#include "base/errors.h"
 
 namespace kiln {
 

@@ -5,9 +5,10 @@
 
 #include "engine/cli/commands.h"
 #include "engine/cli/options.h"
-#include "engine/cli/runner.h"
+#include "engine/cli/device_options.h"
+#include "engine/runner.h"
 #include "engine/compare.h"
-#include "engine/errors.h"
+#include "base/errors.h"
 #include "engine/json_writer.h"
 #include "engine/model_dir.h"
 

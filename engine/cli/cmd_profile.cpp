@@ -4,12 +4,12 @@
 #include <cstring>
 
 #include "engine/bench/bench.h"
-#include "engine/bench/cli_options.h"
+#include "engine/cli/bench_options.h"
 #include "engine/bench/profile_report.h"
 #include "engine/cli/commands.h"
-#include "engine/errors.h"
+#include "base/errors.h"
 #include "engine/gpu/check.h"
-#include "engine/gpu/engine.h"
+#include "engine/gpu/context.h"
 #include "engine/gpu/memory.h"
 
 namespace kiln {
@@ -62,14 +62,8 @@ int cmd_profile(int argc, char** argv) {
   if (!p.parse(argc, argv, 2)) return 0;
   if (top < 0) throw UsageError("--top: expected 0 (all) or more, got " + std::to_string(top));
   resolve_bench_options(o, true);
-  if (o.workspace_mb < 0) {
-    throw UsageError("--workspace-mb: expected a size in MiB >= 0, got " + std::to_string(o.workspace_mb));
-  }
 
-  gpu::GpuEngineOptions eo;
-  eo.precision = gpu::parse_precision(c.precision);
-  eo.algo = gpu::parse_algo_mode(c.algo);
-  eo.workspace_cap_bytes = static_cast<std::uint64_t>(o.workspace_mb) << 20;
+  const gpu::GpuEngineOptions eo = gpu::engine_options_from(c.precision, c.algo, o.workspace_mb);
   GraphBuildOptions go;
   go.max_batch = c.batch;
   const auto engine = gpu::GpuEngine::load(c.model, eo, go);

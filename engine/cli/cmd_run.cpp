@@ -4,8 +4,9 @@
 
 #include "engine/cli/commands.h"
 #include "engine/cli/options.h"
-#include "engine/cli/runner.h"
-#include "engine/errors.h"
+#include "engine/cli/device_options.h"
+#include "engine/runner.h"
+#include "base/errors.h"
 #include "engine/json_writer.h"
 #include "engine/model_dir.h"
 

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "engine/cli/commands.h"
-#include "engine/errors.h"
+#include "base/errors.h"
 
 namespace {
 

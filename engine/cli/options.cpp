@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <sstream>
 
-#include "engine/errors.h"
+#include "base/errors.h"
 
 namespace kiln {
 

@@ -1,12 +1,13 @@
 // Thin RAII over cuDNN's graph (backend) API descriptors: cudnnBackendCreateDescriptor /
 // SetAttribute / Finalize / GetAttribute / DestroyDescriptor, with every status checked (CudnnError,
-// naming the attribute and the current layer).
+// naming the descriptor type or the attribute and its type, and the current layer).
 //
 // The backend API is strict about attribute types and element counts; the typed setters here pick the
 // attribute type from the C++ type so callers cannot mismatch them:
 //   int64_t -> CUDNN_TYPE_INT64, double -> DOUBLE, float -> FLOAT, bool -> BOOLEAN,
 //   cudnnDataType_t -> DATA_TYPE, cudnnPointwiseMode_t -> POINTWISE_MODE, ...
-// Descriptor-valued attributes take BackendDescriptor references (the referenced descriptor must stay
+// Every call that can fail takes a defaulted CallSite (engine/gpu/check.h), so errors name the caller's
+// file:line. Descriptor-valued attributes take BackendDescriptor references (the referenced descriptor must stay
 // alive until the referencing one is finalized; cuDNN copies what it needs at finalize).
 #pragma once
 
@@ -24,36 +25,36 @@ namespace kiln::gpu {
 class BackendDescriptor {
  public:
   BackendDescriptor() = default;
-  explicit BackendDescriptor(cudnnBackendDescriptorType_t type);
+  explicit BackendDescriptor(cudnnBackendDescriptorType_t type, CallSite at = {});
 
   cudnnBackendDescriptor_t get() const { return d_.get(); }
   explicit operator bool() const { return d_ != nullptr; }
 
   // Raw set; prefer the typed overloads.
   BackendDescriptor& set_raw(cudnnBackendAttributeName_t name, cudnnBackendAttributeType_t type, std::int64_t count,
-                             const void* values);
+                             const void* values, CallSite at = {});
 
-  BackendDescriptor& set(cudnnBackendAttributeName_t name, std::int64_t v);
-  BackendDescriptor& set(cudnnBackendAttributeName_t name, const std::vector<std::int64_t>& v);
-  BackendDescriptor& set(cudnnBackendAttributeName_t name, double v);
-  BackendDescriptor& set(cudnnBackendAttributeName_t name, float v);
-  BackendDescriptor& set(cudnnBackendAttributeName_t name, bool v);
-  BackendDescriptor& set(cudnnBackendAttributeName_t name, cudnnDataType_t v);
-  BackendDescriptor& set(cudnnBackendAttributeName_t name, cudnnPointwiseMode_t v);
-  BackendDescriptor& set(cudnnBackendAttributeName_t name, cudnnConvolutionMode_t v);
-  BackendDescriptor& set(cudnnBackendAttributeName_t name, cudnnBackendHeurMode_t v);
-  BackendDescriptor& set(cudnnBackendAttributeName_t name, cudnnBackendKnobType_t v);
-  BackendDescriptor& set(cudnnBackendAttributeName_t name, cudnnHandle_t v);
-  BackendDescriptor& set(cudnnBackendAttributeName_t name, const BackendDescriptor& v);
-  BackendDescriptor& set(cudnnBackendAttributeName_t name, const std::vector<const BackendDescriptor*>& v);
-  BackendDescriptor& set(cudnnBackendAttributeName_t name, const std::vector<void*>& v);
-  BackendDescriptor& set(cudnnBackendAttributeName_t name, void* v);
+  BackendDescriptor& set(cudnnBackendAttributeName_t name, std::int64_t v, CallSite at = {});
+  BackendDescriptor& set(cudnnBackendAttributeName_t name, const std::vector<std::int64_t>& v, CallSite at = {});
+  BackendDescriptor& set(cudnnBackendAttributeName_t name, double v, CallSite at = {});
+  BackendDescriptor& set(cudnnBackendAttributeName_t name, float v, CallSite at = {});
+  BackendDescriptor& set(cudnnBackendAttributeName_t name, bool v, CallSite at = {});
+  BackendDescriptor& set(cudnnBackendAttributeName_t name, cudnnDataType_t v, CallSite at = {});
+  BackendDescriptor& set(cudnnBackendAttributeName_t name, cudnnPointwiseMode_t v, CallSite at = {});
+  BackendDescriptor& set(cudnnBackendAttributeName_t name, cudnnConvolutionMode_t v, CallSite at = {});
+  BackendDescriptor& set(cudnnBackendAttributeName_t name, cudnnBackendHeurMode_t v, CallSite at = {});
+  BackendDescriptor& set(cudnnBackendAttributeName_t name, cudnnBackendKnobType_t v, CallSite at = {});
+  BackendDescriptor& set(cudnnBackendAttributeName_t name, cudnnHandle_t v, CallSite at = {});
+  BackendDescriptor& set(cudnnBackendAttributeName_t name, const BackendDescriptor& v, CallSite at = {});
+  BackendDescriptor& set(cudnnBackendAttributeName_t name, const std::vector<const BackendDescriptor*>& v, CallSite at = {});
+  BackendDescriptor& set(cudnnBackendAttributeName_t name, const std::vector<void*>& v, CallSite at = {});
+  BackendDescriptor& set(cudnnBackendAttributeName_t name, void* v, CallSite at = {});
   // Any other pointer (a BackendDescriptor*, say) would silently convert to bool: refuse it.
   template <class T>
   BackendDescriptor& set(cudnnBackendAttributeName_t name, T* v) = delete;
 
   // Throws CudnnError (e.g. CUDNN_STATUS_NOT_SUPPORTED) when cuDNN refuses the descriptor.
-  BackendDescriptor& finalize();
+  BackendDescriptor& finalize(CallSite at = {});
 
   std::int64_t get_int64(cudnnBackendAttributeName_t name) const;
   // How many elements attribute `name` (of attribute type `type`) holds.
@@ -76,6 +77,8 @@ class BackendDescriptor {
   void get_raw(cudnnBackendAttributeName_t name, cudnnBackendAttributeType_t type, std::int64_t max,
                std::int64_t* count, void* values) const;
   Unique<cudnnBackendDescriptor_t, &cudnnBackendDestroyDescriptor> d_;
+  // What the constructor created, for error messages; meaningless while d_ is null.
+  cudnnBackendDescriptorType_t type_{};
 };
 
 }  // namespace kiln::gpu

@@ -19,7 +19,7 @@
 
 #include <string>
 
-#include "engine/errors.h"
+#include "base/errors.h"
 
 namespace kiln::gpu {
 
@@ -76,6 +76,15 @@ struct StatusTraits<cublasStatus_t> {
 };
 
 std::string source_location(const char* file, int line);
+
+// Where a kiln function was called from, for its errors: as a defaulted last parameter
+// (`CallSite at = {}`) the builtins are evaluated at the caller, so a failure reports the caller's
+// file:line instead of the helper's (GCC and Clang, and nvcc's front end, provide them).
+struct CallSite {
+  CallSite(const char* file_ = __builtin_FILE(), int line_ = __builtin_LINE()) : file(file_), line(line_) {}
+  const char* file;
+  int line;
+};
 // Prints one line to stderr without allocating.
 void log_library_failure(const char* library, int status, const char* name, const char* call, const char* file,
                          int line) noexcept;

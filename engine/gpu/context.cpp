@@ -1,15 +1,17 @@
+#include "engine/gpu/context.h"
+
 #include <cstring>
+#include <map>
 
 #include "engine/gpu/check.h"
-#include "engine/gpu/engine.h"
+#include "engine/gpu/copy.h"
 #include "engine/gpu/layout.h"
 #include "engine/gpu/memory.h"
 #include "engine/gpu/op.h"
-#include "layers/gpu/kernels_f16.h"
 
 namespace kiln::gpu {
 
-struct ExecutionContext::State {
+struct ExecutionContext::Resources {
   std::shared_ptr<const GpuEngine> engine;
   Stream own_stream;
   cudaStream_t stream = nullptr;
@@ -27,7 +29,7 @@ struct ExecutionContext::State {
   bool fp16 = false;
   std::vector<std::uint64_t> in_offsets;
   std::vector<std::uint64_t> out_offsets;
-  std::vector<float*> tensors;
+  std::vector<void*> tensors;
   // run_device_profiled's events: [before inputs, after inputs, after layer 0, ..., after outputs].
   // Empty until the first profiled run.
   std::vector<Event> profile_events;
@@ -38,19 +40,20 @@ struct ExecutionContext::State {
 
   // Converts float32 logical-order data into tensor `t`'s arena block (Fp16), or copies it.
   void put_input(int t, const void* src, std::int64_t batch) {
-    float* dst = tensors[static_cast<std::size_t>(t)];
+    void* dst = tensors[static_cast<std::size_t>(t)];
     if (fp16) {
-      launch_to_stored_f16(static_cast<const float*>(src), dst, stored_dims(shape_at(t, batch), Precision::Fp16),
-                           stream);
+      const Shape s = shape_at(t, batch);
+      launch_copy(logical_view(src, s, ElementType::F32), activation_view(dst, s, Precision::Fp16), stream);
     } else {
       KILN_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes_at(t, batch), cudaMemcpyDefault, stream));
     }
   }
   // The reverse, for outputs.
   void get_output(int t, void* dst, std::int64_t batch) {
-    const float* src = tensors[static_cast<std::size_t>(t)];
+    const void* src = tensors[static_cast<std::size_t>(t)];
     if (fp16) {
-      launch_from_stored_f16(src, static_cast<float*>(dst), stored_dims(shape_at(t, batch), Precision::Fp16), stream);
+      const Shape s = shape_at(t, batch);
+      launch_copy(activation_view(src, s, Precision::Fp16), logical_view(dst, s, ElementType::F32), stream);
     } else {
       KILN_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes_at(t, batch), cudaMemcpyDefault, stream));
     }
@@ -82,7 +85,8 @@ struct ExecutionContext::State {
     }
   }
 
-  const std::vector<std::unique_ptr<PreparedOp>>& ensure(std::int64_t batch) {
+  // The layers' prepared plans for `batch`, built at the first call for that batch.
+  const std::vector<std::unique_ptr<PreparedOp>>& plans_for(std::int64_t batch) {
     check_batch(batch);
     auto it = prepared.find(batch);
     if (it != prepared.end()) return it->second;
@@ -97,7 +101,7 @@ struct ExecutionContext::State {
 
   // `after_layer`, when given, holds one event per layer, recorded after the layer's work (profiling).
   void enqueue(std::int64_t batch, const Event* after_layer = nullptr) {
-    const auto& ops = ensure(batch);
+    const auto& ops = plans_for(batch);
     const OpRunEnv e = env();
     const bool sync_each = engine->options().sync_each_layer;
     for (std::size_t i = 0; i < ops.size(); ++i) {
@@ -130,7 +134,7 @@ struct ExecutionContext::State {
       if (!outputs[i]) throw UsageError("run_device: output '" + name(out_ids[i]) + "' is null");
     }
     KILN_CUDA_CHECK(cudaSetDevice(engine->options().device));
-    ensure(batch);
+    plans_for(batch);
     const std::size_t layers = g.layers().size();
     if (events) KILN_CUDA_CHECK(cudaEventRecord((*events)[0].get(), stream));
     for (std::size_t i = 0; i < in_ids.size(); ++i) put_input(in_ids[i], inputs[i], batch);
@@ -142,69 +146,69 @@ struct ExecutionContext::State {
 };
 
 ExecutionContext::ExecutionContext(std::shared_ptr<const GpuEngine> engine, cudaStream_t stream)
-    : s_(std::make_unique<State>()) {
+    : r_(std::make_unique<Resources>()) {
   if (!engine) throw UsageError("ExecutionContext: the engine is null");
-  s_->engine = std::move(engine);
-  const GpuEngine& eng = *s_->engine;
+  r_->engine = std::move(engine);
+  const GpuEngine& eng = *r_->engine;
   const Graph& g = eng.graph();
   KILN_CUDA_CHECK(cudaSetDevice(eng.options().device));
-  if (!stream) s_->own_stream = make_stream();
-  s_->stream = stream ? stream : s_->own_stream.get();
-  s_->cudnn = make_cudnn_handle();
-  KILN_CUDNN_CHECK(cudnnSetStream(s_->cudnn.get(), s_->stream));
-  s_->cublaslt = make_cublaslt_handle();
-  s_->arena = DeviceBuffer(eng.memory_plan().arena_bytes, "the activation arena");
-  s_->workspace = DeviceBuffer(eng.workspace_bytes(), "the shared workspace");
+  if (!stream) r_->own_stream = make_stream();
+  r_->stream = stream ? stream : r_->own_stream.get();
+  r_->cudnn = make_cudnn_handle();
+  KILN_CUDNN_CHECK(cudnnSetStream(r_->cudnn.get(), r_->stream));
+  r_->cublaslt = make_cublaslt_handle();
+  r_->arena = DeviceBuffer(eng.memory_plan().arena_bytes, "the activation arena");
+  r_->workspace = DeviceBuffer(eng.workspace_bytes(), "the shared workspace");
   for (std::uint64_t off : eng.memory_plan().offsets) {
-    s_->tensors.push_back(reinterpret_cast<float*>(s_->arena.data() + off));
+    r_->tensors.push_back(r_->arena.data() + off);
   }
   std::uint64_t in_bytes = 0;
   for (int t : g.input_tensors()) {
-    s_->in_offsets.push_back(in_bytes);
-    in_bytes += s_->bytes_at(t, eng.max_batch());
+    r_->in_offsets.push_back(in_bytes);
+    in_bytes += r_->bytes_at(t, eng.max_batch());
   }
   std::uint64_t out_bytes = 0;
   for (int t : g.output_tensors()) {
-    s_->out_offsets.push_back(out_bytes);
-    out_bytes += s_->bytes_at(t, eng.max_batch());
+    r_->out_offsets.push_back(out_bytes);
+    out_bytes += r_->bytes_at(t, eng.max_batch());
   }
-  s_->staging_in = PinnedBuffer(in_bytes, "pinned input staging");
-  s_->staging_out = PinnedBuffer(out_bytes, "pinned output staging");
-  s_->fp16 = eng.options().precision == Precision::Fp16;
-  if (s_->fp16) {
-    s_->device_in = DeviceBuffer(in_bytes, "float32 input staging on the device (fp16 engine)");
-    s_->device_out = DeviceBuffer(out_bytes, "float32 output staging on the device (fp16 engine)");
+  r_->staging_in = PinnedBuffer(in_bytes, "pinned input staging");
+  r_->staging_out = PinnedBuffer(out_bytes, "pinned output staging");
+  r_->fp16 = eng.options().precision == Precision::Fp16;
+  if (r_->fp16) {
+    r_->device_in = DeviceBuffer(in_bytes, "float32 input staging on the device (fp16 engine)");
+    r_->device_out = DeviceBuffer(out_bytes, "float32 output staging on the device (fp16 engine)");
   }
   if (eng.options().keep_all_layer_outputs) {
-    s_->arena_mirror = PinnedBuffer(s_->arena.size(), "pinned copy of the arena (keep_all_layer_outputs)");
+    r_->arena_mirror = PinnedBuffer(r_->arena.size(), "pinned copy of the arena (keep_all_layer_outputs)");
   }
 }
 
 ExecutionContext::~ExecutionContext() {
-  if (s_ && s_->stream) KILN_CUDA_LOG(cudaStreamSynchronize(s_->stream));
+  if (r_ && r_->stream) KILN_CUDA_LOG(cudaStreamSynchronize(r_->stream));
 }
 ExecutionContext::ExecutionContext(ExecutionContext&&) noexcept = default;
 ExecutionContext& ExecutionContext::operator=(ExecutionContext&&) noexcept = default;
 
-cudaStream_t ExecutionContext::stream() const { return s_->stream; }
-const GpuEngine& ExecutionContext::engine() const { return *s_->engine; }
-const float* ExecutionContext::device_tensor(int index) const { return s_->tensors.at(static_cast<std::size_t>(index)); }
+cudaStream_t ExecutionContext::stream() const { return r_->stream; }
+const GpuEngine& ExecutionContext::engine() const { return *r_->engine; }
+const void* ExecutionContext::device_tensor(int index) const { return r_->tensors.at(static_cast<std::size_t>(index)); }
 
 std::vector<std::int64_t> ExecutionContext::prepared_batches() const {
   std::vector<std::int64_t> out;
-  for (const auto& kv : s_->prepared) out.push_back(kv.first);
+  for (const auto& kv : r_->prepared) out.push_back(kv.first);
   return out;
 }
 
 void ExecutionContext::prepare(std::int64_t batch) {
-  KILN_CUDA_CHECK(cudaSetDevice(s_->engine->options().device));
-  s_->ensure(batch);
+  KILN_CUDA_CHECK(cudaSetDevice(r_->engine->options().device));
+  r_->plans_for(batch);
 }
 
-void ExecutionContext::synchronize() { KILN_CUDA_CHECK(cudaStreamSynchronize(s_->stream)); }
+void ExecutionContext::synchronize() { KILN_CUDA_CHECK(cudaStreamSynchronize(r_->stream)); }
 
 RunResult ExecutionContext::run(const std::vector<HostTensor>& inputs, std::int64_t batch, const RunOptions& options) {
-  State& s = *s_;
+  Resources& s = *r_;
   const Graph& g = s.graph();
   s.check_batch(batch);
   if (options.keep_layer_outputs && !s.engine->options().keep_all_layer_outputs) {
@@ -214,7 +218,7 @@ RunResult ExecutionContext::run(const std::vector<HostTensor>& inputs, std::int6
   g.check_run_inputs(inputs, batch);
   const auto& in_ids = g.input_tensors();
   KILN_CUDA_CHECK(cudaSetDevice(s.engine->options().device));
-  s.ensure(batch);
+  s.plans_for(batch);
   for (std::size_t i = 0; i < in_ids.size(); ++i) {
     const std::uint64_t bytes = s.bytes_at(in_ids[i], batch);
     std::byte* staged = s.staging_in.data() + s.in_offsets[i];
@@ -272,20 +276,20 @@ RunResult ExecutionContext::run(const std::vector<HostTensor>& inputs, std::int6
 
 void ExecutionContext::run_device(const std::vector<const float*>& inputs, const std::vector<float*>& outputs,
                                   std::int64_t batch) {
-  s_->device_run(inputs, outputs, batch, nullptr);
+  r_->device_run(inputs, outputs, batch, nullptr);
 }
 
 CapturedRun ExecutionContext::capture_device(const std::vector<const float*>& inputs,
                                              const std::vector<float*>& outputs, std::int64_t batch) {
   prepare(batch);
-  s_->device_run(inputs, outputs, batch, nullptr);
+  r_->device_run(inputs, outputs, batch, nullptr);
   synchronize();
-  return CapturedRun::capture(s_->stream, [&] { s_->device_run(inputs, outputs, batch, nullptr); });
+  return CapturedRun::capture(r_->stream, [&] { r_->device_run(inputs, outputs, batch, nullptr); });
 }
 
 ProfiledRun ExecutionContext::run_device_profiled(const std::vector<const float*>& inputs,
                                                   const std::vector<float*>& outputs, std::int64_t batch) {
-  State& s = *s_;
+  Resources& s = *r_;
   const std::size_t layers = s.graph().layers().size();
   KILN_CUDA_CHECK(cudaSetDevice(s.engine->options().device));
   while (s.profile_events.size() < layers + 3) s.profile_events.push_back(make_event());

@@ -9,9 +9,7 @@
 #include "engine/gpu/op.h"
 #include "engine/gpu/weights.h"
 #include "engine/model_dir.h"
-#include "layers/activation/activation.h"
-#include "layers/conv/conv2d.h"
-#include "layers/tensor/flatten.h"
+#include "layers/registry_gpu.h"
 
 namespace kiln::gpu {
 
@@ -19,7 +17,7 @@ namespace {
 
 constexpr std::uint64_t kArenaAlignment = 256;
 
-// A layer whose work another layer does (an activation folded into its convolution).
+// A layer whose work its producer does (an activation folded in as the producer's epilogue).
 class FoldedOp final : public GpuOp {
  public:
   explicit FoldedOp(std::string into) : into_(std::move(into)) {}
@@ -41,31 +39,10 @@ std::string cudnn_version_string() {
 
 }  // namespace
 
-Precision parse_precision(const std::string& s) {
-  if (s == "fp32") return Precision::Fp32;
-  if (s == "tf32") return Precision::Tf32;
-  if (s == "fp16") return Precision::Fp16;
-  throw UsageError("precision: expected fp32, tf32 or fp16, got '" + s + "'");
-}
-
-AlgoMode parse_algo_mode(const std::string& s) {
-  if (s == "heuristic") return AlgoMode::Heuristic;
-  if (s == "find") return AlgoMode::Find;
-  throw UsageError("algorithm mode: expected heuristic or find, got '" + s + "'");
-}
-
-const char* precision_name(Precision p) {
-  switch (p) {
-    case Precision::Fp32:
-      return "fp32";
-    case Precision::Tf32:
-      return "tf32";
-    case Precision::Fp16:
-      return "fp16";
-  }
-  return "?";
-}
-const char* algo_mode_name(AlgoMode m) { return m == AlgoMode::Heuristic ? "heuristic" : "find"; }
+struct GpuEngine::Declared {
+  std::vector<const GpuOpKind*> kinds;
+  std::vector<OpDeclaration> ops;
+};
 
 std::shared_ptr<const GpuEngine> GpuEngine::load(const std::string& model, const GpuEngineOptions& options,
                                                  const GraphBuildOptions& graph_options) {
@@ -87,6 +64,29 @@ std::uint64_t GpuEngine::weight_bytes() const { return weights_ ? weights_->byte
 
 GpuEngine::GpuEngine(Graph graph, const GpuEngineOptions& options) : graph_(std::move(graph)), options_(options) {
   auto phase = std::chrono::steady_clock::now();
+  choose_device();
+  timings_.device_ms = ms_since(phase);
+
+  phase = std::chrono::steady_clock::now();
+  declared_ = std::make_unique<Declared>();
+  for (const auto& layer : graph_.layers()) {
+    LayerScope scope(layer->name());
+    const GpuOpKind& kind = gpu_op_kind(*layer);
+    declared_->kinds.push_back(&kind);
+    declared_->ops.push_back(kind.declare(*layer, options_.precision));
+  }
+  upload_weights();
+  timings_.upload_ms = ms_since(phase);
+
+  phase = std::chrono::steady_clock::now();
+  decide_fusion();
+  plan_arena();
+  build_ops();
+  declared_.reset();
+  timings_.select_ms = ms_since(phase);
+}
+
+void GpuEngine::choose_device() {
   int count = 0;
   KILN_CUDA_CHECK(cudaGetDeviceCount(&count));
   if (options_.device < 0 || options_.device >= count) {
@@ -98,81 +98,65 @@ GpuEngine::GpuEngine(Graph graph, const GpuEngineOptions& options) : graph_(std:
   KILN_CUDA_CHECK(cudaGetDeviceProperties(&prop, options_.device));
   description_ = "gpu " + std::to_string(options_.device) + ": " + prop.name + ", cuDNN " + cudnn_version_string() +
                  ", " + precision_name(options_.precision) + ", " + algo_mode_name(options_.algo);
-
-  timings_.device_ms = ms_since(phase);
-
-  phase = std::chrono::steady_clock::now();
-  if (options_.precision == Precision::Fp16) {
-    std::vector<WeightRequest> requests;
-    for (const auto& layer : graph_.layers()) {
-      LayerScope scope(layer->name());
-      const std::vector<WeightRequest> r = fp16_weight_requests(*layer);
-      requests.insert(requests.end(), r.begin(), r.end());
-    }
-    weights_ = std::make_unique<DeviceWeights>(graph_.manifest(), requests);
-  } else {
-    std::vector<const TensorEntry*> used;
-    for (const auto& layer : graph_.layers()) used.insert(used.end(), layer->weights().begin(), layer->weights().end());
-    weights_ = std::make_unique<DeviceWeights>(graph_.manifest(), used);
-  }
-  timings_.upload_ms = ms_since(phase);
-
-  phase = std::chrono::steady_clock::now();
-  decide_fusion();
-  build_ops();
-  timings_.select_ms = ms_since(phase);
 }
 
-// An activation is folded into the convolution before it when it is that convolution's only reader
-// and the convolution's output is no model output: the convolution then writes the activated values,
-// and the activation's output becomes a view of the convolution's in the memory plan (so the arena
-// holds one tensor where the graph has two).
+void GpuEngine::upload_weights() {
+  std::vector<WeightRequest> requests;
+  for (const OpDeclaration& d : declared_->ops) requests.insert(requests.end(), d.weights.begin(), d.weights.end());
+  weights_ = std::make_unique<DeviceWeights>(graph_.manifest(), requests, options_.precision);
+}
+
+// A layer is folded into the layer before it when it declares an epilogue kind that its producer
+// accepts, reads nothing but the producer's output, and is that output's only reader, and the output is
+// no model output: the producer then writes the finished values, and the folded layer's output becomes
+// a view of the producer's in the memory plan (one tensor in the arena where the graph has two).
 void GpuEngine::decide_fusion() {
   const auto& layers = graph_.layers();
-  fused_into_.assign(layers.size(), -1);
-  std::vector<PlanTensor> tensors = graph_.plan_tensors();
-  const bool fp16 = options_.precision == Precision::Fp16;
-  if (fp16) {
-    // Note [fp16 layout]: 2-byte, channel-padded blocks; a flatten that reorders is no view.
-    for (std::size_t t = 0; t < tensors.size(); ++t) {
-      const GraphTensor& gt = graph_.tensors()[t];
-      tensors[t].bytes = activation_bytes(gt.shape, options_.precision);
-      if (gt.producer >= 0 && dynamic_cast<const FlattenLayer*>(layers[static_cast<std::size_t>(gt.producer)].get()) &&
-          !fp16_flatten_is_view(layers[static_cast<std::size_t>(gt.producer)]->input_shapes()[0])) {
-        tensors[t].alias_of = -1;
-        tensors[t].in_place_of = -1;
-      }
+  folded_into_.assign(layers.size(), -1);
+  if (!options_.fuse || options_.keep_all_layer_outputs) return;
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    const unsigned accepts = declared_->ops[i].accepts_epilogues;
+    if (accepts == kNoEpilogue) continue;
+    const int t = graph_.output_tensor_of(static_cast<int>(i));
+    const GraphTensor& out = graph_.tensors()[static_cast<std::size_t>(t)];
+    if (out.is_output || out.consumers.size() != 1) continue;
+    const int j = out.consumers[0];
+    if ((declared_->ops[static_cast<std::size_t>(j)].epilogue_kind & accepts) == 0) continue;
+    if (graph_.layer_inputs(j) != std::vector<int>{t}) continue;
+    folded_into_[static_cast<std::size_t>(j)] = static_cast<int>(i);
+  }
+}
+
+// The one memory plan of the engine: every tensor's bytes from the precision's storage policy
+// (activation_bytes), views and in-place outputs from the declarations, folded layers as views of their
+// producer's output. With keep_all_layer_outputs every tensor lives to the end and nothing is reused.
+void GpuEngine::plan_arena() {
+  std::vector<PlanTensor> tensors = graph_.plan_tensors();  // the lifetimes
+  const int steps = static_cast<int>(graph_.layers().size());
+  for (std::size_t t = 0; t < tensors.size(); ++t) {
+    const GraphTensor& gt = graph_.tensors()[t];
+    PlanTensor& p = tensors[t];
+    p.bytes = activation_bytes(gt.shape, options_.precision);
+    p.alias_of = -1;
+    p.in_place_of = -1;
+    if (gt.producer < 0) continue;
+    const auto layer = static_cast<std::size_t>(gt.producer);
+    const int input0 = graph_.layer_inputs(gt.producer).at(0);
+    if (folded_into_[layer] >= 0) {
+      p.alias_of = graph_.output_tensor_of(folded_into_[layer]);
+    } else if (declared_->ops[layer].output == OutputStorage::ViewOfInput) {
+      p.alias_of = input0;
+    } else if (declared_->ops[layer].output == OutputStorage::MayOverwriteInput) {
+      p.in_place_of = input0;
     }
   }
-  bool any = false;
-  if (options_.fuse && !options_.keep_all_layer_outputs) {
-    for (std::size_t i = 0; i < layers.size(); ++i) {
-      if (!dynamic_cast<const ConvLayer*>(layers[i].get())) continue;
-      const int t = graph_.output_tensor_of(static_cast<int>(i));
-      const GraphTensor& out = graph_.tensors()[static_cast<std::size_t>(t)];
-      if (out.is_output || out.consumers.size() != 1) continue;
-      const int j = out.consumers[0];
-      if (!dynamic_cast<const ActivationLayer*>(layers[static_cast<std::size_t>(j)].get())) continue;
-      if (graph_.layer_inputs(j) != std::vector<int>{t}) continue;
-      fused_into_[static_cast<std::size_t>(j)] = static_cast<int>(i);
-      PlanTensor& act = tensors[static_cast<std::size_t>(graph_.output_tensor_of(j))];
-      act.alias_of = t;
-      act.in_place_of = -1;
-      any = true;
-    }
-  }
-  const int steps = static_cast<int>(layers.size());
-  if (options_.keep_all_layer_outputs && fp16) {
+  if (options_.keep_all_layer_outputs) {
     for (PlanTensor& p : tensors) {
       p.last_step = steps;
       p.in_place_of = -1;
     }
-    plan_ = plan_memory(tensors, steps, kArenaAlignment);
-  } else if (options_.keep_all_layer_outputs) {
-    plan_ = graph_.plan_keeping_all(kArenaAlignment);
-  } else {
-    plan_ = plan_memory(any || fp16 ? tensors : graph_.plan_tensors(), steps, kArenaAlignment);
   }
+  plan_ = plan_memory(tensors, steps, kArenaAlignment);
 }
 
 void GpuEngine::build_ops() {
@@ -189,7 +173,7 @@ void GpuEngine::build_ops() {
     scratch_arena = DeviceBuffer(plan_.arena_bytes, "find-mode scratch arena");
     KILN_CUDA_CHECK(cudaMemsetAsync(scratch_arena.data(), 0, scratch_arena.size(), stream.get()));
     scratch_workspace = DeviceBuffer(options_.workspace_cap_bytes, "find-mode scratch workspace");
-    for (std::uint64_t off : plan_.offsets) scratch.tensors.push_back(reinterpret_cast<float*>(scratch_arena.data() + off));
+    for (std::uint64_t off : plan_.offsets) scratch.tensors.push_back(scratch_arena.data() + off);
     scratch.workspace = scratch_workspace.data();
     scratch.workspace_bytes = scratch_workspace.size();
     scratch.stream = stream.get();
@@ -199,18 +183,17 @@ void GpuEngine::build_ops() {
   for (std::size_t i = 0; i < layers.size(); ++i) {
     const Layer& layer = *layers[i];
     LayerScope scope(layer.name());
-    if (fused_into_[i] >= 0) {
-      ops_.push_back(std::make_unique<FoldedOp>(layers[static_cast<std::size_t>(fused_into_[i])]->name()));
+    if (folded_into_[i] >= 0) {
+      ops_.push_back(std::make_unique<FoldedOp>(layers[static_cast<std::size_t>(folded_into_[i])]->name()));
     } else {
-      OpBuildEnv env{graph_, static_cast<int>(i), options_, cudnn.get(), cublaslt.get(), *weights_, std::nullopt,
-                     nullptr};
-      auto next = std::find(fused_into_.begin(), fused_into_.end(), static_cast<int>(i));
-      if (next != fused_into_.end()) {
-        const auto& act = static_cast<const ActivationLayer&>(*layers[static_cast<std::size_t>(next - fused_into_.begin())]);
-        env.fused_activation = act.params();
-      }
+      const int index = static_cast<int>(i);
+      OpBuildEnv env{layer,        graph_.layer_inputs(index), graph_.output_tensor_of(index), graph_.max_batch(),
+                     options_,     cudnn.get(),                cublaslt.get(),                 *weights_,
+                     nullptr,      nullptr};
+      const auto folded = std::find(folded_into_.begin(), folded_into_.end(), index);
+      if (folded != folded_into_.end()) env.epilogue = layers[static_cast<std::size_t>(folded - folded_into_.begin())].get();
       if (options_.algo == AlgoMode::Find) env.scratch = &scratch;
-      ops_.push_back(make_gpu_op(env));
+      ops_.push_back(declared_->kinds[i]->build(env));
     }
     workspace_bytes_ = std::max(workspace_bytes_, ops_.back()->workspace_bytes());
     reports_.push_back({layer.name(), layer.op(), ops_.back()->describe(), ops_.back()->workspace_bytes()});

@@ -47,6 +47,11 @@ struct GpuEngineOptions {
   bool sync_each_layer = false;
 };
 
+// The one place engine options are made from the strings of the command line and the bench
+// configuration: precision "fp32" | "tf32" | "fp16", algorithm mode "heuristic" | "find", and the
+// per-layer workspace cap in MiB (>= 0). Throws UsageError naming the option and the choices.
+GpuEngineOptions engine_options_from(const std::string& precision, const std::string& algo, std::int64_t workspace_mb);
+
 // "fp32" | "tf32" | "fp16"; "heuristic" | "find". Throw UsageError naming the choices.
 Precision parse_precision(const std::string& s);
 AlgoMode parse_algo_mode(const std::string& s);

@@ -24,6 +24,37 @@ StoredDims stored_dims(const Shape& shape, Precision p) {
   return d;
 }
 
+TensorView logical_view(void* data, const Shape& shape, ElementType type) {
+  TensorView v;
+  v.data = data;
+  v.type = type;
+  v.n = shape.empty() ? 1 : shape[0];
+  v.c = v.cs = shape.size() > 1 ? shape[1] : 1;
+  if (shape.size() == 4) {
+    v.h = shape[2];
+    v.w = shape[3];
+  } else {
+    for (std::size_t i = 2; i < shape.size(); ++i) v.w *= shape[i];
+  }
+  v.sw = 1;
+  v.sh = v.w;
+  v.sc = v.h * v.w;
+  v.sn = v.c * v.h * v.w;
+  return v;
+}
+
+TensorView activation_view(void* data, const Shape& shape, Precision p) {
+  TensorView v = logical_view(data, shape, element_type(p));
+  if (is_nhwc(shape, p)) {
+    v.cs = stored_channels(shape, p);
+    v.sc = 1;
+    v.sw = v.cs;
+    v.sh = v.w * v.cs;
+    v.sn = v.h * v.w * v.cs;
+  }
+  return v;
+}
+
 std::uint64_t activation_bytes(const Shape& shape, Precision p) {
   const StoredDims d = stored_dims(shape, p);
   return static_cast<std::uint64_t>(d.n) * static_cast<std::uint64_t>(d.hw) * static_cast<std::uint64_t>(d.cs) *

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "engine/gpu/engine_options.h"
+#include "engine/gpu/view.h"
 #include "formats/manifest.h"
 
 namespace kiln::gpu {
@@ -52,8 +53,26 @@ struct StoredDims {
 };
 StoredDims stored_dims(const Shape& shape, Precision p);
 
+// The element type activations are stored in.
+inline ElementType element_type(Precision p) { return p == Precision::Fp16 ? ElementType::F16 : ElementType::F32; }
+
+// The kernels' view (engine/gpu/view.h) of an activation of `shape` (at the batch it runs) stored at
+// `data` in precision `p`'s layout. Rank 4: NCHW, or NHWC with padded channels in Fp16. Rank 2 and 3
+// ([N, C] and [N, C, L]) and every other rank are packed in logical order: n = shape[0], c = shape[1]
+// (1 for rank 1), the rest as w.
+TensorView activation_view(void* data, const Shape& shape, Precision p);
+// `shape` packed in logical order (NCHW, no padding) with elements of `type`: what activation_view
+// gives for every tensor that is not NHWC; also the order fp16 flatten writes.
+TensorView logical_view(void* data, const Shape& shape, ElementType type);
+inline TensorView logical_view(const void* data, const Shape& shape, ElementType type) {
+  return logical_view(const_cast<void*>(data), shape, type);  // kernels take their inputs as const again
+}
+inline TensorView activation_view(const void* data, const Shape& shape, Precision p) {
+  return activation_view(const_cast<void*>(data), shape, p);  // kernels take their inputs as const again
+}
+
 // Flatten of a `input`-shaped tensor is a view in Fp16 only when the stored order already is the
-// logical one: not NHWC, or H = W = 1 without padding. Otherwise it reorders (layers/gpu/tensor_ops.cpp).
+// logical one: not NHWC, or H = W = 1 without padding. Otherwise it reorders (layers/flatten/flatten_gpu.cpp).
 bool fp16_flatten_is_view(const Shape& input);
 
 // A convolution filter on the device in Fp16 (see Note [fp16 layout]). `src` is the PyTorch weight shape

@@ -10,17 +10,19 @@ std::string describe(const char* api, const char* what, std::uint64_t bytes) {
 }
 }  // namespace
 
-DeviceBuffer::DeviceBuffer(std::uint64_t bytes, const char* what) : bytes_(bytes) {
+DeviceBuffer::DeviceBuffer(std::uint64_t bytes, const char* what, CallSite at) : bytes_(bytes) {
   if (bytes == 0) return;
   void* p = nullptr;
-  check_status(cudaMalloc(&p, bytes), describe("cudaMalloc", what, bytes), __FILE__, __LINE__);
+  const cudaError_t status = cudaMalloc(&p, bytes);
+  if (status != cudaSuccess) throw_status(status, describe("cudaMalloc", what, bytes), at.file, at.line);
   ptr_.reset(static_cast<std::byte*>(p));
 }
 
-PinnedBuffer::PinnedBuffer(std::uint64_t bytes, const char* what) : bytes_(bytes) {
+PinnedBuffer::PinnedBuffer(std::uint64_t bytes, const char* what, CallSite at) : bytes_(bytes) {
   if (bytes == 0) return;
   void* p = nullptr;
-  check_status(cudaMallocHost(&p, bytes), describe("cudaMallocHost", what, bytes), __FILE__, __LINE__);
+  const cudaError_t status = cudaMallocHost(&p, bytes);
+  if (status != cudaSuccess) throw_status(status, describe("cudaMallocHost", what, bytes), at.file, at.line);
   ptr_.reset(static_cast<std::byte*>(p));
 }
 

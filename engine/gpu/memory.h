@@ -15,8 +15,8 @@ namespace kiln::gpu {
 class DeviceBuffer {
  public:
   DeviceBuffer() = default;
-  // Throws CudaError (naming `what` and the size) when the device is out of memory.
-  DeviceBuffer(std::uint64_t bytes, const char* what);
+  // Throws CudaError (naming `what`, the size and the caller's file:line) when the device is out of memory.
+  DeviceBuffer(std::uint64_t bytes, const char* what, CallSite at = {});
 
   std::byte* data() const { return ptr_.get(); }
   std::uint64_t size() const { return bytes_; }
@@ -33,7 +33,7 @@ class DeviceBuffer {
 class PinnedBuffer {
  public:
   PinnedBuffer() = default;
-  PinnedBuffer(std::uint64_t bytes, const char* what);
+  PinnedBuffer(std::uint64_t bytes, const char* what, CallSite at = {});
 
   std::byte* data() const { return ptr_.get(); }
   std::uint64_t size() const { return bytes_; }

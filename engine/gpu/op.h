@@ -1,15 +1,21 @@
-// The GPU layer lifecycle (internal to kiln_gpu; users see engine.h):
+// The GPU op contract (internal to kiln's GPU backend; users see engine.h). Every op kind provides a
+// GpuOpKind (layers/<kind>/<kind>_gpu.cpp), found through the registry (layers/registry_gpu.h):
 //
-//   1. build  (GpuEngine::load, once):     make_gpu_op(OpBuildEnv) reads the Layer's parameters,
-//      checks what the GPU path supports, chooses algorithms (cuDNN engine configs, at max batch)
-//      and reports its workspace need. The GpuOp is immutable afterwards and shared by all contexts.
+//   0. declare (GpuEngine::load, first): what the op needs before anything is built: the forms of its
+//      weights on the device, how its output is stored (its own block, a view of its input, or
+//      allowed over its input) and which epilogues it can fold in. The engine uploads the weights,
+//      plans memory and decides fusion from these declarations alone.
+//   1. build  (GpuEngine::load, once): reads the Layer's parameters, checks what the GPU path
+//      supports, chooses algorithms (cuDNN engine configs, at max batch) and reports its workspace
+//      need. The GpuOp is immutable afterwards and shared by all contexts.
 //   2. prepare (per ExecutionContext and batch, lazily, cached by the context): binds the op to the
 //      context's handles, stream-independent descriptors, cuDNN execution plans and the context's
 //      device pointers, which never move. No device allocation happens here.
 //   3. run (per inference): enqueues the work on the context's stream. No allocation, no host sync.
 //
-// Error naming: the engine and the context wrap 1-3 in a LayerScope, so any check failure names the
-// layer.
+// Error naming: the engine and the context wrap 0-3 in a LayerScope, so any check failure names the
+// layer. This header belongs to the runtime: it knows layers only through the Layer contract, never
+// an op's own classes.
 #pragma once
 
 #include <cublasLt.h>
@@ -18,43 +24,62 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "engine/graph.h"
+#include "base/errors.h"
 #include "engine/gpu/engine_options.h"
 #include "engine/gpu/weights.h"
-#include "layers/params.h"
+#include "layers/layer.h"
 
 namespace kiln::gpu {
 
 class DeviceWeights;
 
+// Where an op's output lives in the activation arena.
+enum class OutputStorage {
+  Own,              // a block of its own
+  ViewOfInput,      // input 0's memory reinterpreted: nothing runs (flatten)
+  MayOverwriteInput,  // its own block, or input 0's when input 0 dies at this layer (elementwise ops)
+};
+
+// Kinds of work an op can fold into its producer, as bit flags.
+enum EpilogueKind : unsigned {
+  kNoEpilogue = 0,
+  kActivationEpilogue = 1u << 0,  // a pointwise activation of the producer's output
+};
+
+struct OpDeclaration {
+  std::vector<WeightRequest> weights;  // every form the build step will ask DeviceWeights::get for
+  OutputStorage output = OutputStorage::Own;
+  unsigned accepts_epilogues = kNoEpilogue;  // producer: the kinds it can apply to its own output
+  unsigned epilogue_kind = kNoEpilogue;      // this layer can be folded into a producer as this kind
+};
+
 // Device buffers the find mode times candidate plans on (a scratch arena laid out like a context's).
 struct FindScratch {
-  std::vector<float*> tensors;  // one per graph tensor
+  std::vector<void*> tensors;  // one per graph tensor
   void* workspace = nullptr;
   std::uint64_t workspace_bytes = 0;
   cudaStream_t stream = nullptr;
 };
 
 struct OpBuildEnv {
-  const Graph& graph;
-  int layer = 0;
+  const Layer& layer;
+  std::vector<int> inputs;  // arena tensor indices of the layer's inputs, in its input order
+  int output = -1;          // arena tensor index of its output
+  std::int64_t max_batch = 1;
   const GpuEngineOptions& options;
-  cudnnHandle_t cudnn = nullptr;          // the engine's build-time handles
+  cudnnHandle_t cudnn = nullptr;  // the engine's build-time handles
   cublasLtHandle_t cublaslt = nullptr;
   const DeviceWeights& weights;
-  // The activation layer that follows this one and was folded into it (conv + activation): this op
-  // must apply it to its output. Absent for every other layer.
-  std::optional<ActivationParams> fused_activation;
+  // The layer folded into this one (its declared epilogue_kind is one this op accepts): this op must
+  // apply it to its output. Null for every other layer.
+  const Layer* epilogue = nullptr;
   const FindScratch* scratch = nullptr;  // set in AlgoMode::Find
 
-  const Layer& layer_ref() const { return *graph.layers()[static_cast<std::size_t>(layer)]; }
-  const std::vector<int>& inputs() const { return graph.layer_inputs(layer); }
-  int output() const { return graph.output_tensor_of(layer); }
+  Precision precision() const { return options.precision; }
 };
 
 struct OpRunEnv {
@@ -63,9 +88,9 @@ struct OpRunEnv {
   cudaStream_t stream = nullptr;
   void* workspace = nullptr;
   std::uint64_t workspace_bytes = 0;
-  const std::vector<float*>* tensors = nullptr;  // one device pointer per graph tensor (the arena)
+  const std::vector<void*>* tensors = nullptr;  // one device pointer per graph tensor (the arena)
 
-  float* tensor(int index) const { return (*tensors)[static_cast<std::size_t>(index)]; }
+  void* tensor(int index) const { return (*tensors)[static_cast<std::size_t>(index)]; }
 };
 
 class PreparedOp {
@@ -77,7 +102,7 @@ class PreparedOp {
 class GpuOp {
  public:
   virtual ~GpuOp() = default;
-  // Returns nullptr for ops with nothing to do (views, activations folded into their producer).
+  // Returns nullptr for ops with nothing to do (views, layers folded into their producer).
   virtual std::unique_ptr<PreparedOp> prepare(const OpRunEnv& env, std::int64_t batch) const = 0;
   // How the layer runs, for `kiln inspect --device gpu`: "cudnn graph eng0_k2=1 (conv+bias+relu)",
   // "cuda kernel", "cublasLt", "view", "fused into enc.0".
@@ -86,11 +111,18 @@ class GpuOp {
   virtual std::uint64_t workspace_bytes() const { return 0; }
 };
 
-// A PreparedOp running a callable; for ops whose per-batch state is a few captured values.
+// What the registry holds for an op on the GPU. Both functions may throw ModelError naming the layer
+// for a case the GPU path does not support.
+struct GpuOpKind {
+  OpDeclaration (*declare)(const Layer& layer, Precision precision);
+  std::unique_ptr<GpuOp> (*build)(const OpBuildEnv& env);
+};
+
+// A PreparedOp that runs a callable; for ops whose per-batch state is a few captured values.
 template <class F>
-class PreparedFn final : public PreparedOp {
+class PreparedCall final : public PreparedOp {
  public:
-  explicit PreparedFn(F f) : f_(std::move(f)) {}
+  explicit PreparedCall(F f) : f_(std::move(f)) {}
   void run(const OpRunEnv& env) const override { f_(env); }
 
  private:
@@ -98,15 +130,15 @@ class PreparedFn final : public PreparedOp {
 };
 
 template <class F>
-std::unique_ptr<PreparedOp> prepared(F f) {
-  return std::make_unique<PreparedFn<F>>(std::move(f));
+std::unique_ptr<PreparedOp> prepared_call(F f) {
+  return std::make_unique<PreparedCall<F>>(std::move(f));
 }
 
-// A GpuOp with a fixed description whose prepare() is a callable (batch -> PreparedOp).
+// A GpuOp with a fixed description whose prepare() is a callable (env, batch) -> PreparedOp.
 template <class F>
-class SimpleOp final : public GpuOp {
+class PrepareByCall final : public GpuOp {
  public:
-  SimpleOp(std::string description, F prepare_fn)
+  PrepareByCall(std::string description, F prepare_fn)
       : description_(std::move(description)), prepare_(std::move(prepare_fn)) {}
   std::unique_ptr<PreparedOp> prepare(const OpRunEnv& env, std::int64_t batch) const override {
     return prepare_(env, batch);
@@ -119,18 +151,25 @@ class SimpleOp final : public GpuOp {
 };
 
 template <class F>
-std::unique_ptr<GpuOp> simple_op(std::string description, F prepare_fn) {
-  return std::make_unique<SimpleOp<F>>(std::move(description), std::move(prepare_fn));
+std::unique_ptr<GpuOp> op_preparing_by(std::string description, F prepare_fn) {
+  return std::make_unique<PrepareByCall<F>>(std::move(description), std::move(prepare_fn));
 }
 
-// The registry of GPU ops (layers/gpu/registry.cpp): op name -> factory. Throws ModelError naming the
-// layer for an op with no GPU implementation, listing those that have one.
-std::unique_ptr<GpuOp> make_gpu_op(const OpBuildEnv& env);
-std::vector<std::string> gpu_ops();
+// The layer as its concrete class, for an op's own GPU code (the registry pairs an op name with the
+// CPU factory that built the layer, so this holds unless kiln itself is wrong; then it is a ModelError
+// naming the layer, not a crash).
+template <class L>
+const L& layer_as(const Layer& layer) {
+  const L* l = dynamic_cast<const L*>(&layer);
+  if (!l) throw ModelError(layer.origin().describe() + ": the GPU backend does not recognise this layer's class");
+  return *l;
+}
 
-// Precision::Fp16: the weight forms `layer`'s op will ask DeviceWeights::form for
-// (layers/gpu/fp16_weights.cpp), gathered by the engine before its one upload. ModelError for a layer
-// with weights but no fp16 layout.
-std::vector<WeightRequest> fp16_weight_requests(const Layer& layer);
+// Elements per channel: the product of the dimensions after the second (1 for [N, C]).
+inline std::int64_t inner_size(const Shape& s) {
+  std::int64_t n = 1;
+  for (std::size_t i = 2; i < s.size(); ++i) n *= s[i];
+  return n;
+}
 
 }  // namespace kiln::gpu

@@ -34,12 +34,21 @@ struct Destroyer {
 template <class Handle, auto Destroy>
 using Unique = std::unique_ptr<std::remove_pointer_t<Handle>, Destroyer<Destroy>>;
 
-// Creates a resource through `create(&raw, args...)`, checking the status with the library's check.
+// The name of a create call together with where it was made (see CallSite).
+struct CreateCall {
+  CreateCall(const char* what_, const char* file = __builtin_FILE(), int line = __builtin_LINE())
+      : what(what_), at(file, line) {}
+  const char* what;
+  CallSite at;
+};
+
+// Creates a resource through `create(&raw, args...)`, checking the status with the library's check;
+// a failure names `call.what` at the caller's file:line.
 template <class U, class Create, class... Args>
-U make_resource(Create create, const char* what, Args... args) {
+U make_resource(Create create, CreateCall call, Args... args) {
   typename U::pointer raw = nullptr;
   const auto status = create(&raw, args...);
-  check_status<std::remove_cv_t<decltype(status)>>(status, what, __FILE__, __LINE__);
+  check_status<std::remove_cv_t<decltype(status)>>(status, call.what, call.at.file, call.at.line);
   return U(raw);
 }
 
@@ -58,20 +67,26 @@ using MatmulDesc = Unique<cublasLtMatmulDesc_t, &cublasLtMatmulDescDestroy>;
 using MatrixLayout = Unique<cublasLtMatrixLayout_t, &cublasLtMatrixLayoutDestroy>;
 using MatmulPreference = Unique<cublasLtMatmulPreference_t, &cublasLtMatmulPreferenceDestroy>;
 
-inline CudnnHandle make_cudnn_handle() { return make_resource<CudnnHandle>(&cudnnCreate, "cudnnCreate"); }
-inline CublasLtHandle make_cublaslt_handle() { return make_resource<CublasLtHandle>(&cublasLtCreate, "cublasLtCreate"); }
-inline Stream make_stream() {
-  return make_resource<Stream>(&cudaStreamCreateWithFlags, "cudaStreamCreateWithFlags", cudaStreamNonBlocking);
+inline CudnnHandle make_cudnn_handle(CallSite at = {}) {
+  return make_resource<CudnnHandle>(&cudnnCreate, {"cudnnCreate", at.file, at.line});
 }
-inline Event make_event() {
-  return make_resource<Event>(&cudaEventCreateWithFlags, "cudaEventCreateWithFlags", cudaEventDefault);
+inline CublasLtHandle make_cublaslt_handle(CallSite at = {}) {
+  return make_resource<CublasLtHandle>(&cublasLtCreate, {"cublasLtCreate", at.file, at.line});
 }
-inline TensorDesc make_tensor_desc() {
-  return make_resource<TensorDesc>(&cudnnCreateTensorDescriptor, "cudnnCreateTensorDescriptor");
+inline Stream make_stream(CallSite at = {}) {
+  return make_resource<Stream>(&cudaStreamCreateWithFlags, {"cudaStreamCreateWithFlags", at.file, at.line},
+                               cudaStreamNonBlocking);
+}
+inline Event make_event(CallSite at = {}) {
+  return make_resource<Event>(&cudaEventCreateWithFlags, {"cudaEventCreateWithFlags", at.file, at.line},
+                              cudaEventDefault);
+}
+inline TensorDesc make_tensor_desc(CallSite at = {}) {
+  return make_resource<TensorDesc>(&cudnnCreateTensorDescriptor, {"cudnnCreateTensorDescriptor", at.file, at.line});
 }
 
 // A packed NCHW float tensor descriptor for the legacy API; `dtype` stays a parameter for fp16 later.
 TensorDesc make_nchw_desc(std::int64_t n, std::int64_t c, std::int64_t h, std::int64_t w,
-                          cudnnDataType_t dtype = CUDNN_DATA_FLOAT);
+                          cudnnDataType_t dtype = CUDNN_DATA_FLOAT, CallSite at = {});
 
 }  // namespace kiln::gpu

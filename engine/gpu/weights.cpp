@@ -6,6 +6,7 @@
 #include <tuple>
 #include <vector>
 
+#include "engine/gpu/copy.h"
 #include "engine/gpu/layout.h"
 #include "formats/dtype.h"
 
@@ -22,6 +23,8 @@ std::tuple<std::uint64_t, int, std::int64_t> key_of(const WeightRequest& r) {
 std::uint64_t form_bytes(const WeightRequest& r) {
   const TensorEntry& e = *r.tensor;
   switch (r.form) {
+    case WeightForm::F32:
+      return element_count(e.shape) * 4;
     case WeightForm::F16:
       return element_count(e.shape) * 2;
     case WeightForm::F32Padded:
@@ -40,11 +43,7 @@ std::vector<float> values_of(const TensorEntry& e, const std::byte* blob) {
   if (e.dtype == DType::F32) {
     std::memcpy(v.data(), blob + e.offset, v.size() * sizeof(float));
   } else {
-    for (std::size_t i = 0; i < v.size(); ++i) {
-      std::uint16_t h = 0;
-      std::memcpy(&h, blob + e.offset + i * 2, 2);
-      v[i] = half_to_float(h);
-    }
+    halves_to_floats(blob + e.offset, v.size(), v.data());
   }
   return v;
 }
@@ -61,7 +60,7 @@ void write_form(const WeightRequest& r, const std::byte* blob, std::byte* dst) {
   }
   std::memset(dst, 0, form_bytes(r));  // the padding of padded forms
   for (std::size_t i = 0; i < v.size(); ++i) {
-    if (r.form == WeightForm::F32Padded) {
+    if (r.form == WeightForm::F32Padded || r.form == WeightForm::F32) {
       std::memcpy(dst + i * 4, &v[i], 4);
     } else {
       const std::uint16_t h = float_to_half(v[i]);
@@ -72,8 +71,17 @@ void write_form(const WeightRequest& r, const std::byte* blob, std::byte* dst) {
 
 }  // namespace
 
-DeviceWeights::DeviceWeights(const Manifest& manifest, const std::vector<WeightRequest>& requests)
-    : alignment_(kWidenAlign) {
+DeviceWeights::DeviceWeights(const Manifest& manifest, const std::vector<WeightRequest>& requests, Precision precision) {
+  if (precision == Precision::Fp16) {
+    upload_forms(manifest, requests);
+  } else {
+    upload_blob(manifest, requests);
+  }
+}
+
+void DeviceWeights::upload_forms(const Manifest& manifest, const std::vector<WeightRequest>& requests) {
+  converted_ = true;
+  alignment_ = kWidenAlign;
   std::uint64_t total = 0;
   for (const WeightRequest& r : requests) {
     if (form_offset_.count(key_of(r))) continue;
@@ -90,7 +98,8 @@ DeviceWeights::DeviceWeights(const Manifest& manifest, const std::vector<WeightR
   KILN_CUDA_CHECK(cudaMemcpy(blob_.data(), host.data(), total, cudaMemcpyHostToDevice));
 }
 
-const void* DeviceWeights::form(const WeightRequest& request) const {
+const void* DeviceWeights::get(const WeightRequest& request) const {
+  if (!converted_) return f32(*request.tensor);
   auto it = form_offset_.find(key_of(request));
   if (it == form_offset_.end()) {
     throw UsageError("weight " + request.tensor->name + " was not converted at load in the form a layer asks for");
@@ -98,8 +107,16 @@ const void* DeviceWeights::form(const WeightRequest& request) const {
   return blob_.data() + it->second;
 }
 
-DeviceWeights::DeviceWeights(const Manifest& manifest, const std::vector<const TensorEntry*>& used)
-    : alignment_(std::min<std::uint64_t>(manifest.alignment, 256)) {
+void DeviceWeights::upload_blob(const Manifest& manifest, const std::vector<WeightRequest>& requests) {
+  alignment_ = std::min<std::uint64_t>(manifest.alignment, 256);
+  std::vector<const TensorEntry*> used;
+  for (const WeightRequest& r : requests) {
+    if (r.form != WeightForm::F32) {
+      throw UsageError("weight " + r.tensor->name + ": a float32 / tf32 engine holds weights as float32 only, " +
+                       "a layer asked for another form");
+    }
+    used.push_back(r.tensor);
+  }
   if (manifest.blob_size == 0) return;
   PinnedBuffer host(manifest.blob_size, "the weight blob (pinned staging)");
   read_blob_into(manifest, host.data(), host.size());
@@ -114,18 +131,18 @@ DeviceWeights::DeviceWeights(const Manifest& manifest, const std::vector<const T
   }
   if (widened_bytes == 0) return;
   widened_ = DeviceBuffer(widened_bytes, "float32 copies of f16 weights");
+  // An own stream, so widening never waits on (or stalls) other contexts' work on the legacy stream.
+  const Stream stream = make_stream();
   for (const TensorEntry* e : used) {
     if (e->dtype != DType::F16) continue;
-    launch_half_to_float(blob_.data() + e->offset, reinterpret_cast<float*>(widened_.data() + widened_offset_[e->offset]),
-                         element_count(e->shape), nullptr);
+    const auto count = static_cast<std::int64_t>(element_count(e->shape));
+    launch_copy(flat_view(blob_.data() + e->offset, ElementType::F16, count),
+                flat_view(widened_.data() + widened_offset_[e->offset], ElementType::F32, count), stream.get());
   }
-  KILN_CUDA_CHECK(cudaDeviceSynchronize());
+  KILN_CUDA_CHECK(cudaStreamSynchronize(stream.get()));
 }
 
 const float* DeviceWeights::f32(const TensorEntry& tensor) const {
-  if (!form_offset_.empty()) {
-    throw UsageError("weight " + tensor.name + ": the fp16 engine holds weights only in the forms layers asked for");
-  }
   if (tensor.offset + tensor.nbytes > blob_.size()) {
     throw UsageError("weight " + tensor.name + " lies outside the loaded blob (" + std::to_string(blob_.size()) +
                      " bytes)");

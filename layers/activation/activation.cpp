@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "base/errors.h"
 #include "layers/common.h"
 
 namespace kiln {
@@ -27,6 +28,28 @@ std::unique_ptr<Layer> make_activation(const LayerBuildContext& ctx) {
   }
   ctx.finish();
   return std::make_unique<ActivationLayer>(ctx, p);
+}
+
+const ActivationParams& activation_params(const Layer& layer) {
+  const auto* a = dynamic_cast<const ActivationLayer*>(&layer);
+  if (!a) throw ModelError(layer.origin().describe() + ": is not an activation layer");
+  return a->params();
+}
+
+const char* activation_name(ActivationKind kind) {
+  switch (kind) {
+    case ActivationKind::Relu:
+      return "relu";
+    case ActivationKind::LeakyRelu:
+      return "leaky_relu";
+    case ActivationKind::Sigmoid:
+      return "sigmoid";
+    case ActivationKind::Tanh:
+      return "tanh";
+    case ActivationKind::Elu:
+      return "elu";
+  }
+  return "activation";
 }
 
 ActivationLayer::ActivationLayer(const LayerBuildContext& ctx, const ActivationParams& params)

@@ -6,10 +6,17 @@
 
 #include <memory>
 
+#include "layers/common.h"
 #include "layers/layer.h"
-#include "layers/params.h"
 
 namespace kiln {
+
+enum class ActivationKind { Relu, LeakyRelu, Sigmoid, Tanh, Elu };
+
+struct ActivationParams {
+  ActivationKind kind = ActivationKind::Relu;
+  double alpha = 0.0;  // LeakyRelu: negative_slope; Elu: alpha
+};
 
 class ActivationLayer final : public Layer {
  public:
@@ -26,5 +33,17 @@ class ActivationLayer final : public Layer {
 
 // Factory for the five ops (dispatches on the layer's op).
 std::unique_ptr<Layer> make_activation(const LayerBuildContext& ctx);
+
+// The parameters of an activation layer; ModelError naming the layer when it is not one. For ops that
+// apply a folded activation as their epilogue (conv).
+const ActivationParams& activation_params(const Layer& layer);
+
+// Its name as model.yaml spells it ("leaky_relu").
+const char* activation_name(ActivationKind kind);
+
+namespace gpu {
+struct GpuOpKind;
+extern const GpuOpKind activation_gpu;  // activation_gpu.cpp
+}  // namespace gpu
 
 }  // namespace kiln

@@ -5,10 +5,16 @@
 
 #include <memory>
 
+#include "layers/common.h"
 #include "layers/layer.h"
-#include "layers/params.h"
 
 namespace kiln {
+
+struct LinearParams {
+  std::int64_t in_features = 0;
+  std::int64_t out_features = 0;
+  bool has_bias = false;
+};
 
 class LinearLayer final : public Layer {
  public:
@@ -29,5 +35,10 @@ class LinearLayer final : public Layer {
 };
 
 std::unique_ptr<Layer> make_linear(const LayerBuildContext& ctx);
+
+namespace gpu {
+struct GpuOpKind;
+extern const GpuOpKind linear_gpu;  // linear_gpu.cpp
+}  // namespace gpu
 
 }  // namespace kiln

@@ -9,10 +9,20 @@
 
 #include <memory>
 
+#include "layers/common.h"
 #include "layers/layer.h"
-#include "layers/params.h"
 
 namespace kiln {
+
+enum class PoolMode { Max, Average, GlobalAverage };
+
+struct PoolParams {
+  PoolMode mode = PoolMode::Max;
+  Pair kernel{1, 1};  // for GlobalAverage: the input's H, W
+  Pair stride{1, 1};
+  Pair padding{0, 0};
+  bool count_include_pad = true;  // Average only
+};
 
 class PoolLayer final : public Layer {
  public:
@@ -28,5 +38,10 @@ class PoolLayer final : public Layer {
 
 // Factory for the three ops (dispatches on the layer's op).
 std::unique_ptr<Layer> make_pool(const LayerBuildContext& ctx);
+
+namespace gpu {
+struct GpuOpKind;
+extern const GpuOpKind pool_gpu;  // pool_gpu.cpp
+}  // namespace gpu
 
 }  // namespace kiln

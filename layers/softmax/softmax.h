@@ -21,4 +21,9 @@ class SoftmaxLayer final : public Layer {
 
 std::unique_ptr<Layer> make_softmax(const LayerBuildContext& ctx);
 
+namespace gpu {
+struct GpuOpKind;
+extern const GpuOpKind softmax_gpu;  // softmax_gpu.cpp
+}  // namespace gpu
+
 }  // namespace kiln

@@ -11,7 +11,7 @@
 
 #include "engine/bench/bench.h"
 #include "engine/bench/profile_report.h"
-#include "engine/errors.h"
+#include "base/errors.h"
 #include "engine/model_dir.h"
 
 namespace kiln::bench {

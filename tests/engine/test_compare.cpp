@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "engine/compare.h"
-#include "engine/errors.h"
+#include "base/errors.h"
 
 namespace kiln {
 namespace {

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "engine/cpu_executor.h"
-#include "engine/errors.h"
+#include "base/errors.h"
 #include "engine/model_dir.h"
 
 namespace kiln {

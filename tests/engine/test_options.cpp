@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "engine/cli/options.h"
-#include "engine/errors.h"
+#include "base/errors.h"
 
 namespace kiln {
 namespace {

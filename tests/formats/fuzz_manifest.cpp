@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "engine/errors.h"
+#include "base/errors.h"
 #include "formats/manifest.h"
 #include "formats/model_spec.h"
 

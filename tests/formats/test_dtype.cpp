@@ -98,5 +98,18 @@ TEST(Half, ExhaustiveRoundingAtMidpoints) {
   }
 }
 
+// The bulk widening reads unaligned little-endian halves and matches the scalar conversion.
+TEST(Half, BulkWideningMatchesScalarAtAnyAlignment) {
+  const std::uint16_t values[] = {0x3c00, 0xc000, 0x7bff, 0x0001, 0x8000, 0x7c00, 0x3555};
+  unsigned char bytes[1 + sizeof(values)];
+  std::memcpy(bytes + 1, values, sizeof(values));  // odd address
+  float out[7] = {};
+  halves_to_floats(bytes + 1, 7, out);
+  for (int i = 0; i < 7; ++i) EXPECT_EQ(out[i], half_to_float(values[i])) << i;
+  EXPECT_EQ(out[0], 1.0f);
+  EXPECT_EQ(out[1], -2.0f);
+  EXPECT_EQ(out[2], 65504.0f);
+}
+
 }  // namespace
 }  // namespace kiln

@@ -9,7 +9,7 @@
 #include <fstream>
 #include <string>
 
-#include "engine/errors.h"
+#include "base/errors.h"
 
 namespace kiln::test {
 

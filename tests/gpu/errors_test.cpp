@@ -4,13 +4,16 @@
 
 #include <cublasLt.h>
 
+#include "engine/gpu/backend.h"
 #include "engine/gpu/check.h"
+#include "engine/gpu/resource.h"
 #include "tests/gpu/gpu_test_util.h"
 
 namespace kiln::gpu::test {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 template <class E, class F>
 std::string message_of(F&& f) {
@@ -39,6 +42,22 @@ TEST(GpuCheck, CudnnFailureThrowsCudnnErrorNamingLayerAndCall) {
     EXPECT_THAT(e.what(), HasSubstr("errors_test.cpp:"));
   }
   EXPECT_EQ(current_layer(), "") << "the scope must end with its block";
+}
+
+cudnnStatus_t refuse_to_create(cudnnTensorDescriptor_t*) { return CUDNN_STATUS_BAD_PARAM; }
+
+TEST(GpuCheck, ResourceAndBackendFailuresNameTheCallersLine) {
+  const int line = __LINE__ + 1;
+  const std::string msg = message_of<CudnnError>([] { make_resource<TensorDesc>(&refuse_to_create, "create it"); });
+  EXPECT_THAT(msg, HasSubstr("create it at "));
+  EXPECT_THAT(msg, HasSubstr("errors_test.cpp:" + std::to_string(line)));
+  EXPECT_THAT(msg, Not(HasSubstr("resource.h")));
+  // A backend descriptor that cuDNN refuses to finalize names its type, by name, and this line.
+  const int finalize_line = __LINE__ + 2;
+  const std::string fin = message_of<CudnnError>(
+      [] { BackendDescriptor(CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR).finalize(); });
+  EXPECT_THAT(fin, HasSubstr("cudnnBackendFinalize(CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR)"));
+  EXPECT_THAT(fin, HasSubstr("errors_test.cpp:" + std::to_string(finalize_line)));
 }
 
 TEST(GpuCheck, CudaFailureThrowsCudaErrorAndScopesNest) {
@@ -93,6 +112,17 @@ TEST(GpuOptions, ParsersNameTheChoices) {
               HasSubstr("precision: expected fp32, tf32 or fp16, got 'fp8'"));
   EXPECT_THAT(message_of<UsageError>([] { parse_algo_mode("fast"); }),
               HasSubstr("expected heuristic or find, got 'fast'"));
+}
+
+TEST(GpuOptions, BuiltFromTheCommandLineStringsInOnePlace) {
+  const GpuEngineOptions o = engine_options_from("tf32", "find", 64);
+  EXPECT_EQ(o.precision, Precision::Tf32);
+  EXPECT_EQ(o.algo, AlgoMode::Find);
+  EXPECT_EQ(o.workspace_cap_bytes, std::uint64_t{64} << 20);
+  EXPECT_THAT(message_of<UsageError>([] { engine_options_from("fp32", "heuristic", -1); }),
+              HasSubstr("--workspace-mb: expected a size in MiB from 0 to 2^30, got -1"));
+  EXPECT_THAT(message_of<UsageError>([] { engine_options_from("bf16", "heuristic", 8); }),
+              HasSubstr("got 'bf16'"));
 }
 
 class GpuRunErrors : public ::testing::Test {

@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "engine/gpu/engine.h"
+#include "engine/gpu/context.h"
 #include "engine/host_tensor.h"
 #include "formats/dtype.h"
 

@@ -154,6 +154,32 @@ std::vector<Case> cases() {
   v.push_back(single("upsample2", {{"x", {3, 3, 4, 5}}}, "{name: l, op: upsample_nearest, inputs: [x]}"));
   v.push_back(single("upsample2x3", {{"x", {3, 3, 4, 5}}},
                      "{name: l, op: upsample_nearest, inputs: [x], attributes: {scale: [2, 3]}}"));
+
+  // Channel counts and widths that take the kernels' 16-byte paths (float32: 4 elements, half: 8),
+  // including the [N, C, 1, 1] shapes where both stored orders coincide (ResNet's global pooling).
+  const Shape al{3, 8, 4, 4}, wide{3, 16, 4, 4};
+  v.push_back(single("global_avgpool_c16", {{"x", {3, 16, 7, 7}}}, "{name: l, op: global_avg_pool2d, inputs: [x]}"));
+  v.push_back(single("maxpool_c16", {{"x", {3, 16, 8, 8}}}, "{name: l, op: max_pool2d, inputs: [x], "
+                     "attributes: {kernel_size: 3, stride: 2, padding: 1}}"));
+  v.push_back(single("maxpool_to_1x1_c8", {{"x", {3, 8, 2, 2}}}, "{name: l, op: max_pool2d, inputs: [x], "
+                     "attributes: {kernel_size: 2}}"));
+  v.push_back(single("relu_c8", {{"x", al}}, "{name: l, op: relu, inputs: [x]}"));
+  v.push_back(single("sigmoid_2d_f16", {{"x", {3, 16}}}, "{name: l, op: sigmoid, inputs: [x]}"));
+  v.push_back(single("batch_norm_c8", {{"x", al}}, "{name: l, op: batch_norm, inputs: [x], weights: {scale: s, shift: t}}",
+                     {{"s", {8}, 0.5f, 1.5f}, {"t", {8}}}));
+  v.push_back(single("add_c8", {{"x", al}, {"y", al}}, "{name: l, op: add, inputs: [x, y]}"));
+  v.push_back(single("concat_aligned", {{"x", al}, {"y", wide}}, "{name: l, op: concat, inputs: [x, y]}"));
+  v.push_back(single("concat_mixed", {{"x", al}, {"y", {3, 3, 4, 4}}, {"z", al}},
+                     "{name: l, op: concat, inputs: [x, y, z]}"));
+  v.push_back(single("upsample_c16", {{"x", wide}}, "{name: l, op: upsample_nearest, inputs: [x]}"));
+  v.push_back(single("upsample_from_1x1", {{"x", {3, 8, 1, 1}}}, "{name: l, op: upsample_nearest, inputs: [x], "
+                     "attributes: {scale: [3, 2]}}"));
+  v.push_back(single("softmax_c16", {{"x", {3, 16, 2, 3}}}, "{name: l, op: softmax, inputs: [x]}"));
+  v.push_back(single("lrn_c16", {{"x", wide}}, "{name: l, op: lrn, inputs: [x], attributes: {size: 5}}"));
+  v.push_back(Case{"flatten_1x1_c16_linear", {{"x", {3, 16, 1, 1}}},
+                   {"{name: f, op: flatten, inputs: [x]}",
+                    "{name: l, op: linear, inputs: [f], attributes: {out_features: 5}, weights: {weight: w}}"},
+                   {{"w", {5, 16}}}, "l", false});
   return v;
 }
 

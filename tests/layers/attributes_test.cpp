@@ -4,7 +4,7 @@
 
 #include <functional>
 
-#include "engine/errors.h"
+#include "base/errors.h"
 #include "formats/model_spec.h"
 
 namespace kiln {

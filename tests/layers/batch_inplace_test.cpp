@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <functional>
 
-#include "engine/errors.h"
+#include "base/errors.h"
 
 #include "layers/registry.h"
 #include "tests/layers/layer_case.h"

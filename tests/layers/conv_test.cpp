@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "layers/conv/conv2d.h"
+#include "layers/conv/conv.h"
 #include "tests/layers/layer_case.h"
 
 namespace kiln::test {

@@ -1,6 +1,6 @@
 #include "tests/layers/layer_case.h"
 
-#include "engine/errors.h"
+#include "base/errors.h"
 #include "layers/registry.h"
 
 namespace kiln::test {

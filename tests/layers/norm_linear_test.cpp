@@ -4,8 +4,8 @@
 #include <cmath>
 
 #include "layers/linear/linear.h"
-#include "layers/norm/batch_norm.h"
-#include "layers/norm/lrn.h"
+#include "layers/batch_norm/batch_norm.h"
+#include "layers/lrn/lrn.h"
 #include "tests/layers/layer_case.h"
 
 namespace kiln::test {

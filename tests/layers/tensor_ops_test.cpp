@@ -1,7 +1,7 @@
 // add, concat, flatten, upsample_nearest against values computed by hand.
 #include <gtest/gtest.h>
 
-#include "layers/tensor/upsample.h"
+#include "layers/upsample/upsample.h"
 #include "tests/layers/layer_case.h"
 
 namespace kiln::test {

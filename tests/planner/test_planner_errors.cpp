@@ -6,7 +6,7 @@
 #include <limits>
 #include <string>
 
-#include "engine/errors.h"
+#include "base/errors.h"
 #include "engine/planner.h"
 #include "planner_testing.h"
 

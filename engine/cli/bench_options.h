@@ -1,0 +1,26 @@
+// Options shared by `kiln bench` and `kiln profile` (cmd_bench.cpp, cmd_profile.cpp).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "engine/bench/report.h"
+#include "engine/cli/options.h"
+
+namespace kiln {
+
+struct BenchCliOptions {
+  bench::BenchConfig config;
+  std::int64_t workspace_mb = 256;
+};
+
+// Adds --device, --precision (fp32|tf32|fp16), --algo, --workspace-mb, --batch, --input, --warmup-ms,
+// --iterations and --duration-s with their help text. `iterations_help` says what one iteration is.
+void add_bench_options(OptionParser& p, BenchCliOptions& o, const std::string& iterations_help);
+
+// After parsing: resolves --device auto and --batch 0 (the
+// --input file's batch, else model.yaml's), and checks the counts. `gpu_only`: refuse --device cpu.
+// Throws UsageError with the option's name.
+void resolve_bench_options(BenchCliOptions& o, bool gpu_only);
+
+}  // namespace kiln

@@ -1,0 +1,81 @@
+#include "engine/runner.h"
+
+#include <algorithm>
+
+#include "engine/cpu_executor.h"
+#include "base/errors.h"
+#include "engine/model_dir.h"
+
+namespace kiln {
+
+namespace {
+
+class CpuRunner : public ModelRunner {
+ public:
+  explicit CpuRunner(const RunnerOptions& options)
+      : model_(load_model(options.model, GraphBuildOptions{options.max_batch, 256})),
+        executor_(model_.graph, model_.weights) {}
+  const Graph& graph() const override { return model_.graph; }
+  std::string device_description() const override { return "cpu (reference path, fp32)"; }
+  RunResult run(const std::vector<HostTensor>& inputs, std::int64_t batch, const RunOptions& options) override {
+    return executor_.run(inputs, batch, options);
+  }
+
+ private:
+  LoadedModel model_;
+  CpuExecutor executor_;
+};
+
+std::string names_of(const std::vector<HostTensor>& tensors) {
+  std::string have;
+  for (const HostTensor& t : tensors) have += (have.empty() ? "" : ", ") + t.name;
+  return have.empty() ? std::string("nothing") : have;
+}
+
+}  // namespace
+
+std::int64_t input_batch(const std::string& model, const std::vector<HostTensor>& tensors, const std::string& source) {
+  const ModelSpec spec = read_model(resolve_model_yaml(model));
+  const std::string& name = spec.inputs.at(0).name;
+  auto it = std::find_if(tensors.begin(), tensors.end(), [&](const HostTensor& t) { return t.name == name; });
+  if (it == tensors.end())
+    throw UsageError(source + ": no tensor named '" + name + "' for the model input of that name (it holds: " +
+                     names_of(tensors) + ")");
+  if (it->shape.empty())
+    throw UsageError(source + ": tensor '" + name + "' is a scalar; the model input needs shape " +
+                     shape_to_string(spec.inputs[0].shape) + " with the batch first");
+  return it->shape[0];
+}
+
+std::vector<HostTensor> match_inputs(const Graph& graph, std::vector<HostTensor> tensors, const std::string& source) {
+  std::vector<HostTensor> ordered;
+  for (int id : graph.input_tensors()) {
+    const std::string& name = graph.tensors()[id].name;
+    auto it = std::find_if(tensors.begin(), tensors.end(), [&](const HostTensor& t) { return t.name == name; });
+    if (it == tensors.end())
+      throw UsageError(source + ": no tensor named '" + name + "' for the model input of that name (it holds: " +
+                       names_of(tensors) + ")");
+    const std::int64_t batch = ordered.empty() ? (it->shape.empty() ? 1 : it->shape[0]) : ordered[0].shape[0];
+    const Shape want = Layer::at_batch(graph.tensors()[id].shape, batch);
+    if (it->shape != want)
+      throw UsageError(source + ": tensor '" + name + "' has shape " + shape_to_string(it->shape) +
+                       ", the model input needs " + shape_to_string(want) +
+                       (ordered.empty() ? "" : " (all inputs share the first input's batch)"));
+    ordered.push_back(std::move(*it));
+  }
+  return ordered;
+}
+
+std::unique_ptr<ModelRunner> make_runner(const RunnerOptions& options) {
+  if (options.device == "cpu") return std::make_unique<CpuRunner>(options);
+  std::string why_not;
+  const bool gpu = gpu_available(&why_not);
+  if (options.device == "gpu") {
+    if (!gpu) throw UsageError("--device gpu: no usable GPU: " + why_not);
+    return make_gpu_runner(options);
+  }
+  if (options.device != "auto") throw UsageError("--device: expected cpu, gpu or auto, got '" + options.device + "'");
+  return gpu ? make_gpu_runner(options) : std::make_unique<CpuRunner>(options);
+}
+
+}  // namespace kiln

@@ -1,0 +1,228 @@
+// conv2d and conv_transpose2d on the GPU: cuDNN's graph API (layers/conv/conv_gpu_graph.h).
+//
+// The convolution's epilogue is [bias add (if the layer has a bias), activation (if one was folded
+// in)]. At load the op tries graphs that contain the whole epilogue, then a shorter prefix of it, down
+// to the bare convolution; the first graph an allowed engine runs wins, and whatever part of the
+// epilogue it lacks runs as one affine_activation kernel after it (layers/activation). Contexts rebuild the same graph
+// for their batch sizes (falling back to shorter prefixes only if cuDNN refuses a shape).
+//
+// Fp16: the same graphs with half NHWC tensors and a KRSC filter whose channels are padded (or, for
+// grouped convolutions with unaligned channels, made dense): Note [fp16 layout] in engine/gpu/layout.h.
+// The bias is bound as padded half in the graph and as padded float for the epilogue kernel.
+#include <vector>
+
+#include "engine/gpu/layout.h"
+#include "engine/gpu/op.h"
+#include "layers/activation/activation.h"
+#include "layers/activation/affine_activation.h"
+#include "layers/conv/conv.h"
+#include "layers/conv/conv_gpu_graph.h"
+
+namespace kiln::gpu {
+
+namespace {
+
+class PreparedConv final : public PreparedOp {
+ public:
+  // `y`: the output as stored; `bias` and `act`: the part of the epilogue the graph lacks (null / none).
+  PreparedConv(ConvGraph graph, ConvPlan plan, BackendDescriptor pack, const TensorView& y, const float* bias,
+               std::optional<ActivationParams> act)
+      : graph_(std::move(graph)), plan_(std::move(plan)), pack_(std::move(pack)), y_(y), bias_(bias),
+        act_(std::move(act)) {}
+
+  void run(const OpRunEnv& env) const override {
+    KILN_CUDNN_CHECK(cudnnBackendExecute(env.cudnn, plan_.plan.get(), pack_.get()));
+    if (bias_ || act_) launch_affine_activation(y_, y_, nullptr, bias_, act_ ? &*act_ : nullptr, env.stream);
+  }
+
+ private:
+  ConvGraph graph_;
+  ConvPlan plan_;
+  BackendDescriptor pack_;
+  TensorView y_;
+  const float* bias_;                    // bias the graph lacks, else null
+  std::optional<ActivationParams> act_;  // activation the graph lacks
+};
+
+// The forms of a convolution's weights (Note [fp16 layout]): Fp16 binds the filter as padded KRSC half
+// and the bias twice, as padded half for the graph and padded float for the epilogue kernel.
+std::vector<WeightRequest> weight_forms(const ConvLayer& layer, Precision p) {
+  if (p != Precision::Fp16) {
+    std::vector<WeightRequest> r{{&layer.weight(), WeightForm::F32}};
+    if (layer.bias()) r.push_back({layer.bias(), WeightForm::F32});
+    return r;
+  }
+  std::vector<WeightRequest> r{{&layer.weight(), WeightForm::F16Filter, layer.params().groups}};
+  if (layer.bias()) {
+    r.push_back({layer.bias(), WeightForm::F16Padded});
+    r.push_back({layer.bias(), WeightForm::F32Padded});
+  }
+  return r;
+}
+
+class ConvOp final : public GpuOp {
+ public:
+  explicit ConvOp(const OpBuildEnv& env)
+      : layer_(layer_as<ConvLayer>(env.layer)),
+        p_(layer_.params()),
+        in_(env.inputs.at(0)),
+        out_(env.output),
+        precision_(env.precision()),
+        weight_alignment_(static_cast<std::int64_t>(env.weights.alignment())) {
+    if (env.epilogue) act_ = activation_params(*env.epilogue);
+    const std::vector<WeightRequest> forms = weight_forms(layer_, precision_);
+    w_ = env.weights.get(forms[0]);
+    if (fp16()) filter_ = fp16_filter_layout(layer_.weight().shape, p_.groups);
+    if (layer_.bias()) {
+      b_ = env.weights.get(forms[1]);
+      b_epilogue_ = static_cast<const float*>(env.weights.get(forms.back()));
+    }
+    if (p_.transposed && (p_.output_padding[0] >= p_.stride[0] || p_.output_padding[1] >= p_.stride[1])) {
+      throw ModelError(layer_.origin().describe() +
+                       ": output_padding >= stride is not supported on the GPU (cuDNN's data gradient needs "
+                       "output_padding < stride)");
+    }
+    const int steps = epilogue_steps();
+    std::string reasons;
+    for (int k = steps; k >= 0; --k) {
+      try {
+        const ConvGraph g = build_conv_graph(env.cudnn, desc(layer_.input_shapes()[0], layer_.output_shape(), k));
+        TimingBuffers timing;
+        PlanRequest req{precision_, env.options.workspace_cap_bytes, nullptr, nullptr};
+        if (env.scratch) {
+          timing = {env.scratch->tensors[static_cast<std::size_t>(in_)], w_,
+                    env.scratch->tensors[static_cast<std::size_t>(out_)], b_, env.scratch->workspace,
+                    env.scratch->workspace_bytes, env.scratch->stream};
+          req.timing = &timing;
+        }
+        std::string why;
+        std::optional<ConvPlan> plan = select_conv_plan(env.cudnn, g, req, &why);
+        if (plan) {
+          fused_ = k;
+          choice_ = plan->choice;
+          workspace_ = static_cast<std::uint64_t>(plan->workspace);
+          measured_ms_ = plan->measured_ms;
+          return;
+        }
+        reasons += "[" + graph_name(k) + "] " + why + " ";
+      } catch (const CudnnError& e) {  // this fusion pattern cannot be expressed: try a shorter one
+        reasons += "[" + graph_name(k) + "] " + e.what() + " ";
+      }
+    }
+    throw CudnnError("cuDNN", CUDNN_STATUS_NOT_SUPPORTED, "no engine runs this convolution",
+                     std::string("select_conv_plan at ") + precision_name(precision_) + ": " + reasons,
+                     source_location(__FILE__, __LINE__), layer_.name());
+  }
+
+  std::unique_ptr<PreparedOp> prepare(const OpRunEnv& env, std::int64_t batch) const override {
+    const Shape x = Layer::at_batch(layer_.input_shapes()[0], batch);
+    const Shape y = Layer::at_batch(layer_.output_shape(), batch);
+    std::string reasons;
+    for (int k = fused_; k >= 0; --k) {
+      try {
+        ConvGraph g = build_conv_graph(env.cudnn, desc(x, y, k));
+        const PlanRequest req{precision_, env.workspace_bytes, k == fused_ ? &choice_ : nullptr, nullptr};
+        std::string why;
+        std::optional<ConvPlan> plan = select_conv_plan(env.cudnn, g, req, &why);
+        if (!plan) {
+          reasons += "[" + graph_name(k) + "] " + why + " ";
+          continue;
+        }
+        void* yp = env.tensor(out_);
+        BackendDescriptor pack = make_variant_pack({env.tensor(in_), w_, yp, b_}, g.has_bias, env.workspace);
+        const bool bias_in_graph = g.has_bias;
+        const bool act_in_graph = act_ && k == epilogue_steps();
+        return std::make_unique<PreparedConv>(std::move(g), std::move(*plan), std::move(pack),
+                                              activation_view(yp, y, precision_), bias_in_graph ? nullptr : b_epilogue_,
+                                              act_in_graph ? std::nullopt : act_);
+      } catch (const CudnnError& e) {  // as at load: a shorter epilogue may still be expressible
+        reasons += "[" + graph_name(k) + "] " + e.what() + " ";
+      }
+    }
+    throw CudnnError("cuDNN", CUDNN_STATUS_NOT_SUPPORTED, "no engine runs this convolution at batch " + std::to_string(batch),
+                     "select_conv_plan: " + reasons, source_location(__FILE__, __LINE__), layer_.name());
+  }
+
+  std::string describe() const override {
+    std::string s = "cudnn graph " + choice_.name() + " (" + graph_name(fused_);
+    const int steps = epilogue_steps();
+    if (fused_ < steps) s += "; " + epilogue_name(fused_, steps) + " by epilogue kernel";
+    if (measured_ms_ >= 0) s += "; " + std::to_string(measured_ms_) + " ms at max batch";
+    return s + ")";
+  }
+  std::uint64_t workspace_bytes() const override { return workspace_; }
+
+ private:
+  int epilogue_steps() const { return (b_ ? 1 : 0) + (act_ ? 1 : 0); }
+
+  // The epilogue steps [from, to) by name: "bias+relu".
+  std::string epilogue_name(int from, int to) const {
+    std::vector<std::string> names;
+    if (b_) names.push_back("bias");
+    if (act_) names.push_back(activation_name(act_->kind));
+    std::string s;
+    for (int i = from; i < to; ++i) s += (s.empty() ? "" : "+") + names[static_cast<std::size_t>(i)];
+    return s;
+  }
+  std::string graph_name(int k) const {
+    const std::string base = p_.transposed ? "dgrad" : "conv";
+    return k == 0 ? base : base + "+" + epilogue_name(0, k) + " fused";
+  }
+
+  bool fp16() const { return precision_ == Precision::Fp16; }
+
+  // NCHW dims with the channels as stored.
+  Shape stored(const Shape& s) const {
+    Shape out = s;
+    out[1] = stored_channels(s, precision_);
+    return out;
+  }
+
+  ConvGraphDesc desc(const Shape& x, const Shape& y, int k) const {
+    ConvGraphDesc d;
+    d.conv = p_;
+    d.x = stored(x);
+    d.y = stored(y);
+    if (fp16()) {
+      d.channels_last = true;
+      d.w = Shape{filter_.k, filter_.c, filter_.r, filter_.s};
+      d.io_type = CUDNN_DATA_HALF;
+    }
+    d.bias = b_ && k >= 1;
+    if (act_ && k == epilogue_steps()) d.activation = act_;
+    d.weight_alignment = weight_alignment_;
+    d.data_alignment = 256;  // arena offsets (engine.cpp kArenaAlignment) on a cudaMalloc'd base
+    return d;
+  }
+
+  const ConvLayer& layer_;
+  ConvParams p_;
+  int in_;
+  int out_;
+  const void* w_ = nullptr;                // filter (Fp16: KRSC half)
+  const void* b_ = nullptr;                // bias as the graph reads it (Fp16: padded half)
+  const float* b_epilogue_ = nullptr;      // bias as the epilogue kernel reads it (float; Fp16: padded)
+  std::optional<ActivationParams> act_;
+  Precision precision_;
+  std::int64_t weight_alignment_;
+  FilterLayout filter_;                    // Fp16 only
+  int fused_ = 0;
+  EngineChoice choice_;
+  std::uint64_t workspace_ = 0;
+  double measured_ms_ = -1.0;
+};
+
+OpDeclaration declare(const Layer& layer, Precision p) {
+  OpDeclaration d;
+  d.weights = weight_forms(layer_as<ConvLayer>(layer), p);
+  d.accepts_epilogues = kActivationEpilogue;
+  return d;
+}
+
+std::unique_ptr<GpuOp> build(const OpBuildEnv& env) { return std::make_unique<ConvOp>(env); }
+
+}  // namespace
+
+const GpuOpKind conv_gpu{&declare, &build};
+
+}  // namespace kiln::gpu

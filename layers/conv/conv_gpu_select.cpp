@@ -1,0 +1,244 @@
+// Engine selection for convolution graphs (see select_conv_plan in conv_gpu_graph.h).
+#include <algorithm>
+#include <mutex>
+
+#include "layers/conv/conv_gpu_graph.h"
+
+namespace kiln::gpu {
+
+namespace {
+
+// cuDNN documents heuristics mode B as not thread-safe to finalize concurrently.
+std::mutex& heur_b_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+const char* mode_name(cudnnBackendHeurMode_t m) {
+  switch (m) {
+    case CUDNN_HEUR_MODE_A:
+      return "heuristics A";
+    case CUDNN_HEUR_MODE_B:
+      return "heuristics B";
+    case CUDNN_HEUR_MODE_FALLBACK:
+      return "fallback heuristics";
+    default:
+      return "heuristics";
+  }
+}
+
+class Reasons {
+ public:
+  void add(std::string r) {
+    if (list_.size() < 6) list_.push_back(std::move(r));
+  }
+  std::string join() const {
+    std::string out;
+    for (const std::string& r : list_) out += (out.empty() ? "" : "; ") + r;
+    return out.empty() ? "no engine config offered" : out;
+  }
+
+ private:
+  std::vector<std::string> list_;
+};
+
+std::vector<BackendDescriptor> heuristic_configs(const BackendDescriptor& graph, cudnnBackendHeurMode_t mode,
+                                                 Reasons& why) {
+  try {
+    BackendDescriptor heur(CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR);
+    heur.set(CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH, graph).set(CUDNN_ATTR_ENGINEHEUR_MODE, mode);
+    if (mode == CUDNN_HEUR_MODE_B) {
+      std::lock_guard<std::mutex> lock(heur_b_mutex());
+      heur.finalize();
+    } else {
+      heur.finalize();
+    }
+    const std::int64_t n = heur.count(CUDNN_ATTR_ENGINEHEUR_RESULTS, CUDNN_TYPE_BACKEND_DESCRIPTOR);
+    if (n <= 0) return {};
+    return heur.get_descriptors(CUDNN_ATTR_ENGINEHEUR_RESULTS, CUDNN_BACKEND_ENGINECFG_DESCRIPTOR, n);
+  } catch (const CudnnError& e) {  // the graph is not supported by this mode: try the next
+    why.add(std::string(mode_name(mode)) + ": " + e.what());
+    return {};
+  }
+}
+
+// Numerical notes decide what a precision admits (GpuEngineOptions / Precision). Nondeterministic
+// engines are never used: concurrent contexts must give identical results. Fp16 admits what Tf32 does;
+// REDUCED_PRECISION_REDUCTION (half accumulation) stays out, so convolutions accumulate in float.
+bool allowed_by_notes(const BackendDescriptor& cfg, Precision precision) {
+  const std::vector<BackendDescriptor> engine =
+      cfg.get_descriptors(CUDNN_ATTR_ENGINECFG_ENGINE, CUDNN_BACKEND_ENGINE_DESCRIPTOR, 1);
+  if (engine.empty()) return false;
+  const std::int64_t n = engine[0].count(CUDNN_ATTR_ENGINE_NUMERICAL_NOTE, CUDNN_TYPE_NUMERICAL_NOTE);
+  const auto notes =
+      n > 0 ? engine[0].get_enums<cudnnBackendNumericalNote_t>(CUDNN_ATTR_ENGINE_NUMERICAL_NOTE,
+                                                               CUDNN_TYPE_NUMERICAL_NOTE, n)
+            : std::vector<cudnnBackendNumericalNote_t>{};
+  for (cudnnBackendNumericalNote_t note : notes) {
+    switch (note) {
+      case CUDNN_NUMERICAL_NOTE_NONDETERMINISTIC:
+      case CUDNN_NUMERICAL_NOTE_DOWN_CONVERT_INPUTS:
+      case CUDNN_NUMERICAL_NOTE_REDUCED_PRECISION_REDUCTION:
+        return false;
+      case CUDNN_NUMERICAL_NOTE_TENSOR_CORE:
+      case CUDNN_NUMERICAL_NOTE_FFT:
+      case CUDNN_NUMERICAL_NOTE_WINOGRAD:
+      case CUDNN_NUMERICAL_NOTE_WINOGRAD_TILE_4x4:
+      case CUDNN_NUMERICAL_NOTE_WINOGRAD_TILE_6x6:
+      case CUDNN_NUMERICAL_NOTE_WINOGRAD_TILE_13x13:
+        if (precision == Precision::Fp32) return false;
+        break;
+      default:
+        break;
+    }
+  }
+  return true;
+}
+
+// An engine whose notes cannot be read cannot be shown to be exact: skipped, with the reason.
+bool allowed(const BackendDescriptor& cfg, Precision precision, Reasons& why) {
+  try {
+    return allowed_by_notes(cfg, precision);
+  } catch (const CudnnError& e) {
+    why.add(std::string("reading numerical notes: ") + e.what());
+    return false;
+  }
+}
+
+// The recipe of `cfg`. When cuDNN will not describe it, the result has engine_id -1: the plan is still
+// used, and contexts re-select for their batch sizes instead of re-applying it.
+EngineChoice describe_choice(const BackendDescriptor& cfg, Reasons& why) {
+  EngineChoice c;
+  try {
+    const std::vector<BackendDescriptor> engine =
+        cfg.get_descriptors(CUDNN_ATTR_ENGINECFG_ENGINE, CUDNN_BACKEND_ENGINE_DESCRIPTOR, 1);
+    if (engine.empty()) return c;
+    const std::int64_t id = engine[0].get_int64(CUDNN_ATTR_ENGINE_GLOBAL_INDEX);
+    const std::int64_t n = cfg.count(CUDNN_ATTR_ENGINECFG_KNOB_CHOICES, CUDNN_TYPE_BACKEND_DESCRIPTOR);
+    if (n > 0) {
+      for (const BackendDescriptor& k :
+           cfg.get_descriptors(CUDNN_ATTR_ENGINECFG_KNOB_CHOICES, CUDNN_BACKEND_KNOB_CHOICE_DESCRIPTOR, n)) {
+        const auto type = k.get_enums<cudnnBackendKnobType_t>(CUDNN_ATTR_KNOB_CHOICE_KNOB_TYPE, CUDNN_TYPE_KNOB_TYPE, 1);
+        if (!type.empty()) c.knobs.emplace_back(type[0], k.get_int64(CUDNN_ATTR_KNOB_CHOICE_KNOB_VALUE));
+      }
+    }
+    c.engine_id = id;
+  } catch (const CudnnError& e) {  // only the recipe is lost, not the plan
+    why.add(std::string("describing an engine config: ") + e.what());
+    c.knobs.clear();
+  }
+  return c;
+}
+
+// Finalizes a plan for `cfg`; nullopt (with the reason) when cuDNN refuses it.
+std::optional<ConvPlan> try_plan(cudnnHandle_t handle, BackendDescriptor cfg, std::vector<BackendDescriptor> parts,
+                                 Reasons& why) {
+  try {
+    ConvPlan p;
+    p.choice = describe_choice(cfg, why);
+    p.plan = BackendDescriptor(CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR);
+    p.plan.set(CUDNN_ATTR_EXECUTION_PLAN_HANDLE, handle).set(CUDNN_ATTR_EXECUTION_PLAN_ENGINE_CONFIG, cfg).finalize();
+    p.workspace = p.plan.get_int64(CUDNN_ATTR_EXECUTION_PLAN_WORKSPACE_SIZE);
+    p.parts = std::move(parts);
+    p.parts.push_back(std::move(cfg));
+    return p;
+  } catch (const CudnnError& e) {  // this config does not run the graph: the caller tries the next
+    why.add(e.what());
+    return std::nullopt;
+  }
+}
+
+std::optional<ConvPlan> plan_from_choice(cudnnHandle_t handle, const BackendDescriptor& graph,
+                                         const EngineChoice& choice, Reasons& why) {
+  std::vector<BackendDescriptor> parts;
+  try {
+    BackendDescriptor engine(CUDNN_BACKEND_ENGINE_DESCRIPTOR);
+    engine.set(CUDNN_ATTR_ENGINE_OPERATION_GRAPH, graph)
+        .set(CUDNN_ATTR_ENGINE_GLOBAL_INDEX, choice.engine_id)
+        .finalize();
+    std::vector<const BackendDescriptor*> knob_ptrs;
+    for (const auto& [type, value] : choice.knobs) {
+      BackendDescriptor k(CUDNN_BACKEND_KNOB_CHOICE_DESCRIPTOR);
+      k.set(CUDNN_ATTR_KNOB_CHOICE_KNOB_TYPE, type).set(CUDNN_ATTR_KNOB_CHOICE_KNOB_VALUE, value).finalize();
+      parts.push_back(std::move(k));
+    }
+    for (const BackendDescriptor& k : parts) knob_ptrs.push_back(&k);
+    BackendDescriptor cfg(CUDNN_BACKEND_ENGINECFG_DESCRIPTOR);
+    cfg.set(CUDNN_ATTR_ENGINECFG_ENGINE, engine);
+    if (!knob_ptrs.empty()) cfg.set(CUDNN_ATTR_ENGINECFG_KNOB_CHOICES, knob_ptrs);
+    cfg.finalize();
+    parts.push_back(std::move(engine));
+    return try_plan(handle, std::move(cfg), std::move(parts), why);
+  } catch (const CudnnError& e) {  // the recipe does not apply to this graph (other batch): re-select
+    why.add("engine " + choice.name() + ": " + e.what());
+    return std::nullopt;
+  }
+}
+
+// Mean milliseconds of a few runs on the timing buffers; negative when the plan fails to run.
+double time_plan(cudnnHandle_t handle, const ConvPlan& p, bool with_bias, const TimingBuffers& t, Reasons& why) {
+  try {
+    const BackendDescriptor vp = make_variant_pack({t.x, t.w, t.y, t.bias}, with_bias, t.workspace);
+    Event start = make_event();
+    Event stop = make_event();
+    KILN_CUDNN_CHECK(cudnnBackendExecute(handle, p.plan.get(), vp.get()));  // warm-up (and lazy init)
+    constexpr int kRuns = 3;
+    KILN_CUDA_CHECK(cudaEventRecord(start.get(), t.stream));
+    for (int i = 0; i < kRuns; ++i) KILN_CUDNN_CHECK(cudnnBackendExecute(handle, p.plan.get(), vp.get()));
+    KILN_CUDA_CHECK(cudaEventRecord(stop.get(), t.stream));
+    KILN_CUDA_CHECK(cudaEventSynchronize(stop.get()));
+    float ms = 0.0f;
+    KILN_CUDA_CHECK(cudaEventElapsedTime(&ms, start.get(), stop.get()));
+    return ms / kRuns;
+  } catch (const CudnnError& e) {  // a candidate that fails to execute is skipped, not fatal
+    why.add("timing " + p.choice.name() + ": " + e.what());
+    return -1.0;
+  }
+}
+
+}  // namespace
+
+std::optional<ConvPlan> select_conv_plan(cudnnHandle_t handle, const ConvGraph& graph, const PlanRequest& req,
+                                         std::string* why_not) {
+  Reasons why;
+  const auto cap = static_cast<std::int64_t>(std::min<std::uint64_t>(req.workspace_cap, INT64_MAX));
+  if (req.preferred && req.preferred->engine_id >= 0) {
+    std::optional<ConvPlan> p = plan_from_choice(handle, graph.graph, *req.preferred, why);
+    if (p && p->workspace <= cap) return p;
+  }
+  for (cudnnBackendHeurMode_t mode : {CUDNN_HEUR_MODE_A, CUDNN_HEUR_MODE_B}) {
+    std::vector<ConvPlan> candidates;
+    for (BackendDescriptor& cfg : heuristic_configs(graph.graph, mode, why)) {
+      if (!allowed(cfg, req.precision, why)) continue;
+      std::optional<ConvPlan> p = try_plan(handle, std::move(cfg), {}, why);
+      if (!p) continue;
+      if (p->workspace > cap) {
+        why.add(p->choice.name() + " needs " + std::to_string(p->workspace) + " bytes of workspace, over the cap");
+        continue;
+      }
+      if (!req.timing) return p;
+      candidates.push_back(std::move(*p));
+      if (static_cast<int>(candidates.size()) >= kMaxFindCandidates) break;
+    }
+    std::optional<ConvPlan> best;
+    for (ConvPlan& c : candidates) {
+      if (c.workspace > static_cast<std::int64_t>(req.timing->workspace_bytes)) continue;
+      c.measured_ms = time_plan(handle, c, graph.has_bias, *req.timing, why);
+      if (c.measured_ms >= 0 && (!best || c.measured_ms < best->measured_ms)) best = std::move(c);
+    }
+    if (best) return best;
+  }
+  // Nothing fits the cap or runs: the fallback list, preferring configs that need no workspace.
+  std::vector<ConvPlan> fallbacks;
+  for (BackendDescriptor& cfg : heuristic_configs(graph.graph, CUDNN_HEUR_MODE_FALLBACK, why)) {
+    if (!allowed(cfg, req.precision, why)) continue;
+    std::optional<ConvPlan> p = try_plan(handle, std::move(cfg), {}, why);
+    if (p && p->workspace == 0) return p;
+    if (p && p->workspace <= cap) fallbacks.push_back(std::move(*p));
+  }
+  if (!fallbacks.empty()) return std::move(fallbacks.front());
+  if (why_not) *why_not = why.join();
+  return std::nullopt;
+}
+
+}  // namespace kiln::gpu

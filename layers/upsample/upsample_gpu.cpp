@@ -1,0 +1,32 @@
+// upsample_nearest on the GPU: one kernel over the stored elements (Fp16: pad channels copied).
+#include "engine/gpu/layout.h"
+#include "engine/gpu/op.h"
+#include "layers/upsample/upsample.h"
+#include "layers/upsample/upsample_kernels.h"
+
+namespace kiln::gpu {
+
+namespace {
+
+OpDeclaration declare(const Layer&, Precision) { return {}; }
+
+std::unique_ptr<GpuOp> build(const OpBuildEnv& env) {
+  const UpsampleLayer& layer = layer_as<UpsampleLayer>(env.layer);
+  const Shape x_shape = layer.input_shapes()[0];
+  const Shape y_shape = layer.output_shape();
+  const Pair scale = layer.params().scale;
+  const int in = env.inputs.at(0);
+  const int out = env.output;
+  const Precision p = env.precision();
+  return op_preparing_by("cuda kernel", [=](const OpRunEnv& e, std::int64_t batch) {
+    const TensorView x = activation_view(e.tensor(in), Layer::at_batch(x_shape, batch), p);
+    const TensorView y = activation_view(e.tensor(out), Layer::at_batch(y_shape, batch), p);
+    return prepared_call([=](const OpRunEnv& r) { launch_upsample_nearest(x, y, scale[0], scale[1], r.stream); });
+  });
+}
+
+}  // namespace
+
+const GpuOpKind upsample_gpu{&declare, &build};
+
+}  // namespace kiln::gpu
