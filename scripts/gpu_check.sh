@@ -5,7 +5,13 @@
 # Logs go to ${OUT:-out/gpu_check}: summary.txt and results.tar.gz (every log and JSON report); the last
 # lines printed are the summary.
 #
-#   bash scripts/gpu_check.sh [stage ...]     stages: env build test compare sanitize demo profile (default: all)
+#   bash scripts/gpu_check.sh [stage ...]     stages: env build test gputest compare sanitize demo profile ab
+#                                             (default: all but gputest and ab; gputest runs only
+#                                             kiln_gpu_tests, test runs every CTest test and them)
+#
+# Stage ab (before/after of a change): KILN_AB_BASELINE names another kiln source tree (say, a
+# `git archive` of the commit before the change); it is built next to this one and both run
+# benchmarks/ab_bench.py over the models the compare stage exported (KILN_AB_ARGS adds its options).
 set -uo pipefail
 export KILN_BUILD="${KILN_BUILD:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/build-gpu-host}"
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -14,6 +20,7 @@ OUT="${KILN_GPU_WORK:-/tmp/kiln_gpu_check}"
 mkdir -p "$OUT" "$RESULTS"
 stages=("$@")
 [ ${#stages[@]} -eq 0 ] && stages=(env build test compare sanitize demo profile)
+ab_build="${KILN_AB_BUILD:-/tmp/kiln_ab_baseline}"
 summary="$OUT/summary.txt"
 : >"$summary"
 note() { echo "$*" | tee -a "$summary"; }
@@ -33,6 +40,13 @@ if want env; then
   note "env: $(sed -n 3p "$OUT/env.txt")"
 fi
 
+if want build && [ -n "${KILN_AB_BASELINE:-}" ]; then
+  # The baseline builds in the background while this tree builds (and its tests run).
+  (cmake -S "$KILN_AB_BASELINE" -B "$ab_build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
+     -DKILN_BUILD_TESTS=OFF -DKILN_BUILD_BENCHMARKS=OFF && cmake --build "$ab_build" --target kiln -j 6) \
+    >"$OUT/ab_build.log" 2>&1 &
+fi
+
 if want build; then
   start=$(date +%s)
   if kiln_build -DCMAKE_CUDA_ARCHITECTURES=90 >"$OUT/build.log" 2>&1; then
@@ -48,6 +62,12 @@ if want test; then
   grep -E "^\s+[0-9]+ - .*\((Failed|Timeout|SEGFAULT|Subprocess)" "$OUT/ctest.log" | tee -a "$summary"
   "$KILN_BUILD/tests/gpu/kiln_gpu_tests" --gtest_brief=1 >"$OUT/gpu_tests.log" 2>&1
   note "gpu tests: $(grep -E '^\[  (PASSED|FAILED|SKIPPED)' "$OUT/gpu_tests.log" | tr '\n' ' ')"
+fi
+
+if want gputest && ! want test; then
+  "$KILN_BUILD/tests/gpu/kiln_gpu_tests" --gtest_brief=1 >"$OUT/gpu_tests.log" 2>&1
+  note "gpu tests: $(grep -E '^\[  (PASSED|FAILED|SKIPPED)' "$OUT/gpu_tests.log" | tr '\n' ' ')"
+  grep -E "^\[  FAILED" "$OUT/gpu_tests.log" | head -20 | tee -a "$summary"
 fi
 
 if want compare; then
@@ -71,9 +91,10 @@ if want compare; then
       esac
       echo "== $name $prec" >>"$OUT/compare.log"
       "$KILN_BUILD/kiln" compare --model "$models/$name" --device gpu --precision "$prec" $tol \
-        --json "$OUT/compare_$name.$prec.json" >>"$OUT/compare.log" 2>&1
+        --json "$OUT/compare_$name.$prec.json" >"$OUT/compare_run.log" 2>&1
       rc=$?
-      note "compare $name $prec (${tol}): rc=$rc $(grep -E '^output ' "$OUT/compare.log" | tail -1 | cut -c1-230)"
+      cat "$OUT/compare_run.log" >>"$OUT/compare.log"
+      note "compare $name $prec (${tol}): rc=$rc $(grep -E '^output |error' "$OUT/compare_run.log" | tail -1 | cut -c1-230)"
     done
   done
 fi
@@ -107,6 +128,22 @@ if want profile; then
   note "profiles: profile.log ($(grep -c '^==' "$OUT/profile.log" 2>/dev/null) runs)"
 fi
 
+if want ab; then
+  wait  # the baseline build, if it was started in the background
+  if [ -x "$ab_build/kiln" ]; then
+    list=""
+    for name in autoencoder resnet18 resnet50 unet; do [ -d "$models/$name" ] && list="$list${list:+,}$models/$name"; done
+    # shellcheck disable=SC2086
+    "$py" "$KILN_ROOT/benchmarks/ab_bench.py" --a "$ab_build/kiln" --b "$KILN_BUILD/kiln" --models "$list" \
+      --label-a before --label-b after --out "$OUT/ab.md" ${KILN_AB_ARGS:-} >"$OUT/ab.log" 2>&1
+    note "ab bench: rc=$?"
+    sed 's/^/  /' "$OUT/ab.md" >>"$summary"
+  else
+    note "ab bench: no baseline build (set KILN_AB_BASELINE; see ab_build.log)"
+  fi
+fi
+
+wait  # a baseline build started in the background must end before this call does
 tar -C "$OUT" -czf "$RESULTS/results.tar.gz" --exclude=models --exclude=demo/model --exclude=demo/kiln_io \
   --exclude=demo/checkpoint.pt --exclude='demo/grid_*.png' . 2>/dev/null
 cp "$summary" "$RESULTS/summary.txt"
