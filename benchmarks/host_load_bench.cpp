@@ -2,13 +2,23 @@
 // building (shape inference, weight binding) and memory planning, for a ResNet-50-sized network
 // generated in memory (53 convolutions among 122 layers, 25.5 M parameters). Runs in CI so load-time
 // regressions show up in its output.
+//
+// Also: name lookups at scale (formats/README.md allows 10^6 tensors per manifest): parsing a manifest of
+// 10^6 tiny tensors and looking every one up by name, and read_host_tensors of a tensor file of 3*10^5
+// tensors. Both were quadratic while lookups by name were linear scans.
 #include <benchmark/benchmark.h>
+#include <unistd.h>
 
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "engine/graph.h"
+#include "engine/host_tensor.h"
 #include "formats/manifest.h"
 #include "formats/model_spec.h"
 
@@ -120,10 +130,121 @@ void BM_PlanMemoryOnly(benchmark::State& state) {
   state.counters["sum_MiB"] = static_cast<double>(g.plan().sum_bytes) / (1 << 20);
 }
 
+// A valid manifest of `n` one-element f32 tensors (alignment 16, so tensor i is at offset 16 i), with
+// names shaped like real ones ("stage12.block345.conv.weight": longer than std::string's inline buffer).
+struct ManyTensors {
+  std::string text;
+  std::vector<std::string> names;  // in file order
+};
+
+std::string many_name(std::size_t i) {
+  return "stage" + std::to_string(i / 1000) + ".block" + std::to_string(i % 1000) + ".conv.weight";
+}
+
+const ManyTensors& many_tensors(std::size_t n) {
+  static std::map<std::size_t, std::unique_ptr<ManyTensors>> cache;  // built once per size: setup stays cheap
+  std::unique_ptr<ManyTensors>& m = cache[n];
+  if (!m) {
+    m = std::make_unique<ManyTensors>();
+    m->names.reserve(n);
+    std::string body;
+    for (std::size_t i = 0; i < n; ++i) {
+      m->names.push_back(many_name(i));
+      body += m->names.back() + " f32 " + std::to_string(16 * i) + " 4 [1]\n";
+    }
+    m->text = "kiln-manifest 1\nblob weights.bin\nblob-size " + std::to_string(16 * n) +
+              "\nalignment 16\ncrc32 00000000\ntensors " + std::to_string(n) + "\n" + body;
+  }
+  return *m;
+}
+
+// Looks up every name of `m` in `manifest` in a scattered order (7919 is prime, so i -> 7919 i mod n
+// visits every index once); returns false on a wrong answer.
+bool find_every_name(const Manifest& manifest, const ManyTensors& m, std::uint64_t& sum) {
+  const std::size_t n = m.names.size();
+  for (std::size_t k = 0; k < n; ++k) {
+    const std::size_t i = static_cast<std::size_t>((std::uint64_t{k} * 7919) % n);
+    const TensorEntry* e = manifest.find(m.names[i]);
+    if (e == nullptr || e->offset != 16 * i) return false;
+    sum += e->offset;
+  }
+  return true;
+}
+
+// parse_manifest (with full validation) of n tensor lines, then a find() of every name.
+void BM_ParseAndFindEveryTensor(benchmark::State& state) {
+  const ManyTensors& m = many_tensors(static_cast<std::size_t>(state.range(0)));
+  for (auto _ : state) {
+    const Manifest manifest = parse_manifest(m.text, "weights.manifest");
+    std::uint64_t sum = 0;
+    if (!find_every_name(manifest, m, sum)) state.SkipWithError("find returned a wrong entry");
+    benchmark::DoNotOptimize(sum);
+  }
+  state.counters["tensors"] = static_cast<double>(state.range(0));
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * m.text.size()));
+}
+
+// find() of every name only (the manifest parsed once, outside the timing).
+void BM_FindEveryTensor(benchmark::State& state) {
+  const ManyTensors& m = many_tensors(static_cast<std::size_t>(state.range(0)));
+  const Manifest manifest = parse_manifest(m.text, "weights.manifest");
+  for (auto _ : state) {
+    std::uint64_t sum = 0;
+    if (!find_every_name(manifest, m, sum)) state.SkipWithError("find returned a wrong entry");
+    benchmark::DoNotOptimize(sum);
+  }
+  state.counters["tensors"] = static_cast<double>(state.range(0));
+  state.counters["time_per_find"] = benchmark::Counter(static_cast<double>(state.iterations() * state.range(0)),
+                                                     benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
+// A tensor file (manifest + blob, as write_host_tensors writes `kiln run` outputs) of n one-element
+// tensors in a temporary folder, written once and removed at exit.
+class HostTensorFile {
+ public:
+  explicit HostTensorFile(std::size_t n)
+      : dir_(std::filesystem::temp_directory_path() /
+             ("kiln-host-load-bench-" + std::to_string(::getpid()) + "-" + std::to_string(n))) {
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    std::vector<HostTensor> tensors(n);
+    for (std::size_t i = 0; i < n; ++i) tensors[i] = HostTensor{many_name(i), Shape{1}, {static_cast<float>(i)}};
+    write_host_tensors(path(), tensors);
+  }
+  ~HostTensorFile() {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
+  HostTensorFile(const HostTensorFile&) = delete;
+  HostTensorFile& operator=(const HostTensorFile&) = delete;
+  std::string path() const { return (dir_ / "tensors.manifest").string(); }
+
+ private:
+  std::filesystem::path dir_;
+};
+
+void BM_ReadHostTensors(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  static std::map<std::size_t, std::unique_ptr<HostTensorFile>> files;
+  std::unique_ptr<HostTensorFile>& file = files[n];
+  if (!file) file = std::make_unique<HostTensorFile>(n);
+  for (auto _ : state) {
+    const std::vector<HostTensor> tensors = read_host_tensors(file->path());
+    if (tensors.size() != n || tensors.back().name != many_name(n - 1) ||
+        tensors.back().data != std::vector<float>{static_cast<float>(n - 1)})
+      state.SkipWithError("read_host_tensors returned wrong tensors");
+    benchmark::DoNotOptimize(tensors.data());
+  }
+  state.counters["tensors"] = static_cast<double>(n);
+}
+
 BENCHMARK(BM_ParseManifest)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_ParseModelYaml)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_BuildGraphAndPlan)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_PlanMemoryOnly)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_ParseAndFindEveryTensor)->Arg(1000000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_FindEveryTensor)->Arg(1000000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ReadHostTensors)->Arg(300000)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace kiln

@@ -5,9 +5,8 @@
 #include <cstring>
 #include <new>
 
-#include <unistd.h>
-
 #include "base/errors.h"
+#include "base/memory_limit.h"
 
 namespace kiln {
 
@@ -15,6 +14,7 @@ CpuWeightStore::CpuWeightStore(const TensorFile& file) : file_(file) {
   for (const TensorEntry& e : file.manifest.tensors) {
     if (e.dtype != DType::F16) continue;
     const std::uint64_t n = element_count(e.shape);
+    check_host_allocation(file.manifest.path, "weight " + e.name + " as float32", n * sizeof(float));
     std::vector<float> f(n);
     halves_to_floats(file.data(e), f.size(), f.data());
     converted_.emplace(e.offset, std::move(f));
@@ -38,15 +38,13 @@ RunResult CpuExecutor::run(const std::vector<HostTensor>& inputs, std::int64_t b
   const MemoryPlan& plan = options.keep_layer_outputs ? keep_plan : graph_.plan();
   std::vector<float> arena;
   // A --max-batch far beyond the machine's memory must be an error naming the size, not std::bad_alloc
-  // (or, with overcommit, the OOM killer). Checked against physical memory first because sanitizer
-  // allocators abort on huge requests instead of throwing.
+  // (or, with overcommit, the OOM killer). Checked against the host memory limit first because
+  // sanitizer allocators abort on huge requests instead of throwing.
   const std::uint64_t arena_floats = plan.arena_bytes / sizeof(float) + 1;
-  const long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGESIZE);
-  const std::uint64_t physical = pages > 0 && page_size > 0 ? static_cast<std::uint64_t>(pages) *
-                                                                   static_cast<std::uint64_t>(page_size)
-                                                             : UINT64_MAX;
+  check_host_allocation("the CPU reference path",
+                        "the activation arena for max batch " + std::to_string(graph_.max_batch()),
+                        arena_floats * sizeof(float));
   try {
-    if (arena_floats > arena.max_size() || plan.arena_bytes > physical) throw std::bad_alloc();
     arena.resize(static_cast<std::size_t>(arena_floats));
   } catch (const std::bad_alloc&) {
     throw Error("cannot allocate the CPU activation arena of " + std::to_string(plan.arena_bytes) +

@@ -9,6 +9,8 @@ namespace kiln {
 std::vector<HostTensor> read_host_tensors(const std::string& manifest_path) {
   const TensorFile file = read_tensor_file(manifest_path);
   std::vector<HostTensor> out;
+  out.reserve(file.manifest.tensors.size());
+  // to_float finds each name through the manifest's index: linear in the number of tensors overall.
   for (const TensorEntry& e : file.manifest.tensors) out.push_back(HostTensor{e.name, e.shape, file.to_float(e.name)});
   return out;
 }

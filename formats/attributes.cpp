@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "base/errors.h"
+#include "base/text.h"
 #include "formats/model_spec.h"
 
 namespace kiln {
@@ -21,34 +22,27 @@ std::string number(double v) {
   return s.str();
 }
 
+// The value as the file wrote it where the reader kept that (so `[3, 3.0]` is not shown as `[3, 3]`),
+// escaped and bounded like every file text in a message.
 std::string show(const AttrValue& v) {
   switch (v.kind) {
     case AttrValue::Kind::Int:
-      return "integer " + std::to_string(v.i);
+      return "integer " + (v.text.empty() ? std::to_string(v.i) : bare_or_quoted(v.text));
     case AttrValue::Kind::Float:
-      return "float " + number(v.f);
+      return "float " + (v.text.empty() ? number(v.f) : bare_or_quoted(v.text));
     case AttrValue::Kind::Bool:
       return std::string("boolean ") + (v.b ? "true" : "false");
     case AttrValue::Kind::String:
-      return "string '" + v.s + "'";
-    case AttrValue::Kind::IntList: {
-      std::string out = "list [";
-      for (std::size_t k = 0; k < v.ints.size(); ++k) out += (k ? ", " : "") + std::to_string(v.ints[k]);
-      return out + "]";
-    }
+      return "string " + quote(v.s);
+    case AttrValue::Kind::IntList:
     case AttrValue::Kind::FloatList: {
-      std::string out = "list [";
-      for (std::size_t k = 0; k < v.floats.size(); ++k) out += (k ? ", " : "") + number(v.floats[k]);
-      return out + "]";
+      if (!v.text.empty()) return "list " + bare_or_quoted(v.text);
+      std::vector<std::string> items;
+      for (double f : v.floats) items.push_back(number(f));
+      return "list [" + join_bounded(items, false) + "]";
     }
   }
   return "a value of unknown kind";
-}
-
-std::string join(const std::vector<std::string>& keys, const std::string& quote) {
-  std::string out;
-  for (std::size_t k = 0; k < keys.size(); ++k) out += (k ? ", " : "") + quote + keys[k] + quote;
-  return out;
 }
 
 }  // namespace
@@ -68,7 +62,7 @@ const AttrValue& Attributes::lookup(const std::string& key) const {
     std::vector<std::string> given;
     for (const auto& kv : values_) given.push_back(kv.first);
     throw ModelError(prefix(origin_, origin_.line) + ": missing required attribute '" + key + "'" +
-                     (given.empty() ? " (the layer has no attributes)" : " (given: " + join(given, "") + ")"));
+                     (given.empty() ? " (the layer has no attributes)" : " (given: " + join_bounded(given, false) + ")"));
   }
   return it->second;
 }
@@ -128,8 +122,9 @@ void Attributes::finish() const {
   for (const auto& kv : used_) known.push_back(kv.first);
   const int line = values_.at(unknown.front()).line;
   throw ModelError(prefix(origin_, line > 0 ? line : origin_.line) +
-                   (unknown.size() == 1 ? ": unknown attribute " : ": unknown attributes ") + join(unknown, "'") +
-                   " (" + origin_.op + (known.empty() ? " takes no attributes)" : " takes: " + join(known, "") + ")"));
+                   (unknown.size() == 1 ? ": unknown attribute " : ": unknown attributes ") +
+                   join_bounded(unknown, true) + " (" + origin_.op +
+                   (known.empty() ? " takes no attributes)" : " takes: " + join_bounded(known, false, 40) + ")"));
 }
 
 }  // namespace kiln

@@ -22,7 +22,9 @@ struct InputFile {
   std::uint64_t size = 0;
 };
 
-// Opens a regular file for reading. `what` names it in messages ("manifest", "blob ...").
+// Opens a regular file for reading, non-blocking, and checks its type on the opened descriptor: a named
+// pipe, a directory or a device is refused at once ("<path>: cannot read <what>: it is a named pipe, not
+// a regular file") instead of blocking. `what` names it in messages ("manifest", "blob ...").
 // Throws FormatError "<path>: cannot open <what>: <reason>".
 InputFile open_for_reading(const std::string& path, const std::string& what);
 
@@ -32,6 +34,9 @@ void read_exact(InputFile& f, void* dst, std::size_t n);
 // Reads a whole text file after checking that it is at most `max_bytes` long (checked before any byte
 // is read or any buffer allocated).
 std::string read_text_file(const std::string& path, std::uint64_t max_bytes, const std::string& what);
+
+// "a directory", "a named pipe", ... for a st_mode that is not a regular file.
+std::string file_type_name(unsigned mode);
 
 // The text of errno, thread-safe.
 std::string errno_text(int err);

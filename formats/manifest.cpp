@@ -4,8 +4,9 @@
 #include "formats/manifest.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <filesystem>
-#include <unordered_map>
+#include <functional>
 
 #include "base/errors.h"
 #include "base/checked_math.h"
@@ -226,10 +227,61 @@ void parse_header(LineReader& r, Manifest& m, std::uint64_t& count, int& blob_si
 }
 }  // namespace
 
+namespace {
+std::size_t name_hash(std::string_view name) { return std::hash<std::string_view>{}(name); }
+// The slot is chosen by the hash's low bits, the tag holds its high ones.
+std::uint32_t name_tag(std::size_t hash) { return static_cast<std::uint32_t>(static_cast<std::uint64_t>(hash) >> 32); }
+}  // namespace
+
 const TensorEntry* Manifest::find(std::string_view name) const {
-  for (const TensorEntry& e : tensors)
-    if (e.name == name) return &e;
-  return nullptr;
+  if (indexed_ != tensors.size() || index_.empty()) {  // filled by hand (or moved from) and not reindexed
+    for (const TensorEntry& e : tensors)
+      if (e.name == name) return &e;
+    return nullptr;
+  }
+  return find_indexed(name, name_hash(name));
+}
+
+const TensorEntry* Manifest::find_indexed(std::string_view name, std::size_t hash) const {
+  if (index_.empty()) return nullptr;
+  const std::size_t mask = index_.size() - 1;
+  const std::uint32_t tag = name_tag(hash);
+  // Never more than half full, so the probe ends at an empty slot. Entries are placed in position order,
+  // so of two equal names the first in `tensors` is met first.
+  for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
+    const IndexSlot& slot = index_[i];
+    if (slot.position == 0) return nullptr;
+    if (slot.tag == tag && tensors[slot.position - 1].name == name) return &tensors[slot.position - 1];
+  }
+}
+
+void Manifest::index_place(std::size_t hash, std::size_t position) {
+  const std::size_t mask = index_.size() - 1;
+  std::size_t i = hash & mask;
+  while (index_[i].position != 0) i = (i + 1) & mask;
+  index_[i] = IndexSlot{name_tag(hash), static_cast<std::uint32_t>(position + 1)};
+}
+
+void Manifest::index_reserve(std::size_t count) {
+  std::size_t slots = 16;
+  while (slots < 2 * count) slots *= 2;
+  if (slots <= index_.size()) return;
+  index_.assign(slots, IndexSlot{});
+  for (std::size_t i = 0; i < indexed_; ++i) index_place(name_hash(tensors[i].name), i);
+}
+
+void Manifest::index_next(std::size_t hash) {
+  index_reserve(indexed_ + 1);
+  index_place(hash, indexed_);
+  ++indexed_;
+}
+
+void Manifest::reindex() {
+  index_.clear();
+  indexed_ = 0;
+  if (tensors.size() >= UINT32_MAX) return;  // positions do not fit a slot: find stays linear
+  index_reserve(tensors.size());
+  while (indexed_ < tensors.size()) index_next(name_hash(tensors[indexed_].name));
 }
 
 Manifest parse_manifest(std::string_view text, const std::string& path) {
@@ -242,8 +294,9 @@ Manifest parse_manifest(std::string_view text, const std::string& path) {
   const int count_line = r.number();
 
   // Never reserve more entries than the remaining text could describe (a tensor line is >= 12 bytes).
-  m.tensors.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(count, text.size() / 12)));
-  std::unordered_map<std::string, int> seen;
+  const auto reserve = static_cast<std::size_t>(std::min<std::uint64_t>(count, text.size() / 12));
+  m.tensors.reserve(reserve);
+  m.index_reserve(reserve);  // the name index doubles as the duplicate check
   Previous prev;
   std::string_view line;
   for (std::uint64_t i = 0; i < count; ++i) {
@@ -253,11 +306,12 @@ Manifest parse_manifest(std::string_view text, const std::string& path) {
                         std::to_string(i));
     }
     TensorEntry e = parse_tensor_line(line, r);
-    const auto [it, inserted] = seen.emplace(e.name, e.line);
-    if (!inserted)
-      r.fail("tensor '" + e.name + "' is defined twice (first on line " + std::to_string(it->second) + ")");
+    const std::size_t hash = name_hash(e.name);
+    if (const TensorEntry* first = m.find_indexed(e.name, hash))
+      r.fail("tensor '" + e.name + "' is defined twice (first on line " + std::to_string(first->line) + ")");
     check_layout(e, prev, m, r);
     m.tensors.push_back(std::move(e));
+    m.index_next(hash);
     prev.entry = &m.tensors.back();
     prev.end = prev.entry->offset + prev.entry->nbytes;  // checked in check_layout
   }

@@ -33,8 +33,31 @@ struct Manifest {
   std::uint32_t crc32 = 0;
   std::vector<TensorEntry> tensors;  // in file order == ascending offset
 
-  // nullptr when absent.
+  // The entry named `name` (the first one, should `tensors` hold a name twice); nullptr when absent.
+  // Constant time through the name index that parse_manifest builds. A Manifest whose `tensors` were
+  // filled by hand is searched linearly until reindex() is called (the index is used only while it
+  // covers exactly tensors.size() entries); after renaming entries in place, call reindex().
   const TensorEntry* find(std::string_view name) const;
+
+  // Rebuilds the name index from `tensors` (linear time; duplicates are allowed, find returns the first).
+  void reindex();
+
+ private:
+  friend Manifest parse_manifest(std::string_view text, const std::string& path);
+  // The name index: open addressing with linear probing, at most half full, over positions in
+  // `tensors`. Positions and hashes only, no pointers or views, so a copied or moved Manifest keeps a
+  // valid index; find compares the name itself, so a hash collision or an entry renamed since is never
+  // returned for the wrong name.
+  struct IndexSlot {
+    std::uint32_t tag = 0;       // high bits of the name's hash
+    std::uint32_t position = 0;  // position in `tensors` + 1; 0: empty
+  };
+  std::vector<IndexSlot> index_;  // size: 0 or a power of two
+  std::size_t indexed_ = 0;       // tensors[0, indexed_) are in index_
+  const TensorEntry* find_indexed(std::string_view name, std::size_t hash) const;
+  void index_reserve(std::size_t count);  // room for `count` entries (rebuilt when it grows)
+  void index_place(std::size_t hash, std::size_t position);
+  void index_next(std::size_t hash);  // adds tensors[indexed_], whose name has `hash`
 };
 
 // Parses manifest text; `path` is used for messages and to resolve the blob name.

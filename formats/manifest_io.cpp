@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "base/errors.h"
+#include "base/memory_limit.h"
 #include "formats/file_io.h"
 #include "formats/manifest.h"
 #include "formats/rules.h"
@@ -82,6 +83,7 @@ TensorFile read_tensor_file(const std::string& manifest_path) {
   TensorFile tf;
   tf.manifest = read_manifest(manifest_path);
   fileio::InputFile f = open_blob(tf.manifest);  // size checked before the allocation below
+  check_host_allocation(tf.manifest.blob_path, "the blob", tf.manifest.blob_size);
   tf.blob.resize(static_cast<std::size_t>(tf.manifest.blob_size));
   read_and_verify(tf.manifest, f, tf.blob.data());
   return tf;
@@ -93,6 +95,7 @@ std::vector<float> TensorFile::to_float(std::string_view name) const {
   const std::uint64_t n = element_count(e->shape);
   if (e->offset > blob.size() || e->nbytes > blob.size() - e->offset || e->nbytes != n * dtype_size(e->dtype))
     throw UsageError("TensorFile::to_float: tensor '" + e->name + "' does not fit the blob held in memory");
+  check_host_allocation(manifest.path, "tensor " + rules::quote(e->name) + " as float32", n * sizeof(float));
   std::vector<float> out(static_cast<std::size_t>(n));
   const std::uint8_t* src = data(*e);
   if (e->dtype == DType::F32) {

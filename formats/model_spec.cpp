@@ -12,6 +12,7 @@
 #include "base/errors.h"
 #include "formats/file_io.h"
 #include "formats/rules.h"
+#include "formats/yaml_prescan.h"
 #include "formats/yaml_scalar.h"
 
 namespace kiln {
@@ -114,6 +115,7 @@ AttrValue attr_of(const Node& n, const std::string& what, const Ctx& c) {
   const std::string expected = "expected a number, boolean, string or flat list of numbers, found ";
   if (n.IsSequence()) {
     v.kind = AttrValue::Kind::IntList;
+    std::vector<std::string> texts;
     for (const Node& e : n) {
       bool in_range = true;
       const Scalar s = e.IsScalar() ? yaml::resolve_scalar(e, in_range) : Scalar{};
@@ -123,14 +125,17 @@ AttrValue attr_of(const Node& n, const std::string& what, const Ctx& c) {
       if (s.kind == Scalar::Kind::Float) v.kind = AttrValue::Kind::FloatList;
       v.ints.push_back(s.i);
       v.floats.push_back(s.f);
+      texts.push_back(s.text);
     }
     if (v.kind == AttrValue::Kind::FloatList) v.ints.clear();
+    v.text = "[" + rules::join_bounded(texts, false) + "]";
     return v;
   }
   if (!n.IsScalar()) c.fail(n, what + ": " + expected + yaml::describe(n));
   bool in_range = true;
   const Scalar s = yaml::resolve_scalar(n, in_range);
   if (!in_range) c.fail(n, what + ": number " + quote(s.text) + " is out of range");
+  v.text = s.text;
   switch (s.kind) {
     case Scalar::Kind::Int:
       v.kind = AttrValue::Kind::Int;
@@ -328,7 +333,7 @@ int second_document_line(const std::string& text) {
 [[noreturn]] void rethrow_yaml(const YAML::Exception& e, const std::string& path, const char* what) {
   const int line = e.mark.is_null() ? 0 : e.mark.line + 1;
   const std::string column = e.mark.is_null() ? "" : " at column " + std::to_string(e.mark.column + 1);
-  throw FormatError(rules::where(path, line) + what + column + ": " + e.msg);
+  throw FormatError(rules::where(path, line) + what + column + ": " + yaml::explain_syntax_error(e.msg));
 }
 }  // namespace
 
@@ -341,6 +346,7 @@ ModelSpec parse_model(const std::string& text, const std::string& path) {
     throw FormatError(rules::where(path, line) + "expected one YAML document, found the start of another");
   Node root;
   try {
+    yaml::prescan(text, path);
     // Not LoadAll: yaml-cpp 0.7's LoadAll loops forever on some malformed input (jbeder/yaml-cpp#1040).
     root = YAML::Load(text);
   } catch (const YAML::Exception& e) {

@@ -25,6 +25,7 @@ struct AttrValue {
   std::string s;
   std::vector<std::int64_t> ints;
   std::vector<double> floats;  // also set for IntList
+  std::string text;  // as written in the file ("3.0", "[3, 3.0]"), for messages
   int line = 0;
 };
 

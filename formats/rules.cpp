@@ -3,7 +3,6 @@
 namespace kiln::rules {
 
 namespace {
-constexpr std::size_t kMaxQuotedChars = 64;
 
 bool is_printable(char c) { return c >= 0x20 && c <= 0x7e; }
 
@@ -42,15 +41,6 @@ std::string check_file_name(std::string_view name) {
   if (name == ".") return "is '.', expected a file name";
   if (name.find("..") != std::string_view::npos) return "contains '..', expected a file name in the same folder";
   return {};
-}
-
-std::string quote(std::string_view s) {
-  std::string out = "'";
-  const std::size_t n = s.size() < kMaxQuotedChars ? s.size() : kMaxQuotedChars;
-  for (std::size_t i = 0; i < n; ++i) out += is_printable(s[i]) ? std::string(1, s[i]) : "?";
-  out += "'";
-  if (s.size() > n) out += "... (" + std::to_string(s.size()) + " characters)";
-  return out;
 }
 
 std::string where(const std::string& path, int line) {

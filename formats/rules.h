@@ -8,6 +8,9 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "base/text.h"
 
 namespace kiln::rules {
 
@@ -23,6 +26,10 @@ constexpr std::uint64_t kMinAlignment = 16;
 constexpr std::uint64_t kMaxAlignment = 1048576;
 constexpr std::uint64_t kWriterAlignment = 256;
 constexpr std::uint64_t kManifestVersion = 1;
+// model.yaml, checked before a tree is built (formats/yaml_prescan.h).
+constexpr std::size_t kMaxYamlDepth = 32;
+constexpr std::uint64_t kMaxYamlNodes = 4000000;
+constexpr std::size_t kMaxYamlScalarBytes = 4096;
 
 // `A–Z a–z 0–9 _ . : / -`
 bool is_name_char(char c);
@@ -33,9 +40,9 @@ std::string check_name(std::string_view name);
 // 1–255 characters, no '/', '\', no "..", not ".", printable ASCII.
 std::string check_file_name(std::string_view name);
 
-// `s` in single quotes for a message; long or non-printable text is shortened/escaped so that a hostile
-// file cannot produce a multi-megabyte or terminal-corrupting message.
-std::string quote(std::string_view s);
+// Quoting and bounded lists for messages: base/text.h.
+using kiln::join_bounded;
+using kiln::quote;
 
 // "<path>:<line>: " or, for line <= 0, "<path>: ".
 std::string where(const std::string& path, int line);

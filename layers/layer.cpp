@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "base/errors.h"
+#include "base/text.h"
 
 namespace kiln {
 
@@ -30,11 +31,6 @@ std::string rank_name(std::size_t rank) {
   return std::to_string(rank) + "-D";
 }
 
-std::string join(const std::vector<std::string>& v) {
-  std::string out;
-  for (std::size_t k = 0; k < v.size(); ++k) out += (k ? ", " : "") + v[k];
-  return out;
-}
 
 }  // namespace
 
@@ -67,13 +63,13 @@ void LayerBuildContext::fail_attribute(const std::string& key, const std::string
 void LayerBuildContext::expect_input_count(std::size_t n) const {
   if (spec_.inputs.size() != n)
     fail("takes " + std::to_string(n) + (n == 1 ? " input" : " inputs") + ", found " +
-         std::to_string(spec_.inputs.size()) + " (" + join(spec_.inputs) + ")");
+         std::to_string(spec_.inputs.size()) + " (" + join_bounded(spec_.inputs, false) + ")");
 }
 
 void LayerBuildContext::expect_min_input_count(std::size_t n) const {
   if (spec_.inputs.size() < n)
     fail("takes at least " + std::to_string(n) + " inputs, found " + std::to_string(spec_.inputs.size()) + " (" +
-         join(spec_.inputs) + ")");
+         join_bounded(spec_.inputs, false) + ")");
 }
 
 void LayerBuildContext::expect_rank(std::size_t input, std::size_t rank) const {
@@ -115,7 +111,7 @@ void LayerBuildContext::finish() const {
     std::vector<std::string> roles = bound_roles_;
     std::sort(roles.begin(), roles.end());
     fail("weight role '" + kv.first + "' is not used by " + spec_.origin.op +
-         (roles.empty() ? " (it takes no weights)" : " (it takes: " + join(roles) + ")"));
+         (roles.empty() ? " (it takes no weights)" : " (it takes: " + join_bounded(roles, false, 40) + ")"));
   }
 }
 

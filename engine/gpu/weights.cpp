@@ -6,6 +6,7 @@
 #include <tuple>
 #include <vector>
 
+#include "base/memory_limit.h"
 #include "engine/gpu/copy.h"
 #include "engine/gpu/layout.h"
 #include "formats/dtype.h"
@@ -89,6 +90,8 @@ void DeviceWeights::upload_forms(const Manifest& manifest, const std::vector<Wei
     total = round_up(total + form_bytes(r), kWidenAlign);
   }
   if (total == 0) return;
+  check_host_allocation(manifest.blob_path, "the weight blob", manifest.blob_size);
+  check_host_allocation(manifest.blob_path, "the fp16 weight forms", total);
   std::vector<std::byte> blob(manifest.blob_size);
   read_blob_into(manifest, blob.data(), blob.size());
   PinnedBuffer host(total, "the fp16 weights (pinned staging)");
@@ -118,6 +121,7 @@ void DeviceWeights::upload_blob(const Manifest& manifest, const std::vector<Weig
     used.push_back(r.tensor);
   }
   if (manifest.blob_size == 0) return;
+  check_host_allocation(manifest.blob_path, "the weight blob", manifest.blob_size);
   PinnedBuffer host(manifest.blob_size, "the weight blob (pinned staging)");
   read_blob_into(manifest, host.data(), host.size());
   blob_ = DeviceBuffer(manifest.blob_size, "the weights");

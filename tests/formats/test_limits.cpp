@@ -7,6 +7,9 @@
 #include <filesystem>
 #include <new>
 
+#include <sys/stat.h>
+
+#include "base/memory_limit.h"
 #include "formats/manifest.h"
 #include "formats/model_spec.h"
 #include "manifest_text.h"
@@ -26,8 +29,13 @@ void* operator new(std::size_t n) {
   if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
   throw std::bad_alloc();
 }
+// These deletes free what the operator new above took from malloc; GCC 12 cannot see that through the
+// replacement and warns (-Wmismatched-new-delete) when a caller inlines a new/delete pair.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#pragma GCC diagnostic pop
 
 namespace kiln {
 namespace {
@@ -116,6 +124,48 @@ TEST(Limits, OversizedModelIsNotRead) {
   const Outcome o = measure([&] { read_model(path); });
   EXPECT_THAT(o.message, HasSubstr(path + ": model is 67108865 bytes, expected at most 67108864 (64 MiB)"));
   EXPECT_LT(o.largest_allocation, kSmall);
+}
+
+// A blob file that really is that large (sparse: it costs no disk) passes the size check against its
+// manifest; the host memory limit refuses it before the buffer is allocated.
+TEST(Limits, BlobBeyondTheHostMemoryLimitIsRefusedBeforeAllocating) {
+  TempDir dir;
+  ManifestText t;
+  t.blob_size = "blob-size 68719476736";  // 64 GiB
+  t.count = "tensors 1";
+  t.tensors = {"huge f32 0 68719476736 [17179869184]"};
+  const std::string manifest = dir.write("w.manifest", t.str());
+  const std::string blob = dir.write("weights.bin", "");
+  std::filesystem::resize_file(blob, std::uint64_t{64} << 30);
+  set_host_memory_limit(std::uint64_t{1} << 30);
+  const Outcome o = measure([&] { read_tensor_file(manifest); });
+  set_host_memory_limit(0);
+  EXPECT_THAT(o.message, HasSubstr(blob + ": the blob needs 68719476736 bytes (64.0 GiB), above the host memory "
+                                          "limit of 1073741824 bytes (1.0 GiB; KILN_HOST_MEMORY_LIMIT_MB sets it)"));
+  EXPECT_LT(o.largest_allocation, kSmall);
+  EXPECT_EQ(host_memory_limit() > (std::uint64_t{1} << 30), true) << "0 restores the machine's memory";
+}
+
+// A named pipe nobody writes to would block an ordinary open forever: it is refused at once, for every
+// kind of file kiln reads, and a directory is named as such.
+TEST(Limits, NamedPipesAndDirectoriesAreRefusedWithoutBlocking) {
+  TempDir dir;
+  const std::string fifo = dir.file("pipe");
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_THAT(error_of([&] { read_manifest(fifo); }),
+              HasSubstr(fifo + ": cannot read manifest: it is a named pipe, not a regular file"));
+  EXPECT_THAT(error_of([&] { read_model(fifo); }),
+              HasSubstr(fifo + ": cannot read model: it is a named pipe, not a regular file"));
+  EXPECT_THAT(error_of([&] { read_model(dir.str()); }), HasSubstr("it is a directory, not a regular file"));
+  // The blob a valid manifest names, as a pipe.
+  ManifestText t;
+  t.blob = "blob pipe";
+  const std::string manifest = dir.write("w.manifest", t.str());
+  EXPECT_THAT(error_of([&] { read_tensor_file(manifest); }),
+              HasSubstr(fifo + ": cannot read the blob named in " + manifest + ": it is a named pipe"));
+  const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+  EXPECT_LT(took.count(), 5.0);
 }
 
 }  // namespace

@@ -196,7 +196,7 @@ TEST_F(BrokenFiles, MissingManifest) {
 TEST_F(BrokenFiles, ManifestIsAFolder) {
   std::filesystem::create_directory(dir.file("d.manifest"));
   EXPECT_THAT(error_of([&] { read_manifest(dir.file("d.manifest")); }),
-              HasSubstr(dir.file("d.manifest") + ": cannot open manifest: not a regular file"));
+              HasSubstr(dir.file("d.manifest") + ": cannot read manifest: it is a directory, not a regular file"));
 }
 
 TEST_F(BrokenFiles, MissingBlob) {
