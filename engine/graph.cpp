@@ -29,10 +29,8 @@ std::uint64_t activation_bytes(const Shape& shape, const std::string& what) {
 }  // namespace
 
 int Graph::tensor_index(const std::string& name) const {
-  for (std::size_t i = 0; i < tensors_.size(); ++i) {
-    if (tensors_[i].name == name) return static_cast<int>(i);
-  }
-  return -1;
+  const auto it = tensor_index_.find(name);
+  return it == tensor_index_.end() ? -1 : it->second;
 }
 
 Graph Graph::build(const ModelSpec& spec, const Manifest& manifest, const GraphBuildOptions& options) {
@@ -52,7 +50,8 @@ Graph Graph::build(const ModelSpec& spec, const Manifest& manifest, const GraphB
   if (options.max_batch < 0) throw UsageError("max batch must be positive, got " + std::to_string(options.max_batch));
   g.max_batch_ = options.max_batch > 0 ? options.max_batch : written_batch;
 
-  std::map<std::string, int> index;
+  std::unordered_map<std::string, int>& index = g.tensor_index_;
+  index.reserve(g.spec_.inputs.size() + g.spec_.layers.size());
   for (const InputSpec& in : g.spec_.inputs) {
     GraphTensor t;
     t.name = in.name;
@@ -125,8 +124,19 @@ Graph Graph::build(const ModelSpec& spec, const Manifest& manifest, const GraphB
     }
     g.plan_tensors_.push_back(p);
   }
-  g.plan_ = plan_memory(g.plan_tensors_, steps, options.alignment);
+  try {
+    g.plan_ = plan_memory(g.plan_tensors_, steps, options.alignment);
+  } catch (const PlanTensorError& e) {
+    throw ModelError(g.describe_tensor(static_cast<int>(e.tensor())) + ": cannot plan its memory: " + e.problem() +
+                     " (at max batch " + std::to_string(g.max_batch_) + ")");
+  }
   return g;
+}
+
+std::string Graph::describe_tensor(int index) const {
+  const GraphTensor& t = tensors_.at(static_cast<std::size_t>(index));
+  if (t.producer >= 0) return layers_[static_cast<std::size_t>(t.producer)]->origin().describe() + ": its output";
+  return spec_.path + ": input '" + t.name + "'";
 }
 
 void Graph::check_run_inputs(const std::vector<HostTensor>& inputs, std::int64_t batch) const {

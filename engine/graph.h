@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "engine/planner.h"
@@ -49,7 +50,9 @@ class Graph {
   // Tensors: the network inputs first (in model order), then one per layer (tensor input_count + i
   // is layer i's output).
   const std::vector<GraphTensor>& tensors() const { return tensors_; }
-  int tensor_index(const std::string& name) const;  // -1 when absent
+  int tensor_index(const std::string& name) const;  // -1 when absent; constant time
+  // For messages: "model.yaml:12: layer enc.0 (conv2d): its output", or "model.yaml: input 'x'".
+  std::string describe_tensor(int index) const;
   const std::vector<int>& input_tensors() const { return inputs_; }
   const std::vector<int>& output_tensors() const { return outputs_; }
   int output_tensor_of(int layer) const { return static_cast<int>(inputs_.size()) + layer; }
@@ -76,6 +79,7 @@ class Graph {
   std::int64_t max_batch_ = 1;
   std::vector<std::unique_ptr<Layer>> layers_;
   std::vector<GraphTensor> tensors_;
+  std::unordered_map<std::string, int> tensor_index_;  // name -> index in tensors_
   std::vector<int> inputs_;
   std::vector<int> outputs_;
   std::vector<std::vector<int>> layer_inputs_;

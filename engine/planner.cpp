@@ -16,6 +16,13 @@
 #include "engine/planner_internal.h"
 
 namespace kiln {
+
+PlanTensorError::PlanTensorError(std::size_t tensor, std::string field, std::string problem)
+    : UsageError("plan_memory: tensor " + std::to_string(tensor) + " " + field + ": " + problem),
+      tensor_(tensor),
+      field_(std::move(field)),
+      problem_(std::move(problem)) {}
+
 namespace {
 
 using planner_detail::Block;
@@ -25,7 +32,7 @@ std::string num(std::uint64_t v) { return std::to_string(v); }
 std::string num(int v) { return std::to_string(v); }
 
 [[noreturn]] void reject_tensor(std::size_t i, const char* field, const std::string& what) {
-  throw UsageError("plan_memory: tensor " + num(std::uint64_t{i}) + " " + field + ": " + what);
+  throw PlanTensorError(i, field, what);
 }
 
 // Checks every rule of planner.h. Returns each tensor's size rounded up to the alignment and sets

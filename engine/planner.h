@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "base/errors.h"
+
 namespace kiln {
 
 struct PlanTensor {
@@ -43,7 +45,23 @@ struct MemoryPlan {
   std::string strategy;                // which placement heuristic won
 };
 
-// Throws kiln::UsageError for inconsistent input (bad intervals, bad alias, non-power-of-two alignment).
+// What plan_memory throws for a tensor it cannot plan: a UsageError that also says which tensor and
+// field, so that a caller that knows the tensors (Graph, GpuEngine) can name the layer behind it.
+class PlanTensorError : public UsageError {
+ public:
+  PlanTensorError(std::size_t tensor, std::string field, std::string problem);
+  std::size_t tensor() const { return tensor_; }
+  const std::string& field() const { return field_; }
+  const std::string& problem() const { return problem_; }
+
+ private:
+  std::size_t tensor_;
+  std::string field_;
+  std::string problem_;
+};
+
+// Throws PlanTensorError for an inconsistent tensor (bad intervals, bad alias, sizes that overflow) and
+// UsageError for a bad alignment.
 MemoryPlan plan_memory(const std::vector<PlanTensor>& tensors, int num_steps, std::uint64_t alignment = 256);
 
 // True when no two conflicting tensors overlap in `plan` (views excepted); used by tests and, cheaply,

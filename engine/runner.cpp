@@ -1,9 +1,13 @@
 #include "engine/runner.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <string_view>
+#include <unordered_map>
 
 #include "engine/cpu_executor.h"
 #include "base/errors.h"
+#include "base/text.h"
 #include "engine/model_dir.h"
 
 namespace kiln {
@@ -47,14 +51,41 @@ std::int64_t input_batch(const std::string& model, const std::vector<HostTensor>
   return it->shape[0];
 }
 
-std::vector<HostTensor> match_inputs(const Graph& graph, std::vector<HostTensor> tensors, const std::string& source) {
+std::vector<HostTensor> match_inputs(const Graph& graph, std::vector<HostTensor> tensors, const std::string& source,
+                                     bool allow_extra) {
+  // One pass over the file's tensors (it may hold far more than the model has inputs): the first tensor
+  // named like each model input. Keyed by the graph's names, which stay put while tensors are moved out.
+  const std::vector<int>& ids = graph.input_tensors();
+  std::unordered_map<std::string_view, std::size_t> input_of;  // model input name -> its position in ids
+  for (std::size_t k = 0; k < ids.size(); ++k) input_of.emplace(graph.tensors()[ids[k]].name, k);
+  std::vector<std::size_t> match(ids.size(), tensors.size());  // tensors.size(): none
+  for (std::size_t i = 0; i < tensors.size(); ++i) {
+    const auto k = input_of.find(tensors[i].name);
+    if (k != input_of.end() && match[k->second] == tensors.size()) match[k->second] = i;
+  }
+  // A tensor the model does not take is usually a mix-up of files (or of input names): say so.
+  std::vector<std::string> extra;
+  {
+    std::vector<bool> used(tensors.size(), false);
+    for (std::size_t m : match)
+      if (m < tensors.size()) used[m] = true;
+    for (std::size_t i = 0; i < tensors.size(); ++i)
+      if (!used[i]) extra.push_back(tensors[i].name);
+  }
+  if (!extra.empty()) {
+    const std::string what = source + ": " + std::to_string(extra.size()) + " tensor(s) that are not model inputs (" +
+                             join_bounded(extra, true) + ")";
+    if (!allow_extra) throw UsageError(what + "; pass --allow-extra-inputs to ignore them");
+    std::fprintf(stderr, "warning: %s, ignored\n", what.c_str());
+  }
   std::vector<HostTensor> ordered;
-  for (int id : graph.input_tensors()) {
+  for (std::size_t k = 0; k < ids.size(); ++k) {
+    const int id = ids[k];
     const std::string& name = graph.tensors()[id].name;
-    auto it = std::find_if(tensors.begin(), tensors.end(), [&](const HostTensor& t) { return t.name == name; });
-    if (it == tensors.end())
+    if (match[k] == tensors.size())
       throw UsageError(source + ": no tensor named '" + name + "' for the model input of that name (it holds: " +
                        names_of(tensors) + ")");
+    HostTensor* const it = &tensors[match[k]];
     const std::int64_t batch = ordered.empty() ? (it->shape.empty() ? 1 : it->shape[0]) : ordered[0].shape[0];
     const Shape want = Layer::at_batch(graph.tensors()[id].shape, batch);
     if (it->shape != want)

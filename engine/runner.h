@@ -48,7 +48,10 @@ std::int64_t input_batch(const std::string& model, const std::vector<HostTensor>
 // Puts `tensors` in the graph's input order, matching by name. Throws UsageError naming a missing
 // input and listing what `source` holds, or naming a tensor whose shape is not the model input's
 // (the batch aside) or whose batch differs from the first input's.
-std::vector<HostTensor> match_inputs(const Graph& graph, std::vector<HostTensor> tensors, const std::string& source);
+// A tensor that is not a model input (or a second one of an input's name) is a UsageError listing
+// them, or with `allow_extra` a warning on stderr.
+std::vector<HostTensor> match_inputs(const Graph& graph, std::vector<HostTensor> tensors, const std::string& source,
+                                     bool allow_extra = false);
 
 // True when this build has a GPU backend and a CUDA device is visible; `why_not` says why not.
 bool gpu_available(std::string* why_not);

@@ -3,6 +3,7 @@
 #include "engine/bench/bench.h"
 #include "engine/cli/bench_options.h"
 #include "engine/cli/commands.h"
+#include "engine/cli/finite_report.h"
 #include "base/errors.h"
 
 namespace kiln {
@@ -30,6 +31,11 @@ int cmd_bench(int argc, char** argv) {
   bool no_transfers = false;
   p.add_flag("no-transfers", "keep inputs and outputs on the device: no H2D/D2H per iteration", &no_transfers);
   p.add_string("json", "FILE", "also write the report as JSON (every statistic, the splits and warnings)", &json_path);
+  bool check_finite = false;
+  p.add_flag("check-finite",
+             "first run once and report the first input or layer output holding NaN/Inf, by name (exit 1, no "
+             "measurement): NaNs can run at another speed than real data",
+             &check_finite);
   if (!p.parse(argc, argv, 2)) return 0;
   c.transfers = !no_transfers;
   resolve_bench_options(o, false);
@@ -37,6 +43,21 @@ int cmd_bench(int argc, char** argv) {
     throw UsageError(
         "--cuda-graph, --streams and --no-transfers need --device gpu (the CPU reference path runs "
         "on the host)");
+  }
+
+  if (check_finite) {
+    RunnerOptions ro;
+    ro.model = c.model;
+    ro.device = c.device;
+    ro.precision = c.precision;
+    ro.algo = c.algo;
+    ro.workspace_mb = o.workspace_mb;
+    ro.max_batch = c.batch;
+    auto runner = make_runner(ro);
+    const std::vector<HostTensor> inputs = bench::bench_inputs(runner->graph(), c.batch, c.input_file);
+    if (!report_nonfinite(ro, *runner, inputs, c.batch, runner->run(inputs, c.batch, RunOptions{}))) {
+      return kExitMismatch;
+    }
   }
 
   const bench::BenchResult r = c.device == "gpu" ? bench::run_gpu_bench(c, o.workspace_mb) : bench::run_cpu_bench(c);
@@ -47,7 +68,7 @@ int cmd_bench(int argc, char** argv) {
     bench::write_json(j, r, s);
     j.save(json_path);
   }
-  return 0;
+  return kExitOk;
 }
 
 }  // namespace kiln

@@ -6,6 +6,7 @@
 #include "engine/cli/commands.h"
 #include "engine/cli/options.h"
 #include "engine/cli/device_options.h"
+#include "engine/cli/finite_report.h"
 #include "engine/runner.h"
 #include "engine/compare.h"
 #include "base/errors.h"
@@ -64,8 +65,8 @@ int cmd_compare(int argc, char** argv) {
   OptionParser p("kiln compare --model DIR [options]",
                  "Runs the golden inputs the exporter wrote (DIR/golden/inputs.manifest) and compares kiln's\n"
                  "outputs with PyTorch's (DIR/golden/outputs.manifest). An element fails only when its error is\n"
-                 "over both --atol and --rtol (polygraphy's rule); NaN/Inf disagreements always fail. Exits 1\n"
-                 "when any output fails. With --layers (export with --golden-layers), compares every layer and\n"
+                 "over both --atol and --rtol (polygraphy's rule); NaN/Inf disagreements always fail, and so does\n"
+                 "a NaN/Inf anywhere unless --no-check-finite. Exits 1 when any output fails. With --layers (export with --golden-layers), compares every layer and\n"
                  "marks the first one beyond tolerance.");
   p.add_string("model", "DIR", "model folder (or its model.yaml)", &ro.model, true);
   add_device_options(p, ro);
@@ -74,6 +75,14 @@ int cmd_compare(int argc, char** argv) {
   p.add_double("rtol", "X", "relative tolerance", &tol.rtol);
   p.add_flag("layers", "compare every layer's output with golden/layers.manifest", &layers);
   p.add_string("json", "FILE", "also write the statistics as JSON", &json_path);
+  bool no_check_finite = false;
+  p.add_flag("no-check-finite",
+             "do not look for NaN/Inf (by default an input or output holding one fails the comparison, naming the "
+             "input or the first layer whose output is not finite)",
+             &no_check_finite);
+  bool allow_extra = false;
+  p.add_flag("allow-extra-inputs", "warn about, instead of refusing, tensors in the inputs file that are not model inputs",
+             &allow_extra);
   if (!p.parse(argc, argv, 2)) return 0;
   // Checked before the model runs; a NaN tolerance would pass every element.
   for (const auto& [name, v] : {std::pair<const char*, double>{"atol", tol.atol}, {"rtol", tol.rtol}})
@@ -89,7 +98,7 @@ int cmd_compare(int argc, char** argv) {
   ro.max_batch = batch;
   ro.keep_layer_outputs = layers;
   auto runner = make_runner(ro);
-  inputs = match_inputs(runner->graph(), std::move(inputs), inputs_path);
+  inputs = match_inputs(runner->graph(), std::move(inputs), inputs_path, allow_extra);
   std::printf("device: %s\n", runner->device_description().c_str());
   std::printf("tolerance: atol %g, rtol %g\n", tol.atol, tol.rtol);
 
@@ -143,10 +152,12 @@ int cmd_compare(int argc, char** argv) {
     if (!first_marked) std::printf("every layer within tolerance\n");
     ok = ok && !first_marked;
   }
-  j.value("first_divergent_layer", first_divergent).value("pass", ok).end_object();
+  const bool finite = no_check_finite || report_nonfinite(ro, *runner, inputs, batch, result);
+  ok = ok && finite;
+  j.value("first_divergent_layer", first_divergent).value("finite", finite).value("pass", ok).end_object();
   if (!json_path.empty()) j.save(json_path);
   std::printf("%s\n", ok ? "PASS" : "FAIL");
-  return ok ? 0 : 1;
+  return ok ? kExitOk : kExitMismatch;
 }
 
 }  // namespace kiln

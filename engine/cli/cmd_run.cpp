@@ -5,6 +5,7 @@
 #include "engine/cli/commands.h"
 #include "engine/cli/options.h"
 #include "engine/cli/device_options.h"
+#include "engine/cli/finite_report.h"
 #include "engine/runner.h"
 #include "base/errors.h"
 #include "engine/json_writer.h"
@@ -27,6 +28,14 @@ int cmd_run(int argc, char** argv) {
   p.add_int("max-batch", "N", "largest batch to plan for (0 = the input's batch)", &ro.max_batch);
   p.add_int("repeat", "N", "run N times after one warm-up run and report the median wall time", &repeat);
   p.add_string("json", "FILE", "also write device, timings and output names as JSON", &json_path);
+  bool check_finite = false;
+  p.add_flag("check-finite",
+             "report the first input or layer output that holds NaN/Inf, by name, and exit 1 (the outputs are "
+             "written all the same)",
+             &check_finite);
+  bool allow_extra = false;
+  p.add_flag("allow-extra-inputs", "warn about, instead of refusing, tensors in FILE that are not model inputs",
+             &allow_extra);
   if (!p.parse(argc, argv, 2)) return 0;
   if (repeat < 1) throw UsageError("--repeat: expected at least 1, got " + std::to_string(repeat));
   if (input.empty()) input = model_folder(resolve_model_yaml(ro.model)) + "/golden/inputs.manifest";
@@ -42,7 +51,7 @@ int cmd_run(int argc, char** argv) {
   auto runner = make_runner(ro);
   const double load_ms = ms_since(load_start);
   std::fprintf(stderr, "device: %s\n", runner->device_description().c_str());
-  inputs = match_inputs(runner->graph(), std::move(inputs), input);
+  inputs = match_inputs(runner->graph(), std::move(inputs), input, allow_extra);
   const auto first_start = clock::now();
   RunResult result = runner->run(inputs, batch, RunOptions{});
   const double first_ms = ms_since(first_start);
@@ -71,7 +80,8 @@ int cmd_run(int argc, char** argv) {
     for (const HostTensor& t : result.outputs) j.begin_object().value("name", t.name).value("shape", shape_to_string(t.shape)).end_object();
     j.end_array().end_object().save(json_path);
   }
-  return 0;
+  if (check_finite && !report_nonfinite(ro, *runner, inputs, batch, result)) return kExitMismatch;
+  return kExitOk;
 }
 
 }  // namespace kiln

@@ -2,10 +2,12 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <new>
 #include <string>
 
 #include "engine/cli/commands.h"
 #include "base/errors.h"
+#include "base/text.h"
 
 namespace {
 
@@ -22,14 +24,18 @@ const char* kUsage =
     "  bench     measure throughput, latency percentiles, start-up and device memory (like trtexec)\n"
     "  profile   time every layer on the GPU with CUDA events, slowest first\n"
     "\n"
-    "`kiln <command> --help` describes each command's options.\n";
+    "`kiln <command> --help` describes each command's options.\n"
+    "\n"
+    "exit codes: 0 success; 1 compare found outputs beyond tolerance (or NaN/Inf); 2 bad command line;\n"
+    "3 a model or input file is malformed, inconsistent or too large; 4 a CUDA, cuDNN or cuBLAS call failed;\n"
+    "5 an internal error (a kiln bug: please report the message).\n";
 
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
     std::fputs(kUsage, argc < 2 ? stderr : stdout);
-    return argc < 2 ? 2 : 0;
+    return argc < 2 ? kiln::kExitUsage : kiln::kExitOk;
   }
   const std::string command = argv[1];
   try {
@@ -38,13 +44,23 @@ int main(int argc, char** argv) {
     if (command == "inspect") return kiln::cmd_inspect(argc, argv);
     if (command == "bench") return kiln::cmd_bench(argc, argv);
     if (command == "profile") return kiln::cmd_profile(argc, argv);
-    std::fprintf(stderr, "kiln: unknown command '%s'\n\n%s", command.c_str(), kUsage);
-    return 2;
+    std::fprintf(stderr, "kiln: unknown command %s\n\n%s", kiln::quote(command).c_str(), kUsage);
+    return kiln::kExitUsage;
   } catch (const kiln::UsageError& e) {
     std::fprintf(stderr, "kiln %s: %s\n", command.c_str(), e.what());
-    return 2;
-  } catch (const std::exception& e) {
+    return kiln::kExitUsage;
+  } catch (const kiln::LibraryError& e) {
+    std::fprintf(stderr, "kiln %s: device error: %s\n", command.c_str(), e.what());
+    return kiln::kExitDevice;
+  } catch (const kiln::Error& e) {  // FormatError, ModelError and the rest of kiln's own
     std::fprintf(stderr, "kiln %s: error: %s\n", command.c_str(), e.what());
-    return 3;
+    return kiln::kExitBadInput;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "kiln %s: error: out of host memory (KILN_HOST_MEMORY_LIMIT_MB bounds what kiln asks for)\n",
+                 command.c_str());
+    return kiln::kExitBadInput;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "kiln %s: internal error: %s (please report this)\n", command.c_str(), e.what());
+    return kiln::kExitInternal;
   }
 }

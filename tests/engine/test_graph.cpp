@@ -197,6 +197,28 @@ TEST_F(GraphTest, CpuRunRejectsAnInputOfTheRightSizeButWrongShape) {
             std::vector<float>(16, 0.f));
 }
 
+// 4100 layers of 2^52 bytes each: every tensor is valid, their total overflows 64 bits. The planner's
+// error becomes a ModelError naming the layer whose output tipped it over.
+TEST_F(GraphTest, PlannerOverflowNamesTheLayer) {
+  std::string yaml =
+      "format: kiln-model\nversion: 1\nweights: weights.manifest\n"
+      "inputs:\n  - {name: x, shape: [1, 2147483648, 524288], dtype: f32}\nlayers:\n";
+  std::string prev = "x";
+  for (int i = 0; i < 4100; ++i) {
+    const std::string name = "r" + std::to_string(i);
+    yaml += "  - {name: " + name + ", op: relu, inputs: [" + prev + "]}\n";
+    prev = name;
+  }
+  write_model(yaml + "outputs: [" + prev + "]\n");
+  try {
+    load_graph(dir_.string());
+    FAIL() << "no error";
+  } catch (const ModelError& e) {
+    EXPECT_THAT(e.what(), ::testing::MatchesRegex(".*model.yaml:[0-9]+: layer r[0-9]+ \\(relu\\): its output: cannot plan "
+                                                  "its memory: the total of all tensors' bytes overflows 64 bits.*"));
+  }
+}
+
 TEST_F(GraphTest, CpuArenaBeyondMemoryIsATypedErrorNotBadAlloc) {
   write_model(std::string(kHeader) + "layers:\n  - {name: r, op: relu, inputs: [x]}\noutputs: [r]\n");
   // 2^40 x 16 floats = 2^46 bytes (64 TiB): a valid plan, but more memory than the host has.
@@ -205,9 +227,9 @@ TEST_F(GraphTest, CpuArenaBeyondMemoryIsATypedErrorNotBadAlloc) {
   try {
     exec.run({HostTensor{"x", {1, 1, 4, 4}, std::vector<float>(16)}}, 1);
     FAIL() << "no error";
-  } catch (const Error& e) {
-    EXPECT_THAT(e.what(), HasSubstr("cannot allocate the CPU activation arena of 70368744177664 bytes planned "
-                                    "for max batch 1099511627776"));
+  } catch (const FormatError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("the CPU reference path: the activation arena for max batch 1099511627776 needs "
+                                    "70368744177668 bytes (65536.0 GiB), above the host memory limit"));
   }
 }
 

@@ -11,10 +11,14 @@
 #include <vector>
 
 #include "engine/gpu/context.h"
+#include "tests/common/test_model.h"
 #include "engine/host_tensor.h"
 #include "formats/dtype.h"
 
 namespace kiln::gpu::test {
+
+using kiln::test::random_inputs;
+using kiln::test::TestModel;
 
 // Empty when a CUDA device is visible, else "no CUDA device: <cudaGetErrorString>".
 std::string no_device_reason();
@@ -25,34 +29,6 @@ std::string no_device_reason();
     const std::string kiln_why_ = ::kiln::gpu::test::no_device_reason();   \
     if (!kiln_why_.empty()) GTEST_SKIP() << kiln_why_;                     \
   } while (0)
-
-// A model folder under the temp dir (removed on destruction): model.yaml + weights.manifest/.bin.
-class TestModel {
- public:
-  struct Tensor {
-    std::string name;
-    Shape shape;
-    float lo = -0.5f;  // weights are uniform in [lo, hi]
-    float hi = 0.5f;
-  };
-  // `inputs`: name and shape (batch first: the max batch). `layers`: one YAML flow mapping each, e.g.
-  // "{name: c, op: conv2d, inputs: [x], attributes: {out_channels: 4, kernel_size: 3}, weights: {weight: w}}".
-  // `weight_dtype` F16: the blob holds half weights (as `kiln_export --dtype f16` writes them).
-  TestModel(const std::vector<std::pair<std::string, Shape>>& inputs, const std::vector<std::string>& layers,
-            const std::vector<std::string>& outputs, const std::vector<Tensor>& weights, std::uint32_t seed = 1,
-            DType weight_dtype = DType::F32);
-  ~TestModel();
-  TestModel(const TestModel&) = delete;
-  TestModel& operator=(const TestModel&) = delete;
-
-  const std::string& dir() const { return dir_; }
-
- private:
-  std::string dir_;
-};
-
-// Random inputs for `graph` at `batch`, uniform in [-1, 1].
-std::vector<HostTensor> random_inputs(const Graph& graph, std::int64_t batch, std::uint32_t seed);
 
 // max |actual - expected| / max |expected| (the expected scale floored at 1e-6). Shapes must match.
 double normalized_max_error(const HostTensor& actual, const HostTensor& expected);

@@ -1,0 +1,45 @@
+// Small model folders for tests, written from a few YAML lines with random weights, and random inputs
+// for them. Host only: used by the CPU (tests/engine) and the GPU (tests/gpu) suites alike.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/graph.h"
+#include "engine/host_tensor.h"
+#include "formats/dtype.h"
+
+namespace kiln::test {
+
+// A model folder under the temp dir (removed on destruction): model.yaml + weights.manifest/.bin.
+class TestModel {
+ public:
+  struct Tensor {
+    std::string name;
+    Shape shape;
+    float lo = -0.5f;  // weights are uniform in [lo, hi]
+    float hi = 0.5f;
+  };
+  // `inputs`: name and shape (batch first: the max batch). `layers`: one YAML flow mapping each, e.g.
+  // "{name: c, op: conv2d, inputs: [x], attributes: {out_channels: 4, kernel_size: 3}, weights: {weight: w}}".
+  // `weight_dtype` F16: the blob holds half weights (as `kiln_export --dtype f16` writes them).
+  TestModel(const std::vector<std::pair<std::string, Shape>>& inputs, const std::vector<std::string>& layers,
+            const std::vector<std::string>& outputs, const std::vector<Tensor>& weights, std::uint32_t seed = 1,
+            DType weight_dtype = DType::F32);
+  ~TestModel();
+  TestModel(const TestModel&) = delete;
+  TestModel& operator=(const TestModel&) = delete;
+
+  const std::string& dir() const { return dir_; }
+
+ private:
+  std::string dir_;
+};
+
+// Random inputs for `graph` at `batch`, uniform in [-1, 1].
+std::vector<HostTensor> random_inputs(const Graph& graph, std::int64_t batch, std::uint32_t seed);
+
+}  // namespace kiln::test
