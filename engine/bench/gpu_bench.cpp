@@ -252,7 +252,11 @@ BenchResult run_gpu_bench(const BenchConfig& c, std::int64_t workspace_mb) {
     for (const DeviceBuffer& b : lane->d_in) r.memory.io_buffers += b.size();
     for (const DeviceBuffer& b : lane->d_out) r.memory.io_buffers += b.size();
   }
-  r.memory.peak = mem.peak();
+  // cudaMemGetInfo sees the driver's view: memory this process freed earlier and got back, or another
+  // process freeing memory meanwhile, can hide kiln's own allocations. Kiln's buffers are a floor.
+  const std::uint64_t allocated = r.memory.weights + r.memory.io_buffers +
+                                  static_cast<std::uint64_t>(c.streams) * (r.memory.arena + r.memory.workspace);
+  r.memory.peak = std::max<std::uint64_t>(mem.peak(), allocated);
   return r;
 }
 

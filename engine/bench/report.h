@@ -53,7 +53,8 @@ struct MemorySplit {
   std::uint64_t workspace = 0;  // shared cuDNN/cuBLASLt workspace, per context
   std::int64_t contexts = 1;
   std::uint64_t io_buffers = 0;  // the bench's own device input/output buffers, all contexts
-  std::uint64_t peak = 0;        // cudaMemGetInfo: most device memory in use above the level after CUDA init
+  std::uint64_t peak = 0;        // cudaMemGetInfo: most device memory in use above the level after CUDA init,
+                                 // at least what kiln itself allocated (weights, I/O, arenas, workspaces)
                                  // (kiln's buffers plus library handles and loaded kernels)
   // What one context allocates above the weights: the figure compared with PyTorch's peak.
   std::uint64_t extra_over_weights() const { return arena + workspace; }

@@ -20,6 +20,7 @@
 #include <string>
 
 #include "base/errors.h"
+#include "base/fault_injection.h"
 
 namespace kiln::gpu {
 
@@ -53,6 +54,7 @@ struct StatusTraits<cudaError_t> {
   // A failed runtime call also leaves its error as the thread's "last error", which the next
   // kernel-launch check (cudaGetLastError) would report against an innocent layer: clear it.
   static void clear_last_error() { (void)cudaGetLastError(); }
+  static constexpr cudaError_t injected = cudaErrorUnknown;  // base/fault_injection.h
 };
 
 template <>
@@ -63,6 +65,7 @@ struct StatusTraits<cudnnStatus_t> {
   static const char* name(cudnnStatus_t s) { return cudnnGetErrorString(s); }
   static std::string text(cudnnStatus_t s);  // the status name plus cuDNN's last error message, if any
   static void clear_last_error() {}
+  static constexpr cudnnStatus_t injected = CUDNN_STATUS_INTERNAL_ERROR;
 };
 
 template <>
@@ -73,6 +76,7 @@ struct StatusTraits<cublasStatus_t> {
   static const char* name(cublasStatus_t s) { return cublasGetStatusName(s); }
   static std::string text(cublasStatus_t s);
   static void clear_last_error() {}
+  static constexpr cublasStatus_t injected = CUBLAS_STATUS_INTERNAL_ERROR;
 };
 
 std::string source_location(const char* file, int line);
@@ -99,9 +103,14 @@ template <class Status>
 }
 
 // `call` is the expression text (the macros pass #expr): nothing is allocated unless the call failed.
+// A fault armed at FaultSite::LibraryCall (base/fault_injection.h) turns a successful call into the
+// library's internal-error status, so tests reach every failure path.
 template <class Status>
 void check_status(Status status, const char* call, const char* file, int line) {
   if (!StatusTraits<Status>::ok(status)) throw_status(status, std::string(call), file, line);
+  if (inject_fault(FaultSite::LibraryCall)) {
+    throw_status(StatusTraits<Status>::injected, std::string(call) + " (injected fault)", file, line);
+  }
 }
 
 // For call descriptions that are themselves built lazily by the caller after a failure, or that
@@ -109,6 +118,7 @@ void check_status(Status status, const char* call, const char* file, int line) {
 template <class Status>
 void check_status(Status status, const std::string& call, const char* file, int line) {
   if (!StatusTraits<Status>::ok(status)) throw_status(status, call, file, line);
+  if (inject_fault(FaultSite::LibraryCall)) throw_status(StatusTraits<Status>::injected, call + " (injected fault)", file, line);
 }
 
 // Never throws; returns true on success.

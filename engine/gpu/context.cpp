@@ -1,5 +1,6 @@
 #include "engine/gpu/context.h"
 
+#include <cstdint>
 #include <cstring>
 #include <map>
 
@@ -127,11 +128,16 @@ struct ExecutionContext::Resources {
                        std::to_string(outputs.size()) + " pointer(s)");
     }
     const auto name = [&](int t) { return g.tensors()[static_cast<std::size_t>(t)].name; };
+    // Float data a kernel reads or writes must be 4-byte aligned; a misaligned pointer would fault later,
+    // inside a kernel, as an asynchronous error naming nothing.
+    const auto misaligned = [](const void* p) { return reinterpret_cast<std::uintptr_t>(p) % alignof(float) != 0; };
     for (std::size_t i = 0; i < inputs.size(); ++i) {
       if (!inputs[i]) throw UsageError("run_device: input '" + name(in_ids[i]) + "' is null");
+      if (misaligned(inputs[i])) throw UsageError("run_device: input '" + name(in_ids[i]) + "' is not 4-byte aligned");
     }
     for (std::size_t i = 0; i < outputs.size(); ++i) {
       if (!outputs[i]) throw UsageError("run_device: output '" + name(out_ids[i]) + "' is null");
+      if (misaligned(outputs[i])) throw UsageError("run_device: output '" + name(out_ids[i]) + "' is not 4-byte aligned");
     }
     KILN_CUDA_CHECK(cudaSetDevice(engine->options().device));
     plans_for(batch);

@@ -53,7 +53,8 @@ class ExecutionContext {
 
   // Device pointers in -> device pointers out, enqueued on stream() and NOT synchronized. Inputs are
   // copied into the arena first (device-to-device), so they may alias nothing the network writes;
-  // outputs receive the model's outputs at `batch`. Pointers must hold the shapes at `batch`.
+  // outputs receive the model's outputs at `batch`. Pointers must hold the shapes at `batch` and be
+  // 4-byte aligned (UsageError naming the input or output otherwise, as for a null pointer).
   void run_device(const std::vector<const float*>& inputs, const std::vector<float*>& outputs, std::int64_t batch);
 
   // Builds the plans for `batch` now instead of at its first run.

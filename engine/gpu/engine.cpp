@@ -156,7 +156,13 @@ void GpuEngine::plan_arena() {
       p.in_place_of = -1;
     }
   }
-  plan_ = plan_memory(tensors, steps, kArenaAlignment);
+  try {
+    plan_ = plan_memory(tensors, steps, kArenaAlignment);
+  } catch (const PlanTensorError& e) {
+    throw ModelError(graph_.describe_tensor(static_cast<int>(e.tensor())) + ": cannot plan its memory in " +
+                     precision_name(options_.precision) + ": " + e.problem() + " (at max batch " +
+                     std::to_string(graph_.max_batch()) + ")");
+  }
 }
 
 void GpuEngine::build_ops() {

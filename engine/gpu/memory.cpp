@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "base/fault_injection.h"
+
 namespace kiln::gpu {
 
 namespace {
@@ -13,7 +15,7 @@ std::string describe(const char* api, const char* what, std::uint64_t bytes) {
 DeviceBuffer::DeviceBuffer(std::uint64_t bytes, const char* what, CallSite at) : bytes_(bytes) {
   if (bytes == 0) return;
   void* p = nullptr;
-  const cudaError_t status = cudaMalloc(&p, bytes);
+  const cudaError_t status = inject_fault(FaultSite::DeviceAllocation) ? cudaErrorMemoryAllocation : cudaMalloc(&p, bytes);
   if (status != cudaSuccess) throw_status(status, describe("cudaMalloc", what, bytes), at.file, at.line);
   ptr_.reset(static_cast<std::byte*>(p));
 }
@@ -21,7 +23,8 @@ DeviceBuffer::DeviceBuffer(std::uint64_t bytes, const char* what, CallSite at) :
 PinnedBuffer::PinnedBuffer(std::uint64_t bytes, const char* what, CallSite at) : bytes_(bytes) {
   if (bytes == 0) return;
   void* p = nullptr;
-  const cudaError_t status = cudaMallocHost(&p, bytes);
+  const cudaError_t status =
+      inject_fault(FaultSite::DeviceAllocation) ? cudaErrorMemoryAllocation : cudaMallocHost(&p, bytes);
   if (status != cudaSuccess) throw_status(status, describe("cudaMallocHost", what, bytes), at.file, at.line);
   ptr_.reset(static_cast<std::byte*>(p));
 }

@@ -262,7 +262,7 @@ TEST(GpuBench, BenchLoopCollectsEveryMetricPerIteration) {
   EXPECT_GT(r.memory.weights, 0u);
   EXPECT_GT(r.memory.arena, 0u);
   EXPECT_GT(r.memory.io_buffers, 0u);
-  EXPECT_GT(r.memory.peak, 0u);
+  EXPECT_GE(r.memory.peak, r.memory.weights + r.memory.arena + r.memory.workspace + r.memory.io_buffers);
   EXPECT_GT(r.load.first_inference_ms, 0.0);
   EXPECT_GT(r.load.upload_ms, 0.0);
   EXPECT_GT(r.flops_per_batch, 0.0);

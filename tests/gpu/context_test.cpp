@@ -4,15 +4,19 @@
 
 #include <cuda_runtime.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdio>
 #include <exception>
 #include <memory>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "engine/cpu_executor.h"
+#include "engine/gpu/memory.h"
 #include "engine/model_dir.h"
 #include "tests/gpu/gpu_test_util.h"
 
@@ -108,6 +112,91 @@ TEST(GpuContext, ConcurrentContextsGiveIdenticalResults) {
       }
     }
   }
+}
+
+// Threads with their own contexts on one shared engine, random batch sizes, a bounded time, fp32 and
+// fp16: every result bit-identical to a single context's; bad calls in between are refused and the
+// context keeps serving.
+TEST(GpuContext, ThreadsWithRandomBatchesStayBitIdentical) {
+  KILN_REQUIRE_GPU();
+  const auto net = small_net();
+  for (const Precision precision : {Precision::Fp32, Precision::Fp16}) {
+    GpuEngineOptions o;
+    o.precision = precision;
+    auto engine = GpuEngine::load(net->dir(), o, max_batch(4));
+    std::vector<std::vector<HostTensor>> in;
+    std::vector<RunResult> want;
+    ExecutionContext reference(engine);
+    for (std::int64_t b = 1; b <= 4; ++b) {
+      in.push_back(random_inputs(engine->graph(), b, static_cast<std::uint32_t>(40 + b)));
+      want.push_back(reference.run(in.back(), b));
+    }
+    constexpr int kThreads = 4;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    std::atomic<int> runs{0}, wrong{0}, refused{0};
+    std::vector<std::string> errors(kThreads);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        try {
+          ExecutionContext ctx(engine);
+          std::mt19937 rng(static_cast<std::uint32_t>(t + 7));
+          for (int i = 0; i < 200 && std::chrono::steady_clock::now() < deadline; ++i) {
+            const std::size_t k = rng() % in.size();
+            if (i % 5 == 2) {
+              try {
+                ctx.run(in[k], 5);  // over the max batch
+              } catch (const UsageError&) {
+                ++refused;
+              }
+            }
+            const RunResult r = ctx.run(in[k], static_cast<std::int64_t>(k) + 1);
+            if (r.outputs[0].data != want[k].outputs[0].data) ++wrong;
+            ++runs;
+          }
+        } catch (const std::exception& e) {
+          errors[t] = e.what();
+        }
+      });
+    }
+    for (std::thread& th : threads) th.join();
+    for (int t = 0; t < kThreads; ++t) EXPECT_EQ(errors[t], "") << precision_name(precision) << " thread " << t;
+    EXPECT_EQ(wrong.load(), 0) << precision_name(precision) << ": of " << runs.load() << " runs";
+    EXPECT_GE(runs.load(), kThreads);
+    EXPECT_GT(refused.load(), 0);
+  }
+}
+
+TEST(GpuContext, RunDeviceRefusesMisalignedPointersAndKeepsServing) {
+  KILN_REQUIRE_GPU();
+  const auto net = small_net();
+  auto engine = GpuEngine::load(net->dir(), {}, max_batch(4));
+  ExecutionContext ctx(engine);
+  const std::vector<HostTensor> in = random_inputs(engine->graph(), 2, 3);
+  const RunResult host = ctx.run(in, 2);
+  DeviceBuffer x(in[0].data.size() * 4 + 4, "test input");
+  std::vector<DeviceBuffer> ys;
+  std::vector<float*> outs;
+  for (const HostTensor& o : host.outputs) {
+    ys.emplace_back(o.data.size() * 4 + 4, "test output");
+    outs.push_back(ys.back().as<float>());
+  }
+  const auto* odd_x = reinterpret_cast<const float*>(x.data() + 2);
+  try {
+    ctx.run_device({odd_x}, outs, 2);
+    ADD_FAILURE() << "misaligned input accepted";
+  } catch (const UsageError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("run_device: input 'x' is not 4-byte aligned"));
+  }
+  std::vector<float*> odd_outs = outs;
+  odd_outs.back() = reinterpret_cast<float*>(ys.back().data() + 2);
+  try {
+    ctx.run_device({x.as<const float>()}, odd_outs, 2);
+    ADD_FAILURE() << "misaligned output accepted";
+  } catch (const UsageError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("is not 4-byte aligned"));
+  }
+  expect_run_device_matches_run(ctx, in, host, 2);
 }
 
 TEST(GpuContext, RunDeviceMatchesHostRunOnCallersStream) {
