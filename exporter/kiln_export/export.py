@@ -69,7 +69,9 @@ def export(model, example_input, out_dir, *, weight_dtype="f32", golden_layers=F
     golden_layers: also write golden/layers.* with every layer's output. name: model.yaml's `name`
     (default: the model's class name).
     The model is put in eval() mode. Raises ExportError, having written nothing, when the model uses an
-    op kiln does not support or the folder exists with other files in it. Returns an ExportResult.
+    op kiln does not support or the folder exists with other files in it. The folder is written atomically
+    (writer.write_folder): an export that fails or is interrupted leaves `out_dir` as it was, and a previous
+    export there is replaced only once the new one is complete on disk. Returns an ExportResult.
     """
     if weight_dtype not in ("f32", "f16"):
         raise ExportError("weight_dtype must be 'f32' or 'f16', found %r" % (weight_dtype,))

@@ -1,9 +1,11 @@
 """Writers of kiln tensor files (manifest + blob) and of the export folder, byte for byte per formats/README.md.
 
-Everything is built in memory first and written into a temporary sibling folder that is renamed onto
-the output folder at the end, so a failed export leaves no partial model behind.
+Everything is built in memory first, written and flushed to disk in a temporary sibling folder, and
+renamed onto the output folder at the end, so a failed or interrupted export never leaves a partial model
+at the output path; a tensor file pair is written the same way, blob before manifest.
 """
 import os
+import secrets
 import shutil
 import zlib
 
@@ -66,13 +68,51 @@ def tensor_files(stem, tensors):
     return {stem + ".manifest": text.encode("ascii"), stem + ".bin": blob}
 
 
+def _temp_name(folder, name, kind):
+    """A fresh sibling name `<name>.kiln-<kind>-<pid>-<random>` in `folder` (the name cut so the result stays
+    well under the 255-byte file name limit)."""
+    return os.path.join(folder, "%s.kiln-%s-%d-%s" % (name[:180], kind, os.getpid(), secrets.token_hex(4)))
+
+
+def _write_file(path, data):
+    """Creates the new file `path` (never overwriting one), writes `data` and flushes it to disk."""
+    with open(path, "xb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _fsync_dir(path):
+    """Flushes a folder's entries (new names, renames) to disk where the platform allows it."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return  # e.g. Windows, where a folder cannot be opened this way
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems refuse fsync on a folder
+    finally:
+        os.close(fd)
+
+
+def _remove_quietly(path):
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
 def write_tensors(manifest_path, tensors):
     """Writes `tensors` as the tensor file `manifest_path` (which must end in .manifest) and its blob, named
     like it with .bin, in the same folder: the format kiln run reads with --input.
 
     tensors: a mapping {name: array} (its order is the file's order) or a list of (name, array) pairs;
     arrays are numpy float32 or float16 (or anything np.asarray turns into one), batch first for model
-    inputs. Existing files of those names are replaced, the blob first, each through a temporary file.
+    inputs. Both files are first written (and flushed to disk) under temporary names in the same folder,
+    then renamed over any existing files of those names, the blob first and the manifest last, so a
+    manifest never names a blob that is missing or short. If anything fails, the temporary files are
+    removed and the previous files (or their absence) are restored.
     Raises ExportError for a bad name, dtype or shape, or when a file cannot be written.
     """
     path = os.fspath(manifest_path)
@@ -84,17 +124,47 @@ def write_tensors(manifest_path, tensors):
         raise ExportError("tensor file name %s is too long: its blob name must have at most 255 characters" % base)
     items = list(tensors.items()) if hasattr(tensors, "items") else list(tensors)
     text, blob = tensor_file(blob_name, items)
-    for name, data in ((blob_name, blob), (base, text.encode("ascii"))):
-        target = os.path.join(folder, name)
-        tmp = "%s.kiln-tmp-%d" % (target, os.getpid())
-        try:
-            with open(tmp, "wb") as f:
-                f.write(data)
+    temps = []     # (temporary path, final path), in rename order: blob, then manifest
+    done = 0       # how many of them have been renamed into place
+    backup = None  # a second name (hard link) of the blob being replaced, to put it back on failure
+    had_blob = False
+    target = path
+    try:
+        for name, data in ((blob_name, blob), (base, text.encode("ascii"))):
+            target = os.path.join(folder, name)
+            tmp = _temp_name(folder, name, "tmp")
+            _write_file(tmp, data)
+            temps.append((tmp, target))
+        blob_path = temps[0][1]
+        had_blob = os.path.lexists(blob_path)
+        if had_blob:
+            backup = _temp_name(folder, blob_name, "old")
+            try:
+                os.link(blob_path, backup)
+            except OSError:
+                backup = None  # no hard links here: a failure between the renames keeps the new blob
+        for tmp, target in temps:
             os.replace(tmp, target)
-        except OSError as e:
-            if os.path.lexists(tmp):
-                os.remove(tmp)
+            done += 1
+        _fsync_dir(folder or os.curdir)
+    except BaseException as e:
+        for tmp, _ in temps:
+            _remove_quietly(tmp)
+        if done == 1:  # the new blob is in place but the manifest is still the old one (or none)
+            try:
+                if backup is not None:
+                    os.replace(backup, temps[0][1])
+                    backup = None
+                elif not had_blob:
+                    os.remove(temps[0][1])
+            except OSError:
+                pass
+        if isinstance(e, OSError):
             raise ExportError("could not write %s: %s" % (target, e)) from e
+        raise
+    finally:
+        if backup is not None:
+            _remove_quietly(backup)
 
 
 def _is_previous_export(path):
@@ -114,34 +184,48 @@ def check_out_dir(out_dir):
 
 def write_folder(out_dir, files):
     """Writes `files` ({relative path: bytes}, '/'-separated) as the folder `out_dir`, atomically replacing
-    an empty folder or a previous export there."""
+    an empty folder or a previous export there.
+
+    Everything is written and flushed to disk in a temporary sibling folder `<out_dir>.kiln-tmp-<pid>-<random>`,
+    which is then renamed to `out_dir`. A folder already at `out_dir` is first renamed aside (to
+    `<out_dir>.kiln-old-...`) and removed only once the new one is in place. On any exception (an OSError
+    becomes an ExportError; anything else, KeyboardInterrupt included, is re-raised) the temporary folder is
+    removed and the previous folder is put back untouched.
+    """
     out_dir = os.path.abspath(out_dir)
     check_out_dir(out_dir)
     parent, base = os.path.split(out_dir)
-    os.makedirs(parent, exist_ok=True)
-    tmp = os.path.join(parent, ".%s.kiln-tmp-%d" % (base, os.getpid()))
-    old = os.path.join(parent, ".%s.kiln-old-%d" % (base, os.getpid()))
-    moved_old = False
+    tmp = old = None
     try:
-        if os.path.lexists(tmp):
-            shutil.rmtree(tmp)
+        os.makedirs(parent, exist_ok=True)
+        tmp = _temp_name(parent, base, "tmp")
         os.mkdir(tmp)
         for rel in sorted(files):
             path = os.path.join(tmp, *rel.split("/"))
             os.makedirs(os.path.dirname(path), exist_ok=True)
-            with open(path, "wb") as f:
-                f.write(files[rel])
-        if os.path.isdir(out_dir):
-            os.rename(out_dir, old)
-            moved_old = True
+            _write_file(path, files[rel])
+        for folder, _, _ in os.walk(tmp, topdown=False):  # sub-folders before the folder holding them
+            _fsync_dir(folder)
+        if os.path.lexists(out_dir):
+            check_out_dir(out_dir)  # again: it may have changed while the files were being written
+            aside = _temp_name(parent, base, "old")
+            os.rename(out_dir, aside)
+            old = aside
         os.rename(tmp, out_dir)
-    except OSError as e:
-        if moved_old and not os.path.lexists(out_dir):
-            os.rename(old, out_dir)
-            moved_old = False
-        raise ExportError("could not write %s: %s" % (out_dir, e)) from e
-    finally:
-        if os.path.lexists(tmp):
+        tmp = None
+        _fsync_dir(parent)
+    except BaseException as e:
+        if old is not None and not os.path.lexists(out_dir):
+            try:
+                os.rename(old, out_dir)
+                old = None
+            except OSError:
+                pass  # the previous export stays whole under its -old name
+        if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
-        if moved_old:
-            shutil.rmtree(old, ignore_errors=True)
+        if isinstance(e, OSError):
+            raise ExportError("could not write %s: %s%s" % (out_dir, e, "" if old is None else
+                              "; the previous export is kept in %s" % old)) from e
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
