@@ -4,9 +4,9 @@
 # system paths, as on the GPU hosts).
 set -euo pipefail
 
-packages=(cmake g++ make libyaml-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
+packages=(cmake g++ make pkg-config libyaml-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
           clang libclang-rt-dev
-          python3-torch python3-torchvision python3-yaml python3-numpy python3-pytest
+          python3-torch python3-torchvision python3-yaml python3-numpy python3-pytest python3-venv python3-setuptools
           python3-skimage python3-pil python3-matplotlib)
 
 missing=()

@@ -1,4 +1,6 @@
 // kiln: run, compare and inspect exported PyTorch models on cuDNN or the CPU reference path.
+#include <cudnn.h>
+
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -6,6 +8,7 @@
 #include <string>
 
 #include "engine/cli/commands.h"
+#include "kiln/version.h"
 #include "base/errors.h"
 #include "base/text.h"
 
@@ -24,7 +27,7 @@ const char* kUsage =
     "  bench     measure throughput, latency percentiles, start-up and device memory (like trtexec)\n"
     "  profile   time every layer on the GPU with CUDA events, slowest first\n"
     "\n"
-    "`kiln <command> --help` describes each command's options.\n"
+    "`kiln <command> --help` describes each command's options; `kiln --version` prints the version.\n"
     "\n"
     "exit codes: 0 success; 1 compare found outputs beyond tolerance (or NaN/Inf); 2 bad command line;\n"
     "3 a model or input file is malformed, inconsistent or too large; 4 a CUDA, cuDNN or cuBLAS call failed;\n"
@@ -33,6 +36,12 @@ const char* kUsage =
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc == 2 && (!std::strcmp(argv[1], "--version") || !std::strcmp(argv[1], "version"))) {
+    const std::size_t v = cudnnGetVersion();  // the cuDNN loaded now, e.g. 91400
+    std::printf("kiln %s (built with CUDA %s and cuDNN %s; cuDNN %zu.%zu.%zu loaded)\n", KILN_VERSION_STRING,
+                KILN_BUILT_WITH_CUDA, KILN_BUILT_WITH_CUDNN, v / 10000, v / 100 % 100, v % 100);
+    return kiln::kExitOk;
+  }
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
     std::fputs(kUsage, argc < 2 ? stderr : stdout);
     return argc < 2 ? kiln::kExitUsage : kiln::kExitOk;
