@@ -81,8 +81,7 @@ int cmd_compare(int argc, char** argv) {
              "input or the first layer whose output is not finite)",
              &no_check_finite);
   bool allow_extra = false;
-  p.add_flag("allow-extra-inputs", "warn about, instead of refusing, tensors in the inputs file that are not model inputs",
-             &allow_extra);
+  add_allow_extra_inputs(p, &allow_extra);
   if (!p.parse(argc, argv, 2)) return 0;
   // Checked before the model runs; a NaN tolerance would pass every element.
   for (const auto& [name, v] : {std::pair<const char*, double>{"atol", tol.atol}, {"rtol", tol.rtol}})

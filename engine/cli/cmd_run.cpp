@@ -34,8 +34,7 @@ int cmd_run(int argc, char** argv) {
              "written all the same)",
              &check_finite);
   bool allow_extra = false;
-  p.add_flag("allow-extra-inputs", "warn about, instead of refusing, tensors in FILE that are not model inputs",
-             &allow_extra);
+  add_allow_extra_inputs(p, &allow_extra);
   if (!p.parse(argc, argv, 2)) return 0;
   if (repeat < 1) throw UsageError("--repeat: expected at least 1, got " + std::to_string(repeat));
   if (input.empty()) input = model_folder(resolve_model_yaml(ro.model)) + "/golden/inputs.manifest";

@@ -15,4 +15,9 @@ void add_device_options(OptionParser& p, RunnerOptions& o) {
   p.add_int("workspace-mb", "MiB", "largest cuDNN workspace one layer may use", &o.workspace_mb);
 }
 
+void add_allow_extra_inputs(OptionParser& p, bool* allow) {
+  p.add_flag("allow-extra-inputs", "warn about, instead of refusing, tensors in the inputs file that are not model inputs",
+             allow);
+}
+
 }  // namespace kiln

@@ -85,6 +85,14 @@ __device__ __forceinline__ void store_n(T* p, const float (&f)[V]) {
 
 inline bool aligned16(const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 16 == 0; }
 
+// True when every access of a kernel over x and y may move 16 bytes of consecutive channels: both
+// views channel-innermost (a [N, C, 1, 1] float32 view counts as such, an NCHW one with positions does
+// not, so both are checked), their stored channels a multiple of the vector, both pointers aligned.
+template <class T>
+bool channel_vectors_fit(const TensorView& x, const TensorView& y) {
+  return x.channels_inner() && y.channels_inner() && y.cs % kVec<T> == 0 && aligned16(x.data) && aligned16(y.data);
+}
+
 // The element type of a view as a C++ type: calls f(T{}) with T = float or __half.
 template <class F>
 void with_element_type(ElementType type, F&& f) {

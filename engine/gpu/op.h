@@ -30,6 +30,7 @@
 
 #include "base/errors.h"
 #include "engine/gpu/engine_options.h"
+#include "engine/gpu/layout.h"
 #include "engine/gpu/weights.h"
 #include "layers/layer.h"
 
@@ -91,6 +92,10 @@ struct OpRunEnv {
   const std::vector<void*>* tensors = nullptr;  // one device pointer per graph tensor (the arena)
 
   void* tensor(int index) const { return (*tensors)[static_cast<std::size_t>(index)]; }
+  // The kernels' view of tensor `index`, whose shape at the built batch is `built_shape`, at `batch`.
+  TensorView view(int index, const Shape& built_shape, std::int64_t batch, Precision precision) const {
+    return activation_view(tensor(index), Layer::at_batch(built_shape, batch), precision);
+  }
 };
 
 class PreparedOp {

@@ -25,7 +25,7 @@ std::unique_ptr<GpuOp> build(const OpBuildEnv& env) {
   return op_preparing_by("cuda kernel", [=](const OpRunEnv& e, std::int64_t batch) {
     std::vector<const void*> ptrs;
     for (int t : ins) ptrs.push_back(e.tensor(t));
-    const TensorView y = activation_view(e.tensor(out), Layer::at_batch(shape, batch), p);
+    const TensorView y = e.view(out, shape, batch, p);
     return prepared_call([ptrs, y](const OpRunEnv& r) {
       launch_add(ptrs.data(), static_cast<int>(ptrs.size()), y, r.stream);
     });

@@ -28,9 +28,8 @@ std::unique_ptr<GpuOp> build(const OpBuildEnv& env) {
   const int in = env.inputs.at(0);
   const int out = env.output;
   return op_preparing_by("cuda kernel", [=](const OpRunEnv& e, std::int64_t batch) {
-    const Shape s = Layer::at_batch(shape, batch);
-    const TensorView x = activation_view(e.tensor(in), s, p);
-    const TensorView y = activation_view(e.tensor(out), s, p);
+    const TensorView x = e.view(in, shape, batch, p);
+    const TensorView y = e.view(out, shape, batch, p);
     return prepared_call([=](const OpRunEnv& r) { launch_affine_activation(x, y, scale, shift, nullptr, r.stream); });
   });
 }

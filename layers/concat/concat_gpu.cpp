@@ -27,11 +27,11 @@ std::unique_ptr<GpuOp> build(const OpBuildEnv& env) {
     struct Slice {
       TensorView src, dst;
     };
-    const TensorView y = activation_view(e.tensor(out), Layer::at_batch(out_shape, batch), p);
+    const TensorView y = e.view(out, out_shape, batch, p);
     std::vector<Slice> slices;
     std::int64_t c0 = 0;
     for (std::size_t i = 0; i < ins.size(); ++i) {
-      const TensorView x = activation_view(e.tensor(ins[i]), Layer::at_batch(in_shapes[i], batch), p);
+      const TensorView x = e.view(ins[i], in_shapes[i], batch, p);
       const bool last = i + 1 == ins.size();
       slices.push_back({x, y.channel_slice(c0, last ? y.cs - c0 : x.c)});
       c0 += x.c;

@@ -66,8 +66,7 @@ void launch_pool(const TensorView& x, const TensorView& y, const PoolParams& p, 
     constexpr int kV = kVec<T>;
     const auto* xs = static_cast<const T*>(x.data);
     auto* ys = static_cast<T*>(y.data);
-    // Both channel-innermost: a [N, C, 1, 1] float32 output counts as such, its NCHW input does not.
-    const bool vector = x.channels_inner() && y.channels_inner() && y.cs % kV == 0 && aligned16(xs) && aligned16(ys);
+    const bool vector = channel_vectors_fit<T>(x, y);
     with_coords(y, [&](auto coords) {
       if (vector) {
         pool_kernel<T, kV><<<grid_for(total / kV), kThreads, 0, stream>>>(xs, ys, x, coords, win, total / kV);

@@ -37,9 +37,8 @@ std::unique_ptr<GpuOp> build(const OpBuildEnv& env) {
   const Precision p = env.precision();
   if (p == Precision::Fp16) {
     return op_preparing_by("cuda kernel", [=](const OpRunEnv& e, std::int64_t batch) {
-      const Shape s = Layer::at_batch(shape, batch);
-      const TensorView x = activation_view(e.tensor(in), s, p);
-      const TensorView y = activation_view(e.tensor(out), s, p);
+      const TensorView x = e.view(in, shape, batch, p);
+      const TensorView y = e.view(out, shape, batch, p);
       return prepared_call([=](const OpRunEnv& r) { launch_softmax(x, y, r.stream); });
     });
   }

@@ -37,7 +37,7 @@ void launch_upsample_nearest(const TensorView& x, const TensorView& y, std::int6
     constexpr int kV = kVec<T>;
     const auto* xs = static_cast<const T*>(x.data);
     auto* ys = static_cast<T*>(y.data);
-    const bool vector = x.channels_inner() && y.channels_inner() && y.cs % kV == 0 && aligned16(xs) && aligned16(ys);
+    const bool vector = channel_vectors_fit<T>(x, y);
     with_coords(y, [&](auto coords) {
       if (vector) {
         upsample_kernel<T, kV><<<grid_for(total / kV), kThreads, 0, stream>>>(xs, ys, x, coords, sh, sw, total / kV);

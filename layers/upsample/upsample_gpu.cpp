@@ -19,8 +19,8 @@ std::unique_ptr<GpuOp> build(const OpBuildEnv& env) {
   const int out = env.output;
   const Precision p = env.precision();
   return op_preparing_by("cuda kernel", [=](const OpRunEnv& e, std::int64_t batch) {
-    const TensorView x = activation_view(e.tensor(in), Layer::at_batch(x_shape, batch), p);
-    const TensorView y = activation_view(e.tensor(out), Layer::at_batch(y_shape, batch), p);
+    const TensorView x = e.view(in, x_shape, batch, p);
+    const TensorView y = e.view(out, y_shape, batch, p);
     return prepared_call([=](const OpRunEnv& r) { launch_upsample_nearest(x, y, scale[0], scale[1], r.stream); });
   });
 }
