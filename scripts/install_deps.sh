@@ -5,8 +5,8 @@
 set -euo pipefail
 
 packages=(cmake g++ make pkg-config libyaml-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
-          clang libclang-rt-dev
-          python3-torch python3-torchvision python3-yaml python3-numpy python3-pytest python3-venv python3-setuptools
+          clang libclang-rt-dev libcli11-dev nlohmann-json3-dev zlib1g-dev pybind11-dev
+          python3-torch python3-torchvision python3-yaml python3-numpy python3-pytest python3-venv python3-setuptools python3-tqdm
           python3-skimage python3-pil python3-matplotlib)
 
 missing=()
