@@ -6,6 +6,8 @@
 // Also: name lookups at scale (formats/README.md allows 10^6 tensors per manifest): parsing a manifest of
 // 10^6 tiny tensors and looking every one up by name, and read_host_tensors of a tensor file of 3*10^5
 // tensors. Both were quadratic while lookups by name were linear scans.
+//
+// And the blob checksum every load computes (BM_Crc32, bytes per second over 64 MiB).
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
@@ -238,6 +240,13 @@ void BM_ReadHostTensors(benchmark::State& state) {
   state.counters["tensors"] = static_cast<double>(n);
 }
 
+void BM_Crc32(benchmark::State& state) {
+  std::vector<unsigned char> bytes(std::size_t{64} << 20);
+  for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<unsigned char>((i * 2654435761u) >> 13);
+  for (auto _ : state) benchmark::DoNotOptimize(crc32_update(0, bytes.data(), bytes.size()));
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(bytes.size()));
+}
+
 BENCHMARK(BM_ParseManifest)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_ParseModelYaml)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_BuildGraphAndPlan)->Unit(benchmark::kMicrosecond);
@@ -245,6 +254,7 @@ BENCHMARK(BM_PlanMemoryOnly)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_ParseAndFindEveryTensor)->Arg(1000000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_FindEveryTensor)->Arg(1000000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ReadHostTensors)->Arg(300000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Crc32)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace kiln

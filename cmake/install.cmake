@@ -34,7 +34,7 @@ install(FILES ${PROJECT_BINARY_DIR}/kilnConfig.cmake ${PROJECT_BINARY_DIR}/kilnC
 # kiln.pc: the static libraries in link order, then what they need.
 set(KILN_PC_LIBS "-lkiln_engine -lkiln_gpu -lkiln_core -lkiln_gpu_ops -lkiln_layers -lkiln_planner -lkiln_gpu_runtime -lkiln_formats -lkiln_base")
 get_filename_component(_cudnn_dir "${CUDNN_LIBRARY}" DIRECTORY)
-set(KILN_PC_DEPS "-lyaml-cpp -L${_cudnn_dir} -lcudnn -L${CUDAToolkit_LIBRARY_DIR} -lcublasLt -lcublas -lcudart")
+set(KILN_PC_DEPS "-lyaml-cpp -lz -L${_cudnn_dir} -lcudnn -L${CUDAToolkit_LIBRARY_DIR} -lcublasLt -lcublas -lcudart")
 list(GET CUDAToolkit_INCLUDE_DIRS 0 CUDAToolkit_INCLUDE_DIRS_PC)
 # Relocatable: the prefix is found from the .pc file's own folder, wherever the tree was installed.
 file(RELATIVE_PATH KILN_PC_TO_PREFIX "/prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/prefix")
