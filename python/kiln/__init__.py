@@ -1,0 +1,219 @@
+"""kiln: run models exported by kiln-export on the GPU (cuDNN, cuBLASLt) or the CPU reference path.
+
+    import kiln
+    engine = kiln.load("resnet50", device="auto", precision="fp16", max_batch=32)
+    ctx = engine.context()                        # one per thread; the engine is shared
+    out = ctx.run({"input": batch})               # numpy float32 NCHW in -> {"name": numpy array}
+    out = ctx.run(torch_cuda_tensor)              # a CUDA tensor in -> CUDA tensors out, no copy
+
+Host arrays: any real dtype, converted to float32 C-contiguous; the batch is the first dimension (any
+batch from 1 to engine.max_batch). Device arrays: float32, C-contiguous, on the engine's GPU, given
+through __cuda_array_interface__ (PyTorch, CuPy, Numba). PyTorch inputs give torch tensors out, ordered
+on torch's current stream (no host synchronization); other device inputs give kiln.DeviceArray outputs
+after the run has finished (or pass `out=`). The GIL is released while a model runs, so other Python
+threads progress meanwhile.
+
+Errors are kiln.Error subclasses carrying kiln's message (which file, line, layer and field):
+FormatError (files), ModelError (the network), UsageError (arguments, shapes), and LibraryError with
+CudaError / CudnnError / CublasError (library failures).
+"""
+import threading
+
+from ._kiln import (  # noqa: F401  (re-exported)
+    CublasError,
+    CudaError,
+    CudnnError,
+    DeviceArray,
+    Error,
+    FormatError,
+    LibraryError,
+    ModelError,
+    UsageError,
+    __version__,
+    built_with_cuda,
+    built_with_cudnn,
+)
+from . import _kiln
+
+__all__ = ["load", "Engine", "Context", "DeviceArray", "gpu_available", "Error", "FormatError", "ModelError",
+           "UsageError", "LibraryError", "CudaError", "CudnnError", "CublasError", "__version__"]
+
+
+def gpu_available():
+    """(True, "") when this build has a GPU backend and a CUDA device is visible, else (False, why)."""
+    return _kiln.gpu_available()
+
+
+def load(path, device="auto", precision="fp32", max_batch=0, algo="heuristic", workspace_mb=256):
+    """Loads an export folder (or its model.yaml) once: weights to the device, algorithms chosen.
+
+    device: "gpu", "cpu" (the reference path, fp32 only) or "auto" (the GPU when one is usable).
+    precision: "fp32" | "tf32" | "fp16" (GPU). max_batch: the largest batch contexts will run
+    (0: the batch written in model.yaml). algo: "heuristic" (fast load) or "find" (times candidates).
+    workspace_mb: the per-layer workspace cap in MiB.
+    """
+    return Engine(_kiln.load(str(path), device, precision, algo, int(max_batch), int(workspace_mb)))
+
+
+class Engine:
+    """A loaded model: immutable, shareable between threads. Make one Context per thread."""
+
+    def __init__(self, handle):
+        self._handle = handle
+
+    device = property(lambda self: self._handle.device, doc='"gpu" or "cpu"')
+    description = property(lambda self: self._handle.description, doc="device, library versions, precision")
+    precision = property(lambda self: self._handle.precision)
+    max_batch = property(lambda self: self._handle.max_batch)
+    inputs = property(lambda self: self._handle.inputs, doc="[{'name', 'shape'}] at max batch")
+    outputs = property(lambda self: self._handle.outputs, doc="[{'name', 'shape'}] at max batch")
+
+    def context(self):
+        """A new execution context (its own activation memory, workspace and stream on the GPU)."""
+        return Context(self)
+
+    def layers(self):
+        """Every layer in execution order: name, op, inputs, output, shape, attributes, weights,
+        parameters, flops_per_sample, and on the GPU implementation and workspace_bytes."""
+        return self._handle.layers()
+
+    def inspect(self):
+        """What `kiln inspect` shows, as a dict: model, device, precision, max_batch, inputs, outputs,
+        parameters, memory figures and layers()."""
+        return self._handle.inspect()
+
+    def __repr__(self):
+        return "kiln.Engine(%s, max_batch=%d, %s)" % (
+            ", ".join("%s%s" % (t["name"], list(t["shape"])) for t in self.inputs), self.max_batch, self.description)
+
+
+def _is_device_array(x):
+    return hasattr(x, "__cuda_array_interface__")
+
+
+def _is_torch_tensor(x):
+    return type(x).__module__.startswith("torch") and hasattr(x, "is_cuda")
+
+
+class Context:
+    """Per-thread state of an Engine. Calls on one context are serialized; use one per thread to run
+    concurrently."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self._ctx = _kiln.Context(engine._handle)
+        self._lock = threading.Lock()
+
+    def prepare(self, batch):
+        """Builds the GPU plans for `batch` now instead of at its first run."""
+        with self._lock:
+            self._ctx.prepare(int(batch))
+
+    def prepared_batches(self):
+        return list(self._ctx.prepared_batches())
+
+    def run(self, inputs, out=None):
+        """Runs the model. `inputs`: a dict {input name: array}, a list in the model's input order, or
+        one array for a one-input model. Returns {output name: array} in the model's output order.
+
+        Host arrays (numpy or anything numpy converts) give numpy outputs. Device arrays give device
+        outputs (see the module documentation); `out` may name preallocated device outputs
+        ({output name: array}, float32, C-contiguous, the output shape at the batch)."""
+        named = self._named_inputs(inputs)
+        device = [_is_device_array(a) for _, a in named]
+        if not any(device):
+            if out is not None:
+                raise UsageError("Context.run: out= is for device arrays; host runs return new numpy arrays")
+            with self._lock:
+                return dict(self._ctx.run_host([(n, _as_numpy(a)) for n, a in named]))
+        if not all(device):
+            host = [n for (n, _), d in zip(named, device) if not d]
+            raise UsageError("Context.run: inputs %s are host arrays while others are on the GPU; pass all of them "
+                             "on one side" % ", ".join("'%s'" % n for n in host))
+        return self._run_device(named, out)
+
+    def _named_inputs(self, inputs):
+        names = [t["name"] for t in self.engine.inputs]
+        if isinstance(inputs, dict):
+            unknown = [k for k in inputs if k not in names]
+            if unknown:
+                raise UsageError("Context.run: %s %s not a model input (the model takes %s)" % (
+                    ", ".join("'%s'" % k for k in unknown), "is" if len(unknown) == 1 else "are",
+                    ", ".join("'%s'" % n for n in names)))
+            missing = [n for n in names if n not in inputs]
+            if missing:
+                raise UsageError("Context.run: missing input %s" % ", ".join("'%s'" % n for n in missing))
+            return [(n, inputs[n]) for n in names]
+        if isinstance(inputs, (list, tuple)):
+            if len(inputs) != len(names):
+                raise UsageError("Context.run: the model takes %d input(s) (%s), got %d" % (
+                    len(names), ", ".join(names), len(inputs)))
+            return list(zip(names, inputs))
+        if len(names) != 1:
+            raise UsageError("Context.run: the model takes %d inputs (%s); pass a dict" % (len(names), ", ".join(names)))
+        return [(names[0], inputs)]
+
+    def _run_device(self, named, out):
+        shapes = [_device_shape(n, a) for n, a in named]
+        batch = shapes[0][0] if shapes[0] else 0
+        out_specs = [(t["name"], [batch] + list(t["shape"][1:])) for t in self.engine.outputs]
+        torch_inputs = _is_torch_tensor(named[0][1])
+        stream = None
+        if out is not None:
+            missing = [n for n, _ in out_specs if n not in out]
+            if missing:
+                raise UsageError("Context.run: out= lacks %s" % ", ".join("'%s'" % n for n in missing))
+            outputs = [(n, out[n]) for n, _ in out_specs]
+        elif torch_inputs:
+            import torch
+            dev = named[0][1].device
+            outputs = [(n, torch.empty(s, dtype=torch.float32, device=dev)) for n, s in out_specs]
+        else:
+            outputs = [(n, DeviceArray(s)) for n, s in out_specs]
+        if torch_inputs:
+            import torch
+            stream = torch.cuda.current_stream(named[0][1].device).cuda_stream
+        else:
+            stream = _interface_stream(named[0][1])
+        with self._lock:
+            self._ctx.run_device([(_device_address(n, a), s) for (n, a), s in zip(named, shapes)],
+                                 [(_device_address(n, a), _device_shape(n, a)) for n, a in outputs], stream)
+        return dict(outputs)
+
+
+def _as_numpy(a):
+    import numpy as np
+    return a if isinstance(a, np.ndarray) else np.asarray(a)
+
+
+def _interface(name, a):
+    cai = a.__cuda_array_interface__
+    if cai.get("typestr") != "<f4":
+        raise UsageError("Context.run: '%s' is a device array of type %s; kiln takes float32 ('<f4'): convert it "
+                         "first (tensor.float())" % (name, cai.get("typestr")))
+    shape = [int(d) for d in cai["shape"]]
+    strides = cai.get("strides")
+    if strides is not None:
+        expected, step = [], 4
+        for d in reversed(shape):
+            expected.insert(0, step)
+            step *= max(d, 1)
+        if any(int(s) != e for s, e, d in zip(strides, expected, shape) if d > 1):
+            raise UsageError("Context.run: '%s' is not C-contiguous (strides %s); make it contiguous first "
+                             "(tensor.contiguous())" % (name, list(strides)))
+    return cai, shape
+
+
+def _device_shape(name, a):
+    return _interface(name, a)[1]
+
+
+def _device_address(name, a):
+    return int(_interface(name, a)[0]["data"][0])
+
+
+def _interface_stream(a):
+    # __cuda_array_interface__ v3: the producer's stream (1: legacy default, 2: per-thread default);
+    # absent or None: no ordering promised, so kiln synchronizes instead.
+    s = a.__cuda_array_interface__.get("stream")
+    return None if s is None else int(s)

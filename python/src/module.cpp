@@ -1,0 +1,147 @@
+// The extension module kiln._kiln; python/kiln/__init__.py is the API users see (kiln.load, Engine,
+// Context) and documents it. Here: kiln's typed errors as Python exceptions, the engine and context
+// classes, the GIL released around every run.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/errors.h"
+#include "engine/runner.h"
+#include "kiln/version.h"
+#include "python/src/arrays.h"
+#include "python/src/describe.h"
+#include "python/src/device_array.h"
+#include "python/src/session.h"
+
+namespace py = pybind11;
+
+namespace kiln::python {
+namespace {
+
+// pybind11 holds classes by non-const shared_ptr; the engine stays immutable behind this handle.
+struct EngineHandle {
+  std::shared_ptr<const Engine> engine;
+};
+
+void bind_errors(py::module_& m) {
+  // Translators run newest first, so each kind is registered after its base.
+  static py::exception<Error> error(m, "Error", PyExc_RuntimeError);
+  static py::exception<FormatError> format_error(m, "FormatError", error.ptr());
+  static py::exception<ModelError> model_error(m, "ModelError", error.ptr());
+  static py::exception<UsageError> usage_error(m, "UsageError", error.ptr());
+  static py::exception<LibraryError> library_error(m, "LibraryError", error.ptr());
+  static py::exception<CudaError> cuda_error(m, "CudaError", library_error.ptr());
+  static py::exception<CudnnError> cudnn_error(m, "CudnnError", library_error.ptr());
+  static py::exception<CublasError> cublas_error(m, "CublasError", library_error.ptr());
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const CudaError& e) {
+      cuda_error(e.what());
+    } catch (const CudnnError& e) {
+      cudnn_error(e.what());
+    } catch (const CublasError& e) {
+      cublas_error(e.what());
+    } catch (const LibraryError& e) {
+      library_error(e.what());
+    } catch (const FormatError& e) {
+      format_error(e.what());
+    } catch (const ModelError& e) {
+      model_error(e.what());
+    } catch (const UsageError& e) {
+      usage_error(e.what());
+    } catch (const Error& e) {
+      error(e.what());
+    }
+  });
+}
+
+std::vector<DeviceTensor> device_tensors(const std::vector<std::pair<std::uintptr_t, Shape>>& given) {
+  std::vector<DeviceTensor> out;
+  for (const auto& [address, shape] : given) out.push_back({address, shape});
+  return out;
+}
+
+void bind_engine(py::module_& m) {
+  py::class_<EngineHandle>(m, "Engine", "An immutable loaded model (use kiln.load)")
+      .def_property_readonly("device", [](const EngineHandle& h) { return h.engine->on_gpu() ? "gpu" : "cpu"; })
+      .def_property_readonly("description", [](const EngineHandle& h) { return h.engine->description(); })
+      .def_property_readonly("precision", [](const EngineHandle& h) { return h.engine->precision(); })
+      .def_property_readonly("max_batch", [](const EngineHandle& h) { return h.engine->graph().max_batch(); })
+      .def_property_readonly("inputs", [](const EngineHandle& h) { return describe_inputs(*h.engine); })
+      .def_property_readonly("outputs", [](const EngineHandle& h) { return describe_outputs(*h.engine); })
+      .def("layers", [](const EngineHandle& h) { return describe_layers(*h.engine); })
+      .def("inspect", [](const EngineHandle& h) { return describe_engine(*h.engine); });
+
+  py::class_<Context>(m, "Context", "Per-thread state of one engine (use Engine.context)")
+      .def(py::init([](const EngineHandle& h) { return std::make_unique<Context>(h.engine); }), py::arg("engine"))
+      .def(
+          "run_host",
+          [](Context& ctx, const std::vector<std::pair<std::string, py::array>>& inputs) {
+            std::vector<HostTensor> tensors;
+            for (const auto& [name, array] : inputs) tensors.push_back(host_tensor_from(name, array));
+            RunResult result;
+            {
+              py::gil_scoped_release released;
+              result = ctx.run(tensors);
+            }
+            std::vector<std::pair<std::string, py::array>> outputs;
+            for (HostTensor& t : result.outputs) {
+              std::string name = t.name;
+              outputs.emplace_back(std::move(name), numpy_from(std::move(t)));
+            }
+            return outputs;
+          },
+          py::arg("inputs"))
+      .def(
+          "run_device",
+          [](Context& ctx, const std::vector<std::pair<std::uintptr_t, Shape>>& inputs,
+             const std::vector<std::pair<std::uintptr_t, Shape>>& outputs, std::optional<std::uintptr_t> stream) {
+            const std::vector<DeviceTensor> in = device_tensors(inputs);
+            const std::vector<DeviceTensor> out = device_tensors(outputs);
+            py::gil_scoped_release released;
+            ctx.run_device(in, out, stream);
+          },
+          py::arg("inputs"), py::arg("outputs"), py::arg("stream") = py::none())
+      .def("prepare", &Context::prepare, py::arg("batch"), py::call_guard<py::gil_scoped_release>())
+      .def("prepared_batches", &Context::prepared_batches);
+}
+
+}  // namespace
+}  // namespace kiln::python
+
+PYBIND11_MODULE(_kiln, m) {
+  using namespace kiln::python;
+  m.doc() = "kiln's runtime (see the kiln package for the documented API)";
+  bind_errors(m);
+  bind_engine(m);
+  bind_device_array(m);
+  m.def(
+      "load",
+      [](const std::string& path, const std::string& device, const std::string& precision, const std::string& algo,
+         std::int64_t max_batch, std::int64_t workspace_mb) {
+        LoadOptions o{device, precision, algo, max_batch, workspace_mb};
+        std::shared_ptr<const Engine> engine;
+        {
+          py::gil_scoped_release released;
+          engine = Engine::load(path, o);
+        }
+        return EngineHandle{std::move(engine)};
+      },
+      py::arg("path"), py::arg("device"), py::arg("precision"), py::arg("algo"), py::arg("max_batch"),
+      py::arg("workspace_mb"));
+  m.def("gpu_available", []() {
+    std::string why_not;
+    const bool ok = kiln::gpu_available(&why_not);
+    return std::make_pair(ok, why_not);
+  });
+  m.attr("__version__") = KILN_VERSION_STRING;
+  m.attr("built_with_cuda") = KILN_BUILT_WITH_CUDA;
+  m.attr("built_with_cudnn") = KILN_BUILT_WITH_CUDNN;
+}

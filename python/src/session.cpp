@@ -1,0 +1,159 @@
+#include "python/src/session.h"
+
+#include <cuda_runtime.h>
+
+#include <cstdio>
+#include <sstream>
+
+#include "base/errors.h"
+#include "engine/cpu_executor.h"
+#include "engine/gpu/check.h"
+#include "engine/gpu/context.h"
+#include "engine/gpu/resource.h"
+#include "engine/model_dir.h"
+#include "engine/runner.h"
+
+namespace kiln::python {
+
+std::shared_ptr<const Engine> Engine::load(const std::string& path, const LoadOptions& options) {
+  if (options.device != "cpu" && options.device != "gpu" && options.device != "auto")
+    throw UsageError("device: expected 'cpu', 'gpu' or 'auto', got '" + options.device + "'");
+  std::string why_not;
+  const bool gpu = options.device != "cpu" && gpu_available(&why_not);
+  if (options.device == "gpu" && !gpu)
+    throw UsageError("device='gpu': no usable GPU (" + why_not + "); load with device='cpu' for the CPU reference path");
+  std::shared_ptr<Engine> engine(new Engine());
+  if (gpu) {
+    RunnerOptions o;
+    o.model = path;
+    o.device = "gpu";
+    o.max_batch = options.max_batch;
+    o.precision = options.precision;
+    o.algo = options.algo;
+    o.workspace_mb = options.workspace_mb;
+    engine->gpu_ = load_gpu_engine(o);
+    engine->precision_ = options.precision;
+  } else {
+    if (options.precision != "fp32")
+      throw UsageError("precision='" + options.precision + "' needs the GPU; the CPU reference path computes in fp32" +
+                       (why_not.empty() ? std::string() : " (" + why_not + ")"));
+    engine->cpu_model_ = std::make_unique<LoadedModel>(load_model(path, GraphBuildOptions{options.max_batch, 256}));
+    engine->cpu_executor_ = std::make_unique<CpuExecutor>(engine->cpu_model_->graph, engine->cpu_model_->weights);
+  }
+  return engine;
+}
+
+Engine::~Engine() = default;
+
+const Graph& Engine::graph() const { return gpu_ ? gpu_->graph() : cpu_model_->graph; }
+
+std::string Engine::description() const {
+  return gpu_ ? gpu_->device_description() : std::string("cpu (reference path, fp32)");
+}
+
+// Two events per context order its stream against the caller's (Context::run_device).
+struct Context::Events {
+  gpu::Event inputs_ready = gpu::make_event();
+  gpu::Event outputs_ready = gpu::make_event();
+};
+
+Context::Context(std::shared_ptr<const Engine> engine) : engine_(std::move(engine)) {
+  if (engine_->on_gpu()) {
+    gpu_context_ = std::make_unique<gpu::ExecutionContext>(engine_->gpu_engine());
+    events_ = std::make_unique<Events>();
+  }
+}
+
+Context::~Context() = default;
+
+RunResult Context::run(const std::vector<HostTensor>& inputs) {
+  std::vector<HostTensor> ordered = match_inputs(engine_->graph(), inputs, "Context.run");
+  const std::int64_t batch = ordered.at(0).shape.at(0);
+  if (gpu_context_) return gpu_context_->run(ordered, batch);
+  return engine_->cpu_executor()->run(ordered, batch);
+}
+
+std::int64_t Context::checked_batch(const std::vector<Shape>& input_shapes) const {
+  const Graph& g = engine_->graph();
+  if (input_shapes.size() != g.input_tensors().size())
+    throw UsageError("Context.run: the model takes " + std::to_string(g.input_tensors().size()) + " input(s), got " +
+                     std::to_string(input_shapes.size()));
+  const Shape& first = input_shapes.at(0);
+  if (first.empty()) throw UsageError("Context.run: input '" + g.tensors()[g.input_tensors()[0]].name + "' is a scalar");
+  const std::int64_t batch = first[0];
+  if (batch < 1 || batch > g.max_batch())
+    throw UsageError("Context.run: batch " + std::to_string(batch) + " is outside 1.." + std::to_string(g.max_batch()) +
+                     " (load with a larger max_batch)");
+  return batch;
+}
+
+void Context::check_device_tensor(const DeviceTensor& t, const std::string& name, const Shape& want) const {
+  if (t.shape != want)
+    throw UsageError("Context.run: '" + name + "' has shape " + shape_to_string(t.shape) + ", the model needs " +
+                     shape_to_string(want));
+  if (t.address == 0) throw UsageError("Context.run: '" + name + "' has a null data pointer");
+  cudaPointerAttributes attributes{};
+  const cudaError_t status = cudaPointerGetAttributes(&attributes, reinterpret_cast<const void*>(t.address));
+  if (status != cudaSuccess) {
+    (void)cudaGetLastError();  // clear the sticky-free error this query may leave
+    throw UsageError("Context.run: '" + name + "': its data pointer is not CUDA memory (" +
+                     cudaGetErrorString(status) + ")");
+  }
+  const int device = engine_->gpu_engine()->options().device;
+  const bool on_device = attributes.type == cudaMemoryTypeDevice || attributes.type == cudaMemoryTypeManaged;
+  if (!on_device || attributes.device != device) {
+    std::ostringstream what;
+    what << "Context.run: '" << name << "' lives in "
+         << (on_device ? "the memory of GPU " + std::to_string(attributes.device) : std::string("host memory"))
+         << "; the engine runs on GPU " << device;
+    throw UsageError(what.str());
+  }
+}
+
+void Context::run_device(const std::vector<DeviceTensor>& inputs, const std::vector<DeviceTensor>& outputs,
+                         std::optional<std::uintptr_t> caller_stream) {
+  if (!gpu_context_)
+    throw UsageError("Context.run: device tensors need an engine loaded on the GPU; this one runs on the CPU "
+                     "(pass host arrays, or load with device='gpu')");
+  const Graph& g = engine_->graph();
+  std::vector<Shape> shapes;
+  for (const DeviceTensor& t : inputs) shapes.push_back(t.shape);
+  const std::int64_t batch = checked_batch(shapes);
+  if (outputs.size() != g.output_tensors().size())
+    throw UsageError("Context.run: the model has " + std::to_string(g.output_tensors().size()) + " output(s), got " +
+                     std::to_string(outputs.size()) + " output buffer(s)");
+  std::vector<const float*> in;
+  std::vector<float*> out;
+  for (std::size_t k = 0; k < inputs.size(); ++k) {
+    const GraphTensor& t = g.tensors()[g.input_tensors()[k]];
+    check_device_tensor(inputs[k], t.name, Layer::at_batch(t.shape, batch));
+    in.push_back(reinterpret_cast<const float*>(inputs[k].address));
+  }
+  for (std::size_t k = 0; k < outputs.size(); ++k) {
+    const GraphTensor& t = g.tensors()[g.output_tensors()[k]];
+    check_device_tensor(outputs[k], t.name, Layer::at_batch(t.shape, batch));
+    out.push_back(reinterpret_cast<float*>(outputs[k].address));
+  }
+  const cudaStream_t own = gpu_context_->stream();
+  if (caller_stream) {
+    const auto caller = reinterpret_cast<cudaStream_t>(*caller_stream);
+    KILN_CUDA_CHECK(cudaEventRecord(events_->inputs_ready.get(), caller));
+    KILN_CUDA_CHECK(cudaStreamWaitEvent(own, events_->inputs_ready.get(), 0));
+    gpu_context_->run_device(in, out, batch);
+    KILN_CUDA_CHECK(cudaEventRecord(events_->outputs_ready.get(), own));
+    KILN_CUDA_CHECK(cudaStreamWaitEvent(caller, events_->outputs_ready.get(), 0));
+  } else {
+    gpu_context_->run_device(in, out, batch);
+    gpu_context_->synchronize();
+  }
+}
+
+void Context::prepare(std::int64_t batch) {
+  if (gpu_context_) gpu_context_->prepare(batch);
+}
+
+std::vector<std::int64_t> Context::prepared_batches() const {
+  return gpu_context_ ? gpu_context_->prepared_batches() : std::vector<std::int64_t>{};
+}
+
+}  // namespace kiln::python
