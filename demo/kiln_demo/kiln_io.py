@@ -1,39 +1,53 @@
-"""kiln's side of the demo: export the model, write the input batch, run the `kiln` tool, read its output."""
+"""kiln's side of the demo: export the model, load it with kiln's Python package and run it."""
 import copy
-import json
+import importlib
 import os
-import shutil
-import subprocess
+import statistics
+import sys
+import time
 
 import numpy as np
 import torch
 
-from kiln_export import export, read_tensors, write_tensors
+from kiln_export import export
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def find_kiln(explicit):
-    """The kiln executable: --kiln, else $KILN_BIN, else the newest of the repo's build/kiln and
-    build-*/kiln, else `kiln` on PATH. Raises RuntimeError saying how to build it when none is found."""
-    def usable(path):
-        return bool(path) and os.path.isfile(path) and os.access(path, os.X_OK)
+def import_kiln(explicit):
+    """kiln's Python package: from the build folder `explicit` (or the folder of the kiln executable
+    given), else an installed `kiln`, else $KILN_BIN's build folder, else the newest of the repo's build
+    and build-* folders. Returns (module, where it came from). Raises RuntimeError saying how to build
+    it when none is found."""
+    def package_in(folder):
+        return os.path.isfile(os.path.join(folder, "python", "kiln", "__init__.py"))
+
+    def from_build(folder):
+        sys.path.insert(0, os.path.join(folder, "python"))
+        sys.modules.pop("kiln", None)
+        module = importlib.import_module("kiln")
+        return module, os.path.dirname(module.__file__)
+
     if explicit:
-        if not usable(explicit):
-            raise RuntimeError("--kiln %s: no executable there" % explicit)
-        return os.path.abspath(explicit)
-    if usable(os.environ.get("KILN_BIN", "")):
-        return os.path.abspath(os.environ["KILN_BIN"])
-    builds = [os.path.join(REPO, d, "kiln") for d in sorted(os.listdir(REPO))
+        folder = os.path.dirname(os.path.abspath(explicit)) if os.path.isfile(explicit) else os.path.abspath(explicit)
+        if not package_in(folder):
+            raise RuntimeError("--kiln %s: no kiln Python package in %s/python (build the target kiln_python)"
+                               % (explicit, folder))
+        return from_build(folder)
+    try:
+        module = importlib.import_module("kiln")
+        return module, os.path.dirname(module.__file__)
+    except ImportError:
+        pass
+    if os.environ.get("KILN_BIN") and package_in(os.path.dirname(os.path.abspath(os.environ["KILN_BIN"]))):
+        return from_build(os.path.dirname(os.path.abspath(os.environ["KILN_BIN"])))
+    builds = [os.path.join(REPO, d) for d in sorted(os.listdir(REPO))
               if d == "build" or d.startswith("build-")] if os.path.isdir(REPO) else []
-    builds = [b for b in builds if usable(b)]
+    builds = [b for b in builds if package_in(b)]
     if builds:
-        return max(builds, key=os.path.getmtime)
-    on_path = shutil.which("kiln")
-    if on_path:
-        return on_path
-    raise RuntimeError("no kiln executable found: build it (cmake -S . -B build && cmake --build build "
-                       "--target kiln) or pass --kiln PATH")
+        return from_build(max(builds, key=lambda b: os.path.getmtime(os.path.join(b, "python", "kiln"))))
+    raise RuntimeError("no kiln Python package found: build it (cmake -S . -B build && cmake --build build), "
+                       "pip install build/python, or pass --kiln BUILD_DIR")
 
 
 def export_model(model, example, out_dir):
@@ -43,25 +57,23 @@ def export_model(model, example, out_dir):
     return export(cpu_model, example.cpu(), out_dir, golden_layers=True, name="kiln_demo autoencoder")
 
 
-def run_kiln(kiln, model_dir, input_name, batch, work_dir, device, repeat):
-    """Runs `kiln run` on `batch` ([N, 3, S, S] float32 numpy, the model input `input_name`) with --repeat
-    and --json.
-    Returns (output array [N, 3, S, S], kiln's JSON report as a dict)."""
-    os.makedirs(work_dir, exist_ok=True)
-    input_path = os.path.join(work_dir, "input.manifest")
-    output_path = os.path.join(work_dir, "output.manifest")
-    json_path = os.path.join(work_dir, "kiln_run.json")
-    write_tensors(input_path, {input_name: np.ascontiguousarray(batch, dtype=np.float32)})
-    cmd = [kiln, "run", "--model", model_dir, "--input", input_path, "--output", output_path,
-           "--device", device, "--repeat", str(repeat), "--json", json_path]
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
-    if proc.returncode != 0:
-        raise RuntimeError("kiln run failed (exit %d): %s\n%s" % (proc.returncode, " ".join(cmd), proc.stdout))
-    with open(json_path) as f:
-        info = json.load(f)
-    outputs = read_tensors(output_path)
+def run_kiln(kiln, model_dir, batch, device, repeat):
+    """Loads the export with kiln's Python package for `batch` ([N, 3, S, S] float32) and runs it once to
+    warm up, then `repeat` times, each timed host to host (copies to and from the device included).
+    Returns (output array [N, 3, S, S], facts: device, load_ms, first_run_ms, median_ms)."""
+    start = time.perf_counter()
+    engine = kiln.load(model_dir, device=device, max_batch=len(batch))
+    load_ms = (time.perf_counter() - start) * 1e3
+    ctx = engine.context()
+    times = []
+    for _ in range(repeat + 1):
+        start = time.perf_counter()
+        outputs = ctx.run(batch)
+        times.append((time.perf_counter() - start) * 1e3)
     if len(outputs) != 1:
-        raise RuntimeError("%s holds %d tensors; the demo model has one output" % (output_path, len(outputs)))
+        raise RuntimeError("%s has %d outputs; the demo model has one" % (model_dir, len(outputs)))
+    info = {"device": engine.description, "load_ms": load_ms, "first_run_ms": times[0],
+            "median_ms": statistics.median(times[1:]) if repeat > 0 else times[0]}
     return next(iter(outputs.values())), info
 
 

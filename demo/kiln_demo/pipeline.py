@@ -34,7 +34,9 @@ def parse_args(argv):
                    help="comma-separated skimage.data images to show (default: %(default)s)")
     p.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto",
                    help="for PyTorch and kiln: auto = the GPU when one is present (default: auto)")
-    p.add_argument("--kiln", default="", help="kiln executable (default: $KILN_BIN, build*/kiln, or kiln on PATH)")
+    p.add_argument("--kiln", default="",
+                   help="kiln build folder (or its kiln executable) whose Python package to use (default: an "
+                        "installed kiln package, $KILN_BIN's folder, or the newest build*/ folder)")
     p.add_argument("--repeat", type=int, default=5, help="timed runs after the warm-up, for both (default: 5)")
     p.add_argument("--checkpoint", default="", help="checkpoint file (default: OUT/checkpoint.pt)")
     p.add_argument("--retrain", action="store_true", help="train even when the checkpoint exists")
@@ -120,13 +122,14 @@ def run(args):
         if old.startswith("grid_") and old.endswith(".png"):
             os.remove(os.path.join(out, old))
     device, torch_desc, gpu_name = pick_device(args.device)
-    kiln = kiln_io.find_kiln(args.kiln)
+    kiln, kiln_where = kiln_io.import_kiln(args.kiln)
     if gpu_name or args.device == "cpu":
         where = ("kiln runs on the CPU too" if args.device == "cpu"
                  else "kiln runs on the GPU if its GPU backend is built")
     else:
         where = "no GPU here, so kiln takes its CPU reference path"
-    log("PyTorch runs on %s; kiln is %s (--device %s): %s" % (torch_desc, kiln, args.device, where))
+    log("PyTorch runs on %s; kiln %s is %s (--device %s): %s" % (torch_desc, kiln.__version__, kiln_where,
+                                                                 args.device, where))
     shown = np.stack([data.square(data.load(n), args.image_size).transpose(2, 0, 1) for n in args.images])
     shown = np.ascontiguousarray(shown, dtype=np.float32)
 
@@ -136,8 +139,7 @@ def run(args):
     log("exported %s: %d kiln layers" % (model_dir, len(exported.layers)))
 
     log("running kiln on %d images of %dx%d ..." % (len(shown), args.image_size, args.image_size))
-    kiln_out, kinfo = kiln_io.run_kiln(kiln, model_dir, exported.inputs[0], shown, os.path.join(out, "kiln_io"),
-                                       args.device, args.repeat)
+    kiln_out, kinfo = kiln_io.run_kiln(kiln, model_dir, shown, args.device, args.repeat)
     log("kiln ran on: %s" % kinfo["device"])
     if device.type == "cuda":
         strict_fp32()
@@ -167,7 +169,7 @@ def run(args):
                    "gflop_per_image": flops_per_image(model, args.image_size) / 1e9,
                    "export_dir": model_dir, "kiln_layers": len(exported.layers)}
     env = {"pytorch device": torch_desc, "gpu": gpu_name or "none", "kiln device": kinfo["device"],
-           "kiln binary": kiln, "host": "%s, %d CPUs" % (platform.platform(), os.cpu_count() or 0)}
+           "kiln package": kiln_where, "host": "%s, %d CPUs" % (platform.platform(), os.cpu_count() or 0)}
     env.update(_versions())
     rep = report.summary(per_image, timing, training, model_facts, env)
     json_path, md_path = report.write(out, rep)

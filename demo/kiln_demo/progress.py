@@ -1,55 +1,51 @@
-"""A one-line progress bar (tqdm is not on every machine kiln runs on)."""
+"""The training progress bar: tqdm on a terminal; into a file or pipe (a CI log) one plain line at each
+tenth of the run, formatted by tqdm too, so logs hold no carriage returns."""
 import sys
 import time
 
-
-def _clock(seconds):
-    seconds = max(0, int(round(seconds)))
-    return "%dm%02ds" % (seconds // 60, seconds % 60) if seconds >= 60 else "%ds" % seconds
+from tqdm import tqdm
 
 
 class Progress:
-    """Redraws `label [####----] step/total  <fields>  N.N step/s  ETA` in place with \\r on a terminal.
+    """`label [####----] step/total [elapsed<ETA, rate] <fields>`; with a time limit, the time left under
+    it is one of the fields (tqdm's ETA counts steps only)."""
 
-    Into a file or pipe (a CI log) it prints a plain line at each tenth of the run instead, so logs hold
-    no carriage returns. ETA is the lower of the step-based and the time-limit-based estimate.
-    """
-
-    def __init__(self, label, total, time_limit_s=None, stream=None, width=24):
-        self.label, self.total, self.time_limit_s, self.width = label, total, time_limit_s, width
+    def __init__(self, label, total, time_limit_s=None, stream=None):
+        self.label, self.total, self.time_limit_s = label, total, time_limit_s
         self.stream = stream or sys.stdout
         self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
         self.start = time.monotonic()
-        self.last_draw = 0.0
         self.last_tenth = -1
+        self.bar = tqdm(total=total, desc=label, unit="step", file=self.stream, dynamic_ncols=True,
+                        disable=not self.tty)
 
     def elapsed(self):
         return time.monotonic() - self.start
 
+    def _fields(self, fields):
+        shown = {k: "%.4g" % v if isinstance(v, float) else v for k, v in fields.items()}
+        if self.time_limit_s is not None:
+            shown["limit in"] = "%.0fs" % max(0.0, self.time_limit_s - self.elapsed())
+        return shown
+
     def update(self, step, **fields):
         """Reports that `step` of `total` steps are done; `fields` (e.g. loss=0.01) are shown after it."""
-        now = self.elapsed()
+        if self.tty:
+            self.bar.set_postfix(self._fields(fields), refresh=False)
+            self.bar.update(step - self.bar.n)
+            return
         tenth = step * 10 // max(self.total, 1)
-        if self.tty and now - self.last_draw < 0.1 and step < self.total:
+        if tenth == self.last_tenth and step < self.total:
             return
-        if not self.tty and tenth == self.last_tenth and step < self.total:
-            return
-        self.last_draw, self.last_tenth = now, tenth
-        rate = step / now if now > 0 else 0.0
-        eta = (self.total - step) / rate if rate > 0 else float("inf")
-        if self.time_limit_s is not None:
-            eta = min(eta, max(0.0, self.time_limit_s - now))
-        done = self.width * step // max(self.total, 1)
-        extra = "  ".join("%s %.4g" % kv for kv in fields.items())
-        line = "%s [%s%s] %d/%d  %s  %.1f step/s  ETA %s" % (
-            self.label, "#" * done, "-" * (self.width - done), step, self.total, extra, rate,
-            _clock(eta) if eta != float("inf") else "?")
-        self.stream.write(("\r" + line + "\x1b[K") if self.tty else line + "\n")
+        self.last_tenth = tenth
+        postfix = ", ".join("%s=%s" % kv for kv in self._fields(fields).items())
+        line = tqdm.format_meter(step, self.total, self.elapsed(), ncols=100, prefix=self.label, unit="step", ascii=True,
+                                 postfix=postfix)
+        self.stream.write(line + "\n")
         self.stream.flush()
 
     def close(self, note=""):
-        if self.tty:
-            self.stream.write("\n")
+        self.bar.close()
         if note:
             self.stream.write(note + "\n")
         self.stream.flush()

@@ -13,16 +13,27 @@ IMAGES = ("astronaut", "coffee")
 SIZE = 64
 
 
-# Stands in for kiln: runs the real one, then shifts one output element by 1e-3, as a kiln bug would.
-FAULTY_KILN = """#!%s
-import subprocess, sys
-from kiln_export import read_tensors, write_tensors
-rc = subprocess.call([%r] + sys.argv[1:])
-path = sys.argv[sys.argv.index("--output") + 1]
-tensors = read_tensors(path)
-next(iter(tensors.values()))[0, 1, 2, 3] += 1e-3
-write_tensors(path, tensors)
-sys.exit(rc)
+# Stands in for kiln's Python package: the real one (loaded from its build folder), with every run's first
+# output shifted by 1e-3 in one element, as a kiln bug would.
+FAULTY_KILN = """import importlib.util, os, sys
+_real_dir = %r
+_spec = importlib.util.spec_from_file_location("_real_kiln", os.path.join(_real_dir, "__init__.py"),
+                                               submodule_search_locations=[_real_dir])
+_real = importlib.util.module_from_spec(_spec)
+sys.modules["_real_kiln"] = _real
+_spec.loader.exec_module(_real)
+_run = _real.Context.run
+
+
+def _faulty_run(self, inputs, out=None):
+    outputs = _run(self, inputs, out)
+    next(iter(outputs.values()))[0, 1, 2, 3] += 1e-3
+    return outputs
+
+
+_real.Context.run = _faulty_run
+globals().update({k: getattr(_real, k) for k in dir(_real) if not k.startswith("__")})
+__version__ = _real.__version__
 """
 
 
@@ -42,6 +53,7 @@ def test_demo_tiny_writes_grids_and_report_and_kiln_matches(kiln_bin, work_dir):
     log = _demo(kiln_bin, out, "--retrain")
     assert "saved checkpoint" in log and "kiln ran on: " in log
     assert "\r" not in log  # into a pipe, the progress bar prints plain lines
+    assert "train: 100%" in log and "20/20" in log and "loss=" in log
 
     with open(os.path.join(out, "report.json")) as f:
         rep = json.load(f)
@@ -73,7 +85,7 @@ def test_demo_tiny_writes_grids_and_report_and_kiln_matches(kiln_bin, work_dir):
 
     # A second run takes the checkpoint instead of training.
     log = _demo(kiln_bin, out)
-    assert "reusing checkpoint" in log and "train [" not in log
+    assert "reusing checkpoint" in log and "train:" not in log
     with open(os.path.join(out, "report.json")) as f:
         again = json.load(f)
     assert again["training"]["reused_checkpoint"] is True and again["training"]["steps"] == 20
@@ -81,10 +93,10 @@ def test_demo_tiny_writes_grids_and_report_and_kiln_matches(kiln_bin, work_dir):
 
 
     # A kiln that is off by 1e-3 in one element fails the demo, and the report says so.
-    faulty = os.path.join(work_dir, "faulty_kiln")
-    with open(faulty, "w") as f:
-        f.write(FAULTY_KILN % (sys.executable, kiln_bin))
-    os.chmod(faulty, 0o755)
+    faulty = os.path.join(work_dir, "faulty_build")
+    os.makedirs(os.path.join(faulty, "python", "kiln"), exist_ok=True)
+    with open(os.path.join(faulty, "python", "kiln", "__init__.py"), "w") as f:
+        f.write(FAULTY_KILN % os.path.join(os.path.dirname(kiln_bin), "python", "kiln"))
     log = _demo(faulty, out, expect_rc=1)
     assert "kiln and PyTorch differ by 1.00e-03, more than 0.0001" in log and "kiln compare --model" in log
     with open(os.path.join(out, "report.json")) as f:
