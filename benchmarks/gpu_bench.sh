@@ -31,7 +31,7 @@ if [ ! -f "$KILN_BUILD/CMakeCache.txt" ]; then
     -DKILN_BUILD_TESTS=OFF -DKILN_BUILD_BENCHMARKS=OFF >"$OUT/build.log" 2>&1 \
     || { tail -30 "$OUT/build.log"; echo "gpu_bench: cmake configure FAILED"; exit 1; }
 fi
-if ! cmake --build "$KILN_BUILD" --target kiln -j "$(nproc 2>/dev/null || echo 4)" >>"$OUT/build.log" 2>&1; then
+if ! cmake --build "$KILN_BUILD" --target kiln kiln_python -j "$(nproc 2>/dev/null || echo 4)" >>"$OUT/build.log" 2>&1; then
   tail -30 "$OUT/build.log"
   echo "gpu_bench: build FAILED (log: $OUT/build.log)"
   exit 1

@@ -4,7 +4,7 @@
 For each model (anchors section 1: autoencoder 3x512x512, resnet18 and resnet50 3x224x224, unet 3x256x256),
 batch and precision it measures, in one invocation: PyTorch eager (cudnn.benchmark, inference_mode), eager
 inside a CUDA graph, torch.compile(mode="max-autotune") and kiln (`kiln bench --no-transfers`, with and
-without --cuda-graph). Every peer gets the same weights (one nn.Module, seeded, exported once with
+without --cuda-graph, and through its Python package with CUDA tensors: benchmarks/peer_kiln.py). Every peer gets the same weights (one nn.Module, seeded, exported once with
 kiln_export) and the same input tensor, is timed with CUDA events, median of --iterations after --warmup.
 
 Outputs in --out: results.json (merged with what is there, so several short invocations build one table;
@@ -124,6 +124,9 @@ def estimate_s(peer, model, batch, args):
 def measure(peer, model, batch, precision, ctx, args):
     if peer in peers_torch.TORCH_PEERS:
         return peers_torch.TORCH_PEERS[peer](ctx["master"], ctx["x"], precision, args.warmup, args.iterations)
+    if peer == "kiln-py":
+        return peer_kiln.run_kiln_python(args.kiln, ctx["folder"], ctx["x"], precision, batch, args.warmup,
+                                         args.iterations)
     return peer_kiln.run_kiln(args.kiln, ctx["folder"], ctx["input"], precision, batch, peer == "kiln-graph",
                               args.kiln_warmup_ms, args.iterations, args.work)
 

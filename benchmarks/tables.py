@@ -1,9 +1,9 @@
 """results.json -> results.md (tables) and chart.png (grouped bars, log scale) for run_benchmarks.py."""
 import os
 
-PEERS = ["eager", "graph", "compile", "kiln", "kiln-graph"]
+PEERS = ["eager", "graph", "compile", "kiln", "kiln-graph", "kiln-py"]
 LABELS = {"eager": "eager", "graph": "eager+graph", "compile": "compile (max-autotune)", "kiln": "kiln",
-          "kiln-graph": "kiln+graph"}
+          "kiln-graph": "kiln+graph", "kiln-py": "kiln (Python)"}
 MODELS = ["autoencoder", "resnet18", "resnet50", "unet"]
 PRECISIONS = ["fp32", "tf32", "fp16"]
 # FLOPs per image, anchors section 1 (2 x multiply-adds of conv/linear).
