@@ -1,116 +1,55 @@
 #include "engine/json_writer.h"
 
-#include <cmath>
-#include <cstdio>
 #include <fstream>
 
 #include "base/errors.h"
 
 namespace kiln {
 
-std::string JsonWriter::escape(const std::string& s) {
-  std::string r = "\"";
-  for (const char c : s) {
-    switch (c) {
-      case '"': r += "\\\""; break;
-      case '\\': r += "\\\\"; break;
-      case '\n': r += "\\n"; break;
-      case '\t': r += "\\t"; break;
-      case '\r': r += "\\r"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
-          r += buf;
-        } else {
-          r += c;
-        }
-    }
-  }
-  return r + "\"";
+std::string json_text(const Json& doc) { return doc.dump(2, ' ', false, Json::error_handler_t::replace) + "\n"; }
+
+void save_json(const std::string& path, const Json& doc) {
+  std::ofstream f(path, std::ios::binary);
+  f << json_text(doc);
+  f.flush();
+  if (!f) throw Error(path + ": cannot write JSON report");
 }
 
-void JsonWriter::key_prefix(const std::string& key) {
-  if (!first_.empty()) {
-    if (!first_.back()) out_ += ",";
-    first_.back() = false;
-    out_ += "\n" + std::string(2 * first_.size(), ' ');
+// Pointers to the open containers stay valid: only the innermost one grows, and growing moves its
+// children, never the container itself or the ones holding it.
+Json& JsonWriter::insert(const std::string& key, Json v) {
+  if (open_.empty()) return doc_ = std::move(v);
+  Json& parent = *open_.back();
+  if (parent.is_array()) {
+    parent.push_back(std::move(v));
+    return parent.back();
   }
-  if (!key.empty()) out_ += escape(key) + ": ";
+  return parent[key] = std::move(v);
+}
+
+JsonWriter& JsonWriter::add(const std::string& key, Json v) {
+  insert(key, std::move(v));
+  return *this;
 }
 
 JsonWriter& JsonWriter::begin_object(const std::string& key) {
-  key_prefix(key);
-  out_ += "{";
-  first_.push_back(true);
+  open_.push_back(&insert(key, Json::object()));
   return *this;
 }
 
 JsonWriter& JsonWriter::end_object() {
-  const bool empty = first_.back();
-  first_.pop_back();
-  if (!empty) out_ += "\n" + std::string(2 * first_.size(), ' ');
-  out_ += "}";
-  if (first_.empty()) out_ += "\n";
+  open_.pop_back();
   return *this;
 }
 
 JsonWriter& JsonWriter::begin_array(const std::string& key) {
-  key_prefix(key);
-  out_ += "[";
-  first_.push_back(true);
+  open_.push_back(&insert(key, Json::array()));
   return *this;
 }
 
 JsonWriter& JsonWriter::end_array() {
-  const bool empty = first_.back();
-  first_.pop_back();
-  if (!empty) out_ += "\n" + std::string(2 * first_.size(), ' ');
-  out_ += "]";
+  open_.pop_back();
   return *this;
-}
-
-JsonWriter& JsonWriter::value(const std::string& key, const std::string& v) {
-  key_prefix(key);
-  out_ += escape(v);
-  return *this;
-}
-
-JsonWriter& JsonWriter::value(const std::string& key, double v) {
-  key_prefix(key);
-  if (!std::isfinite(v)) {
-    out_ += "null";
-  } else {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.9g", v);
-    out_ += buf;
-  }
-  return *this;
-}
-
-JsonWriter& JsonWriter::value(const std::string& key, std::int64_t v) {
-  key_prefix(key);
-  out_ += std::to_string(v);
-  return *this;
-}
-
-JsonWriter& JsonWriter::value(const std::string& key, std::uint64_t v) {
-  key_prefix(key);
-  out_ += std::to_string(v);
-  return *this;
-}
-
-JsonWriter& JsonWriter::value(const std::string& key, bool v) {
-  key_prefix(key);
-  out_ += v ? "true" : "false";
-  return *this;
-}
-
-void JsonWriter::save(const std::string& path) const {
-  std::ofstream f(path, std::ios::binary);
-  f << out_;
-  f.flush();
-  if (!f) throw Error(path + ": cannot write JSON report");
 }
 
 }  // namespace kiln

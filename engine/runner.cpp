@@ -36,6 +36,17 @@ std::string names_of(const std::vector<HostTensor>& tensors) {
   return have.empty() ? std::string("nothing") : have;
 }
 
+// A tensor of another rank than the model input (an image without its batch dimension, [3,32,32] for
+// [N,3,32,32]) would otherwise read as a batch of its first dimension.
+void check_rank(const std::string& source, const std::string& name, const Shape& given, const Shape& model) {
+  if (given.size() == model.size()) return;
+  std::string want = "[N";
+  for (std::size_t d = 1; d < model.size(); ++d) want += "," + std::to_string(model[d]);
+  throw UsageError(source + ": input '" + name + "' has rank " + std::to_string(given.size()) + " (" +
+                   shape_to_string(given) + "); the model takes rank " + std::to_string(model.size()) + " " + want +
+                   "] with the batch first");
+}
+
 }  // namespace
 
 std::int64_t input_batch(const std::string& model, const std::vector<HostTensor>& tensors, const std::string& source) {
@@ -48,6 +59,7 @@ std::int64_t input_batch(const std::string& model, const std::vector<HostTensor>
   if (it->shape.empty())
     throw UsageError(source + ": tensor '" + name + "' is a scalar; the model input needs shape " +
                      shape_to_string(spec.inputs[0].shape) + " with the batch first");
+  check_rank(source, name, it->shape, spec.inputs[0].shape);
   return it->shape[0];
 }
 
@@ -86,6 +98,7 @@ std::vector<HostTensor> match_inputs(const Graph& graph, std::vector<HostTensor>
       throw UsageError(source + ": no tensor named '" + name + "' for the model input of that name (it holds: " +
                        names_of(tensors) + ")");
     HostTensor* const it = &tensors[match[k]];
+    check_rank(source, name, it->shape, graph.tensors()[id].shape);
     const std::int64_t batch = ordered.empty() ? (it->shape.empty() ? 1 : it->shape[0]) : ordered[0].shape[0];
     const Shape want = Layer::at_batch(graph.tensors()[id].shape, batch);
     if (it->shape != want)

@@ -5,7 +5,10 @@
 #include <string>
 
 #include "engine/bench/report.h"
-#include "engine/cli/options.h"
+
+namespace CLI {
+class App;
+}
 
 namespace kiln {
 
@@ -14,9 +17,10 @@ struct BenchCliOptions {
   std::int64_t workspace_mb = 256;
 };
 
-// Adds --device, --precision (fp32|tf32|fp16), --algo, --workspace-mb, --batch, --input, --warmup-ms,
-// --iterations and --duration-s with their help text. `iterations_help` says what one iteration is.
-void add_bench_options(OptionParser& p, BenchCliOptions& o, const std::string& iterations_help);
+// Adds --model, --device, --precision (fp32|tf32|fp16), --algo, --workspace-mb, --batch, --input,
+// --warmup-ms, --iterations and --duration-s with their help text, showing the values `o` holds as
+// the defaults. `iterations_help` says what one iteration is.
+void add_bench_options(CLI::App& cmd, BenchCliOptions& o, const std::string& iterations_help);
 
 // After parsing: resolves --device auto and --batch 0 (the
 // --input file's batch, else model.yaml's), and checks the counts. `gpu_only`: refuse --device cpu.

@@ -1,19 +1,70 @@
+#include <CLI/CLI.hpp>
 #include <cstdio>
+#include <memory>
 
+#include "base/errors.h"
 #include "engine/bench/bench.h"
 #include "engine/cli/bench_options.h"
 #include "engine/cli/commands.h"
 #include "engine/cli/finite_report.h"
-#include "base/errors.h"
+#include "engine/cli/options.h"
+#include "engine/cli/path_checks.h"
 
 namespace kiln {
 
-int cmd_bench(int argc, char** argv) {
-  BenchCliOptions o;
-  bench::BenchConfig& c = o.config;
+namespace {
+
+struct BenchCommandOptions {
+  BenchCliOptions bench;
   std::string json_path;
-  OptionParser p(
-      "kiln bench --model DIR [options]",
+  bool no_transfers = false;
+  bool check_finite = false;
+};
+
+int bench_command(BenchCommandOptions& o) {
+  bench::BenchConfig& c = o.bench.config;
+  c.transfers = !o.no_transfers;
+  resolve_bench_options(o.bench, false);
+  if (c.device == "cpu" && (c.cuda_graph || c.streams != 1 || o.no_transfers)) {
+    throw UsageError(
+        "--cuda-graph, --streams and --no-transfers need --device gpu (the CPU reference path runs "
+        "on the host)");
+  }
+
+  if (o.check_finite) {
+    RunnerOptions ro;
+    ro.model = c.model;
+    ro.device = c.device;
+    ro.precision = c.precision;
+    ro.algo = c.algo;
+    ro.workspace_mb = o.bench.workspace_mb;
+    ro.max_batch = c.batch;
+    auto runner = make_runner(ro);
+    const std::vector<HostTensor> inputs = bench::bench_inputs(runner->graph(), c.batch, c.input_file);
+    if (!report_nonfinite(ro, *runner, inputs, c.batch, runner->run(inputs, c.batch, RunOptions{}))) {
+      return kExitMismatch;
+    }
+  }
+
+  const bench::BenchResult r =
+      c.device == "gpu" ? bench::run_gpu_bench(c, o.bench.workspace_mb) : bench::run_cpu_bench(c);
+  const bench::BenchSummary s = bench::summarize_bench(r);
+  std::fputs(bench::format_report(r, s).c_str(), stdout);
+  if (!o.json_path.empty()) {
+    JsonWriter j;
+    bench::write_json(j, r, s);
+    j.save(o.json_path);
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+Command add_bench_command(CLI::App& tool) {
+  auto o = std::make_shared<BenchCommandOptions>();
+  bench::BenchConfig& c = o->bench.config;
+  CLI::App* cmd = cli::add_command(
+      tool, "bench", "measure throughput, latency percentiles, start-up and device memory (like trtexec)",
       "Measures a model like trtexec: warms up for --warmup-ms, then runs at least --iterations times and for at\n"
       "least --duration-s seconds, and reports throughput and, per iteration, min/median/mean/p90/p95/p99/max of:\n"
       "  latency      H2D + GPU compute + D2H of one iteration on the GPU timeline (CUDA events)\n"
@@ -25,50 +76,20 @@ int cmd_bench(int argc, char** argv) {
       "(coefficient of variation over 5%) or when enqueueing bounds the throughput. A progress line shows on\n"
       "stderr during runs longer than 2 s. With --device cpu the CPU reference path is timed with the host\n"
       "clock (latency only).");
-  add_bench_options(p, o, "measure at least this many iterations (one iteration = one batch)");
-  p.add_flag("cuda-graph", "capture one run in a CUDA graph and replay it (one launch per iteration)", &c.cuda_graph);
-  p.add_int("streams", "N", "run N execution contexts on N streams at once, iterations round robin", &c.streams);
-  bool no_transfers = false;
-  p.add_flag("no-transfers", "keep inputs and outputs on the device: no H2D/D2H per iteration", &no_transfers);
-  p.add_string("json", "FILE", "also write the report as JSON (every statistic, the splits and warnings)", &json_path);
-  bool check_finite = false;
-  p.add_flag("check-finite",
-             "first run once and report the first input or layer output holding NaN/Inf, by name (exit 1, no "
-             "measurement): NaNs can run at another speed than real data",
-             &check_finite);
-  if (!p.parse(argc, argv, 2)) return 0;
-  c.transfers = !no_transfers;
-  resolve_bench_options(o, false);
-  if (c.device == "cpu" && (c.cuda_graph || c.streams != 1 || no_transfers)) {
-    throw UsageError(
-        "--cuda-graph, --streams and --no-transfers need --device gpu (the CPU reference path runs "
-        "on the host)");
-  }
-
-  if (check_finite) {
-    RunnerOptions ro;
-    ro.model = c.model;
-    ro.device = c.device;
-    ro.precision = c.precision;
-    ro.algo = c.algo;
-    ro.workspace_mb = o.workspace_mb;
-    ro.max_batch = c.batch;
-    auto runner = make_runner(ro);
-    const std::vector<HostTensor> inputs = bench::bench_inputs(runner->graph(), c.batch, c.input_file);
-    if (!report_nonfinite(ro, *runner, inputs, c.batch, runner->run(inputs, c.batch, RunOptions{}))) {
-      return kExitMismatch;
-    }
-  }
-
-  const bench::BenchResult r = c.device == "gpu" ? bench::run_gpu_bench(c, o.workspace_mb) : bench::run_cpu_bench(c);
-  const bench::BenchSummary s = bench::summarize_bench(r);
-  std::fputs(bench::format_report(r, s).c_str(), stdout);
-  if (!json_path.empty()) {
-    JsonWriter j;
-    bench::write_json(j, r, s);
-    j.save(json_path);
-  }
-  return kExitOk;
+  add_bench_options(*cmd, o->bench, "measure at least this many iterations (one iteration = one batch)");
+  cli::add_flag(*cmd, "--cuda-graph", c.cuda_graph,
+                "capture one run in a CUDA graph and replay it (one launch per iteration)");
+  cli::add_int(*cmd, "--streams", "N", c.streams,
+               "run N execution contexts on N streams at once, iterations round robin");
+  cli::add_flag(*cmd, "--no-transfers", o->no_transfers,
+                "keep inputs and outputs on the device: no H2D/D2H per iteration");
+  cli::add_string(*cmd, "--json", "FILE", o->json_path,
+                  "also write the report as JSON (every statistic, the splits and warnings)")
+      ->check(cli::writable_output_path());
+  cli::add_flag(*cmd, "--check-finite", o->check_finite,
+                "first run once and report the first input or layer output holding NaN/Inf, by name (exit 1, no "
+                "measurement): NaNs can run at another speed than real data");
+  return Command{cmd, [o] { return bench_command(*o); }};
 }
 
 }  // namespace kiln

@@ -1,13 +1,16 @@
 #include <cuda_runtime_api.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
-#include <cstring>
+#include <memory>
 
-#include "engine/bench/bench.h"
-#include "engine/cli/bench_options.h"
-#include "engine/bench/profile_report.h"
-#include "engine/cli/commands.h"
 #include "base/errors.h"
+#include "engine/bench/bench.h"
+#include "engine/bench/profile_report.h"
+#include "engine/cli/bench_options.h"
+#include "engine/cli/commands.h"
+#include "engine/cli/options.h"
+#include "engine/cli/path_checks.h"
 #include "engine/gpu/check.h"
 #include "engine/gpu/context.h"
 #include "engine/gpu/memory.h"
@@ -40,30 +43,18 @@ DeviceIo make_io(const gpu::GpuEngine& engine, const std::vector<HostTensor>& in
   return io;
 }
 
-}  // namespace
-
-int cmd_profile(int argc, char** argv) {
-  BenchCliOptions o;
-  bench::BenchConfig& c = o.config;
+struct ProfileCommandOptions {
+  BenchCliOptions bench;
   std::string json_path, sort = "time";
   std::int64_t top = 0;
-  OptionParser p("kiln profile --model DIR [options]",
-                 "Times every layer on the GPU with CUDA events recorded between layers, in runs separate from an\n"
-                 "undisturbed timed run of the whole network (the events add a little time, so the layer sum can\n"
-                 "exceed it slightly). Prints the layers slowest first with their median time, share of the sum,\n"
-                 "achieved TFLOP/s and GB/s (inputs, output and weights counted once), workspace and the chosen\n"
-                 "implementation (cuDNN engine, fusion, kernel). Needs a GPU.");
-  c.iterations = 50;
-  c.duration_s = 0;
-  add_bench_options(p, o, "timed runs, then as many profiled runs; times are medians");
-  p.add_choice("sort", {"time", "order"}, "list layers slowest first or in execution order", &sort);
-  p.add_int("top", "N", "show only the N slowest layers (0 = all)", &top);
-  p.add_string("json", "FILE", "also write every layer's figures as JSON", &json_path);
-  if (!p.parse(argc, argv, 2)) return 0;
-  if (top < 0) throw UsageError("--top: expected 0 (all) or more, got " + std::to_string(top));
-  resolve_bench_options(o, true);
+};
 
-  const gpu::GpuEngineOptions eo = gpu::engine_options_from(c.precision, c.algo, o.workspace_mb);
+int profile_command(ProfileCommandOptions& o) {
+  bench::BenchConfig& c = o.bench.config;
+  if (o.top < 0) throw UsageError("--top: expected 0 (all) or more, got " + std::to_string(o.top));
+  resolve_bench_options(o.bench, true);
+
+  const gpu::GpuEngineOptions eo = gpu::engine_options_from(c.precision, c.algo, o.bench.workspace_mb);
   GraphBuildOptions go;
   go.max_batch = c.batch;
   const auto engine = gpu::GpuEngine::load(c.model, eo, go);
@@ -136,16 +127,38 @@ int cmd_profile(int argc, char** argv) {
     l.bytes = bench::layer_bytes(g, static_cast<int>(i), c.batch);
     r.layers.push_back(std::move(l));
   }
-  std::fputs(bench::format_profile(r, sort == "time" ? bench::ProfileSort::Time : bench::ProfileSort::Order,
-                                   static_cast<std::size_t>(top))
+  std::fputs(bench::format_profile(r, o.sort == "time" ? bench::ProfileSort::Time : bench::ProfileSort::Order,
+                                   static_cast<std::size_t>(o.top))
                  .c_str(),
              stdout);
-  if (!json_path.empty()) {
+  if (!o.json_path.empty()) {
     JsonWriter j;
     bench::write_profile_json(j, r);
-    j.save(json_path);
+    j.save(o.json_path);
   }
-  return 0;
+  return kExitOk;
+}
+
+}  // namespace
+
+Command add_profile_command(CLI::App& tool) {
+  auto o = std::make_shared<ProfileCommandOptions>();
+  bench::BenchConfig& c = o->bench.config;
+  CLI::App* cmd = cli::add_command(
+      tool, "profile", "time every layer on the GPU with CUDA events, slowest first",
+      "Times every layer on the GPU with CUDA events recorded between layers, in runs separate from an\n"
+      "undisturbed timed run of the whole network (the events add a little time, so the layer sum can\n"
+      "exceed it slightly). Prints the layers slowest first with their median time, share of the sum,\n"
+      "achieved TFLOP/s and GB/s (inputs, output and weights counted once), workspace and the chosen\n"
+      "implementation (cuDNN engine, fusion, kernel). Needs a GPU.");
+  c.iterations = 50;
+  c.duration_s = 0;
+  add_bench_options(*cmd, o->bench, "timed runs, then as many profiled runs; times are medians");
+  cli::add_choice(*cmd, "--sort", {"time", "order"}, o->sort, "list layers slowest first or in execution order");
+  cli::add_int(*cmd, "--top", "N", o->top, "show only the N slowest layers (0 = all)");
+  cli::add_string(*cmd, "--json", "FILE", o->json_path, "also write every layer's figures as JSON")
+      ->check(cli::writable_output_path());
+  return Command{cmd, [o] { return profile_command(*o); }};
 }
 
 }  // namespace kiln

@@ -1,23 +1,41 @@
 #include "engine/cli/device_options.h"
 
+#include "base/errors.h"
 #include "engine/cli/options.h"
+#include "engine/cli/path_checks.h"
 
 namespace kiln {
 
-void add_device_options(OptionParser& p, RunnerOptions& o) {
-  p.add_choice("device", {"auto", "cpu", "gpu"}, "where to run; auto = the GPU when one is present", &o.device);
-  p.add_choice("precision", {"fp32", "tf32", "fp16"},
-               "GPU arithmetic: fp32 is exact float32 (TF32 off); tf32 allows tensor cores (~1e-3 relative); fp16 "
-               "stores half NHWC activations, float accumulation (~1e-3 relative)",
-               &o.precision);
-  p.add_choice("algo", {"heuristic", "find"},
-               "GPU convolution algorithm choice: cuDNN heuristics (fast start) or time the candidates", &o.algo);
-  p.add_int("workspace-mb", "MiB", "largest cuDNN workspace one layer may use", &o.workspace_mb);
+void add_model_option(CLI::App& cmd, std::string& model) {
+  cli::add_string(cmd, "--model", "DIR", model, "model folder written by kiln_export (or its model.yaml)")
+      ->required()
+      ->check(cli::kiln_model_path());
 }
 
-void add_allow_extra_inputs(OptionParser& p, bool* allow) {
-  p.add_flag("allow-extra-inputs", "warn about, instead of refusing, tensors in the inputs file that are not model inputs",
-             allow);
+void add_device_options(CLI::App& cmd, RunnerOptions& o) {
+  cli::add_choice(cmd, "--device", {"auto", "cpu", "gpu"}, o.device,
+                  "where to run; auto = the GPU when one is present");
+  cli::add_choice(cmd, "--precision", {"fp32", "tf32", "fp16"}, o.precision,
+                  "GPU arithmetic: fp32 is exact float32 (TF32 off); tf32 allows tensor cores (~1e-3 relative); "
+                  "fp16 stores half NHWC activations, float accumulation (~1e-3 relative)");
+  cli::add_choice(cmd, "--algo", {"heuristic", "find"}, o.algo,
+                  "GPU convolution algorithm choice: cuDNN heuristics (fast start) or time the candidates");
+  cli::add_int(cmd, "--workspace-mb", "MiB", o.workspace_mb, "largest cuDNN workspace one layer may use");
+}
+
+void add_allow_extra_inputs(CLI::App& cmd, bool& allow) {
+  cli::add_flag(cmd, "--allow-extra-inputs", allow,
+                "warn about, instead of refusing, tensors in the inputs file that are not model inputs");
+}
+
+std::string resolve_device(const std::string& device) {
+  if (device == "cpu") return device;
+  std::string why_not;
+  const bool gpu = gpu_available(&why_not);
+  if (device == "gpu" && !gpu) {
+    throw UsageError("--device gpu: no usable GPU: " + why_not + "; --device cpu runs the CPU reference path");
+  }
+  return gpu ? "gpu" : "cpu";
 }
 
 }  // namespace kiln
