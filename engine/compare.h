@@ -3,6 +3,8 @@
 // tensor where the other differs is always a mismatch.
 #pragma once
 
+#include "base/api.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -34,9 +36,9 @@ struct CompareStats {
 
 // Compares `actual` against `expected` (n elements each). Throws UsageError unless atol and rtol are
 // finite and >= 0 (a NaN tolerance would pass everything).
-CompareStats compare_tensors(const float* actual, const float* expected, std::size_t n, const CompareTolerance& tol);
+KILN_API CompareStats compare_tensors(const float* actual, const float* expected, std::size_t n, const CompareTolerance& tol);
 
 // "max abs 1.2e-06  mean abs 3.1e-08 ... mismatches 0/65536"
-std::string format_stats_line(const CompareStats& s);
+KILN_API std::string format_stats_line(const CompareStats& s);
 
 }  // namespace kiln

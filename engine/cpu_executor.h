@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "base/api.h"
 #include "engine/graph.h"
 #include "engine/host_tensor.h"
 #include "formats/manifest.h"
@@ -19,7 +20,7 @@
 namespace kiln {
 
 // Float32 views of a TensorFile's tensors: f32 tensors are used in place, f16 ones converted once.
-class CpuWeightStore : public CpuWeights {
+class KILN_API CpuWeightStore : public CpuWeights {
  public:
   explicit CpuWeightStore(const TensorFile& file);
   const float* get(const TensorEntry& tensor) const override;
@@ -29,7 +30,7 @@ class CpuWeightStore : public CpuWeights {
   std::map<std::uint64_t, std::vector<float>> converted_;  // offset -> f32 copy of an f16 tensor
 };
 
-class CpuExecutor {
+class KILN_API CpuExecutor {
  public:
   // `graph` and `weights` must outlive the executor.
   CpuExecutor(const Graph& graph, const TensorFile& weights);

@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/api.h"
 #include "engine/planner.h"
 #include "formats/manifest.h"
 #include "formats/model_spec.h"
@@ -35,7 +36,7 @@ struct GraphBuildOptions {
   std::uint64_t alignment = 256;
 };
 
-class Graph {
+class KILN_API Graph {
  public:
   // Builds every layer through the registry, checking shapes and weights; plans memory.
   // Throws FormatError / ModelError naming the file, line, layer and field.

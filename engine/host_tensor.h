@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "base/api.h"
 #include "formats/manifest.h"
 
 namespace kiln {
@@ -26,10 +27,10 @@ struct RunResult {
 };
 
 // Reads every tensor of a manifest + blob pair as float32 HostTensors, in file order.
-std::vector<HostTensor> read_host_tensors(const std::string& manifest_path);
+KILN_API std::vector<HostTensor> read_host_tensors(const std::string& manifest_path);
 
 // Writes HostTensors as a manifest + blob pair: `path` names the manifest ("out/result.manifest");
 // the blob goes beside it with the extension .bin.
-void write_host_tensors(const std::string& path, const std::vector<HostTensor>& tensors);
+KILN_API void write_host_tensors(const std::string& path, const std::vector<HostTensor>& tensors);
 
 }  // namespace kiln

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "base/api.h"
 #include "engine/graph.h"
 #include "formats/manifest.h"
 
@@ -11,10 +12,10 @@ namespace kiln {
 
 // `path` is a model folder or a model.yaml file; returns the model.yaml path. Throws FormatError when
 // neither exists.
-std::string resolve_model_yaml(const std::string& path);
+KILN_API std::string resolve_model_yaml(const std::string& path);
 
 // The folder holding model.yaml.
-std::string model_folder(const std::string& model_yaml);
+KILN_API std::string model_folder(const std::string& model_yaml);
 
 // A model loaded for running: the graph and the weights in host memory.
 struct LoadedModel {
@@ -23,9 +24,9 @@ struct LoadedModel {
 };
 
 // Reads model.yaml, the manifest and the blob (checksummed), and builds the graph.
-LoadedModel load_model(const std::string& path, const GraphBuildOptions& options = {});
+KILN_API LoadedModel load_model(const std::string& path, const GraphBuildOptions& options = {});
 
 // Reads model.yaml and the manifest only (no blob): enough to inspect the network and its plan.
-Graph load_graph(const std::string& path, const GraphBuildOptions& options = {});
+KILN_API Graph load_graph(const std::string& path, const GraphBuildOptions& options = {});
 
 }  // namespace kiln

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "base/api.h"
 #include "engine/graph.h"
 #include "engine/host_tensor.h"
 
@@ -27,7 +28,7 @@ struct RunnerOptions {
   bool keep_layer_outputs = false;
 };
 
-class ModelRunner {
+class KILN_API ModelRunner {
  public:
   virtual ~ModelRunner() = default;
   virtual const Graph& graph() const = 0;
@@ -38,27 +39,27 @@ class ModelRunner {
 
 // Loads the model for the requested device. With device "auto", picks the GPU when one is usable and
 // prints nothing; callers show device_description(). Throws UsageError for "gpu" without a usable GPU.
-std::unique_ptr<ModelRunner> make_runner(const RunnerOptions& options);
+KILN_API std::unique_ptr<ModelRunner> make_runner(const RunnerOptions& options);
 
 // The batch of the tensors read from `source`: the first dimension of the one named like the first
 // input of `model` (folder or model.yaml), whatever the file's order. Throws UsageError when there is
-// no such tensor or it is a scalar.
-std::int64_t input_batch(const std::string& model, const std::vector<HostTensor>& tensors, const std::string& source);
+// no such tensor, it is a scalar or its rank is not the model input's ([3,32,32] for [N,3,32,32]).
+KILN_API std::int64_t input_batch(const std::string& model, const std::vector<HostTensor>& tensors, const std::string& source);
 
 // Puts `tensors` in the graph's input order, matching by name. Throws UsageError naming a missing
 // input and listing what `source` holds, or naming a tensor whose shape is not the model input's
-// (the batch aside) or whose batch differs from the first input's.
+// (the batch aside; a rank that differs is named as such) or whose batch differs from the first input's.
 // A tensor that is not a model input (or a second one of an input's name) is a UsageError listing
 // them, or with `allow_extra` a warning on stderr.
-std::vector<HostTensor> match_inputs(const Graph& graph, std::vector<HostTensor> tensors, const std::string& source,
+KILN_API std::vector<HostTensor> match_inputs(const Graph& graph, std::vector<HostTensor> tensors, const std::string& source,
                                      bool allow_extra = false);
 
 // True when this build has a GPU backend and a CUDA device is visible; `why_not` says why not.
-bool gpu_available(std::string* why_not);
+KILN_API bool gpu_available(std::string* why_not);
 
 // The GPU backend's runner (runner_gpu.cpp). Throws as GpuEngine::load does.
-std::unique_ptr<ModelRunner> make_gpu_runner(const RunnerOptions& options);
+KILN_API std::unique_ptr<ModelRunner> make_gpu_runner(const RunnerOptions& options);
 // Loads the model on the GPU with the runner options' precision, algorithm mode and workspace cap.
-std::shared_ptr<const gpu::GpuEngine> load_gpu_engine(const RunnerOptions& options);
+KILN_API std::shared_ptr<const gpu::GpuEngine> load_gpu_engine(const RunnerOptions& options);
 
 }  // namespace kiln

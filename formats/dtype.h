@@ -1,6 +1,8 @@
 // Element types of kiln tensors. Spelled in files as `f32` / `f16` (formats/README.md).
 #pragma once
 
+#include "base/api.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -15,7 +17,7 @@ enum class DType { F32, F16 };
 constexpr std::size_t dtype_size(DType t) { return t == DType::F32 ? 4 : 2; }
 
 // The file spelling: "f32", "f16".
-const char* dtype_name(DType t);
+KILN_API const char* dtype_name(DType t);
 
 // Parses a file spelling; nullopt when unknown.
 std::optional<DType> parse_dtype(std::string_view s);

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/api.h"
 #include "base/shape.h"
 #include "formats/dtype.h"
 
@@ -61,17 +62,17 @@ struct Manifest {
 };
 
 // Parses manifest text; `path` is used for messages and to resolve the blob name.
-Manifest parse_manifest(std::string_view text, const std::string& path);
+KILN_API Manifest parse_manifest(std::string_view text, const std::string& path);
 
 // Reads and parses a manifest file (at most 256 MiB).
-Manifest read_manifest(const std::string& path);
+KILN_API Manifest read_manifest(const std::string& path);
 
 // Reads the blob named by `m` into `dst`, which must hold m.blob_size bytes (host memory: pageable or
 // pinned). Verifies the file's size, the CRC-32 and that padding bytes are zero before returning.
-void read_blob_into(const Manifest& m, void* dst, std::uint64_t dst_size);
+KILN_API void read_blob_into(const Manifest& m, void* dst, std::uint64_t dst_size);
 
 // CRC-32 (IEEE 802.3, as zlib.crc32), continuing from `crc` (0 to start).
-std::uint32_t crc32_update(std::uint32_t crc, const void* data, std::size_t size);
+KILN_API std::uint32_t crc32_update(std::uint32_t crc, const void* data, std::size_t size);
 
 // A manifest with its blob in host memory.
 struct TensorFile {
@@ -84,7 +85,7 @@ struct TensorFile {
   std::vector<float> to_float(std::string_view name) const;
 };
 
-TensorFile read_tensor_file(const std::string& manifest_path);
+KILN_API TensorFile read_tensor_file(const std::string& manifest_path);
 
 // One tensor to write. `data` holds product(shape) elements of `dtype`.
 struct TensorToWrite {
@@ -96,6 +97,6 @@ struct TensorToWrite {
 
 // Writes `<dir>/<stem>.manifest` and `<dir>/<stem>.bin` (alignment 256), creating nothing else.
 // Throws FormatError on invalid names or shapes, kiln::Error on I/O failure.
-void write_tensor_file(const std::string& dir, const std::string& stem, const std::vector<TensorToWrite>& tensors);
+KILN_API void write_tensor_file(const std::string& dir, const std::string& stem, const std::vector<TensorToWrite>& tensors);
 
 }  // namespace kiln

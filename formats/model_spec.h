@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "base/api.h"
 #include "formats/dtype.h"
 #include "formats/manifest.h"
 
@@ -30,7 +31,7 @@ struct AttrValue {
 };
 
 // Where a layer came from, for messages: "model.yaml:12: layer enc.0 (conv2d)".
-struct LayerOrigin {
+struct KILN_API LayerOrigin {
   std::string file;
   int line = 0;
   std::string name;
@@ -41,7 +42,7 @@ struct LayerOrigin {
 // Typed, consumption-tracking access to a layer's attributes. Each getter throws ModelError naming
 // the file, line, layer, attribute, what was expected and what was found. finish() throws if any
 // attribute was never read (an unknown key is usually a typo).
-class Attributes {
+class KILN_API Attributes {
  public:
   Attributes() = default;
   Attributes(LayerOrigin origin, std::map<std::string, AttrValue> values);
@@ -93,7 +94,7 @@ struct ModelSpec {
 };
 
 // Parses model.yaml text; `path` is used for messages and to resolve the manifest name.
-ModelSpec parse_model(const std::string& text, const std::string& path);
-ModelSpec read_model(const std::string& path);
+KILN_API ModelSpec parse_model(const std::string& text, const std::string& path);
+KILN_API ModelSpec read_model(const std::string& path);
 
 }  // namespace kiln

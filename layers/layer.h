@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "base/api.h"
 #include "formats/manifest.h"
 #include "formats/model_spec.h"
 
@@ -77,7 +78,7 @@ class LayerBuildContext {
 };
 
 // Float32 views of the weights for the CPU path (f16 weights are converted once at load).
-class CpuWeights {
+class KILN_API CpuWeights {
  public:
   virtual ~CpuWeights() = default;
   virtual const float* get(const TensorEntry& tensor) const = 0;
@@ -91,7 +92,7 @@ struct CpuForwardArgs {
   const CpuWeights* weights = nullptr;
 };
 
-class Layer {
+class KILN_API Layer {
  public:
   // Records the layer's origin, inputs and output shape; throws ModelError when the output shape has
   // a dimension < 1 or > 2^40 or more than 2^50 elements (kinds report their own, clearer errors first).

@@ -27,13 +27,14 @@
 #include <memory>
 #include <vector>
 
+#include "base/api.h"
 #include "engine/gpu/engine.h"
 #include "engine/gpu/timing.h"
 #include "engine/host_tensor.h"
 
 namespace kiln::gpu {
 
-class ExecutionContext {
+class KILN_API ExecutionContext {
  public:
   // `stream`: run on the caller's stream (which must outlive the context), or on an own non-blocking
   // stream when null. Allocates the arena, workspace and pinned staging buffers now.

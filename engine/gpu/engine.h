@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "base/api.h"
 #include "engine/gpu/engine_options.h"
 #include "engine/graph.h"
 
@@ -52,7 +53,7 @@ struct LoadTimings {
   double select_ms = 0;  // fusion, memory plan, every layer's algorithm choice (cuDNN heuristics or timing)
 };
 
-class GpuEngine {
+class KILN_API GpuEngine {
  public:
   // Loads `model` (folder or model.yaml): the graph and manifest through kiln::load_graph, then the
   // blob straight into pinned memory and onto the device. Throws FormatError / ModelError for bad

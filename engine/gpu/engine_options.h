@@ -1,6 +1,8 @@
 // Options of the GPU engine (engine/gpu/engine.h), fixed when it is loaded.
 #pragma once
 
+#include "base/api.h"
+
 #include <cstdint>
 #include <string>
 
@@ -50,12 +52,12 @@ struct GpuEngineOptions {
 // The one place engine options are made from the strings of the command line and the bench
 // configuration: precision "fp32" | "tf32" | "fp16", algorithm mode "heuristic" | "find", and the
 // per-layer workspace cap in MiB (>= 0). Throws UsageError naming the option and the choices.
-GpuEngineOptions engine_options_from(const std::string& precision, const std::string& algo, std::int64_t workspace_mb);
+KILN_API GpuEngineOptions engine_options_from(const std::string& precision, const std::string& algo, std::int64_t workspace_mb);
 
 // "fp32" | "tf32" | "fp16"; "heuristic" | "find". Throw UsageError naming the choices.
-Precision parse_precision(const std::string& s);
-AlgoMode parse_algo_mode(const std::string& s);
-const char* precision_name(Precision p);
-const char* algo_mode_name(AlgoMode m);
+KILN_API Precision parse_precision(const std::string& s);
+KILN_API AlgoMode parse_algo_mode(const std::string& s);
+KILN_API const char* precision_name(Precision p);
+KILN_API const char* algo_mode_name(AlgoMode m);
 
 }  // namespace kiln::gpu

@@ -6,6 +6,8 @@
 //    profiled run is asked for: ordinary runs record nothing.
 #pragma once
 
+#include "base/api.h"
+
 #include <cuda_runtime_api.h>
 
 #include <cstddef>
@@ -15,7 +17,7 @@
 
 namespace kiln::gpu {
 
-class CapturedRun {
+class KILN_API CapturedRun {
  public:
   CapturedRun();  // empty: replay() throws
   ~CapturedRun();
