@@ -99,6 +99,19 @@ bool Attributes::get_bool(const std::string& key, bool fallback) const {
   return v.b;
 }
 
+std::string Attributes::get_choice(const std::string& key, const std::vector<std::string>& choices,
+                                   const std::string& fallback) const {
+  used_[key] = true;
+  if (!has(key)) return fallback;
+  const AttrValue& v = lookup(key);
+  std::string expected = "one of";
+  for (std::size_t i = 0; i < choices.size(); ++i) expected += (i ? ", '" : " '") + choices[i] + "'";
+  if (v.kind != AttrValue::Kind::String) fail(key, expected, v);
+  for (const std::string& c : choices)
+    if (v.s == c) return v.s;
+  fail(key, expected, v);
+}
+
 std::vector<std::int64_t> Attributes::get_pair(const std::string& key) const {
   const AttrValue& v = lookup(key);
   if (v.kind == AttrValue::Kind::Int) return {v.i, v.i};

@@ -52,6 +52,9 @@ class KILN_API Attributes {
   std::int64_t get_int(const std::string& key, std::int64_t fallback) const;
   double get_float(const std::string& key, double fallback) const;
   bool get_bool(const std::string& key, bool fallback) const;
+  // A string that must be one of `choices` (e.g. gelu's approximate: none | tanh).
+  std::string get_choice(const std::string& key, const std::vector<std::string>& choices,
+                         const std::string& fallback) const;
   // An integer pair: `[a, b]` or a single integer `a` meaning `[a, a]`.
   std::vector<std::int64_t> get_pair(const std::string& key) const;
   std::vector<std::int64_t> get_pair(const std::string& key, std::vector<std::int64_t> fallback) const;

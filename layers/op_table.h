@@ -32,6 +32,15 @@
   OP("sigmoid", make_activation, KILN_GPU(activation_gpu))         \
   OP("tanh", make_activation, KILN_GPU(activation_gpu))            \
   OP("elu", make_activation, KILN_GPU(activation_gpu))             \
+  OP("relu6", make_activation, KILN_GPU(activation_gpu))           \
+  OP("hardtanh", make_activation, KILN_GPU(activation_gpu))        \
+  OP("hardswish", make_activation, KILN_GPU(activation_gpu))       \
+  OP("hardsigmoid", make_activation, KILN_GPU(activation_gpu))     \
+  OP("silu", make_activation, KILN_GPU(activation_gpu))            \
+  OP("gelu", make_activation, KILN_GPU(activation_gpu))            \
+  OP("softplus", make_activation, KILN_GPU(activation_gpu))        \
+  OP("mish", make_activation, KILN_GPU(activation_gpu))            \
+  OP("prelu", make_activation, KILN_GPU(activation_gpu))           \
   OP("max_pool2d", make_pool, KILN_GPU(pool_gpu))                  \
   OP("avg_pool2d", make_pool, KILN_GPU(pool_gpu))                  \
   OP("global_avg_pool2d", make_pool, KILN_GPU(pool_gpu))           \

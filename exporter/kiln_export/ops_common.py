@@ -2,6 +2,7 @@
 op, written once and called from both the module forms (ops_modules.py) and the functional forms
 (ops_functions.py) so the two cannot drift apart."""
 import math
+from collections import OrderedDict
 
 from torch import fx
 
@@ -88,6 +89,41 @@ def unary(cx, node, op, x, attrs=None, inplace=False):
     cx.emit(node, op, [x], attrs)
     if inplace:
         cx.overwrote(node, x)
+
+
+def hardtanh(cx, node, x, min_val, max_val, inplace=False):
+    """hardtanh = clamp(x, min_val, max_val); the bounds 0 and 6 are written as relu6, its usual name."""
+    lo, hi = as_float(cx, node, min_val, "min_val"), as_float(cx, node, max_val, "max_val")
+    require(cx, node, lo <= hi, "min_val %r is greater than max_val %r; kiln's hardtanh needs min_val <= max_val"
+            % (lo, hi))
+    if (lo, hi) == (0.0, 6.0):
+        unary(cx, node, "relu6", x, None, inplace)
+    else:
+        unary(cx, node, "hardtanh", x, OrderedDict([("min_val", lo), ("max_val", hi)]), inplace)
+
+
+def gelu(cx, node, x, approximate):
+    approximate = cx.const(node, approximate, "approximate")
+    require(cx, node, approximate in ("none", "tanh"),
+            "approximate=%r is not supported; kiln's gelu takes 'none' (erf) or 'tanh'" % (approximate,))
+    unary(cx, node, "gelu", x, {"approximate": "tanh"} if approximate == "tanh" else None)
+
+
+def softplus(cx, node, x, beta, threshold):
+    beta, threshold = as_float(cx, node, beta, "beta"), as_float(cx, node, threshold, "threshold")
+    require(cx, node, beta > 0, "beta=%r is not supported; kiln's softplus needs beta > 0" % beta)
+    unary(cx, node, "softplus", x, OrderedDict([("beta", beta), ("threshold", threshold)]))
+
+
+def prelu(cx, node, x, weight):
+    """One slope shared by every channel, or one per channel (dim 1; a 1-D input has one channel)."""
+    shape = cx.shape(x)
+    channels = shape[1] if len(shape) >= 2 else 1
+    n = weight.numel()
+    require(cx, node, weight.dim() <= 1 and n in (1, channels),
+            "weight of shape %s does not fit an input of %d channels; kiln's prelu takes 1 slope or one per channel"
+            % (list(weight.shape), channels))
+    cx.emit(node, "prelu", [x], {"num_parameters": n}, {"weight": weight.detach().reshape(n)})
 
 
 def max_pool(cx, node, x, kernel, stride, padding, dilation, ceil_mode, return_indices):

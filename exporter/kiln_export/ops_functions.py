@@ -22,6 +22,27 @@ def _act(op, inplace=False, attr=None):
     return handle
 
 
+def _hardtanh(inplace=False, bounds=None):
+    """F.hardtanh and its forms; `bounds` fixes (min_val, max_val) for relu6."""
+    def handle(cx, node, a):
+        lo, hi = bounds or (a["min_val"], a["max_val"])
+        c.hardtanh(cx, node, cx.tensor_arg(node, a["input"]), lo, hi,
+                   inplace or bool(cx.const(node, a.get("inplace", False), "inplace")))
+    return handle
+
+
+def _gelu(cx, node, a):
+    c.gelu(cx, node, cx.tensor_arg(node, a["input"]), a["approximate"])
+
+
+def _softplus(cx, node, a):
+    c.softplus(cx, node, cx.tensor_arg(node, a["input"]), a["beta"], a["threshold"])
+
+
+def _prelu(cx, node, a):
+    c.prelu(cx, node, cx.tensor_arg(node, a["input"]), cx.parameter(node, a["weight"], "weight"))
+
+
 def _max_pool(cx, node, a):
     c.max_pool(cx, node, cx.tensor_arg(node, a["input"]), a["kernel_size"], cx.const(node, a["stride"], "stride"),
                a["padding"], a["dilation"], cx.const(node, a["ceil_mode"], "ceil_mode"),
@@ -86,6 +107,23 @@ _FUNCTIONS = [
     ("torch.tanh", [X], _act("tanh")),
     ("F.tanh", [X], _act("tanh")),
     ("torch.tanh_", [X], _act("tanh", inplace=True)),
+    ("F.relu6", _ACT_INPLACE, _hardtanh(bounds=(0.0, 6.0))),
+    ("torch._C._nn.relu6", [X], _hardtanh(bounds=(0.0, 6.0))),
+    ("torch._C._nn.relu6_", [X], _hardtanh(True, (0.0, 6.0))),
+    ("F.hardtanh", [X, ("min_val", -1.0), ("max_val", 1.0), ("inplace", False)], _hardtanh()),
+    ("F.hardtanh_", [X, ("min_val", -1.0), ("max_val", 1.0)], _hardtanh(True)),
+    ("F.hardswish", _ACT_INPLACE, _act("hardswish")),
+    ("torch._C._nn.hardswish_", [X], _act("hardswish", inplace=True)),
+    ("F.hardsigmoid", _ACT_INPLACE, _act("hardsigmoid")),
+    ("torch._C._nn.hardsigmoid_", [X], _act("hardsigmoid", inplace=True)),
+    ("F.silu", _ACT_INPLACE, _act("silu")),
+    ("torch._C._nn.silu_", [X], _act("silu", inplace=True)),
+    ("F.mish", _ACT_INPLACE, _act("mish")),
+    ("torch._C._nn.mish_", [X], _act("mish", inplace=True)),
+    ("F.gelu", [X, ("approximate", "none")], _gelu),
+    ("F.softplus", [X, ("beta", 1.0), ("threshold", 20.0)], _softplus),
+    ("F.prelu", [X, ("weight", REQ)], _prelu),
+    ("torch.prelu", [X, ("weight", REQ)], _prelu),
     ("F.max_pool2d", [X, ("kernel_size", REQ), ("stride", None), ("padding", 0), ("dilation", 1),
                       ("ceil_mode", False), ("return_indices", False)], _max_pool),
     ("torch.max_pool2d", [X, ("kernel_size", REQ), ("stride", ()), ("padding", 0), ("dilation", 1),
@@ -130,6 +168,7 @@ _METHODS = [
     ("sigmoid_", [X], _act("sigmoid", inplace=True)),
     ("tanh", [X], _act("tanh")),
     ("tanh_", [X], _act("tanh", inplace=True)),
+    ("prelu", [X, ("weight", REQ)], _prelu),
     ("softmax", [X, ("dim", REQ), ("dtype", None)], _SOFTMAX),
     ("add", [X, ("other", REQ), ("alpha", 1)], _add(False)),
     ("add_", [X, ("other", REQ), ("alpha", 1)], _add(True)),

@@ -119,6 +119,11 @@ def _softmax2d(cx, node, m):
     c.softmax(cx, node, x, 1)
 
 
+def _plain_activation(op):
+    """An activation module without attributes but `inplace` (which some torch versions lack)."""
+    return lambda cx, n, m: c.unary(cx, n, op, c.module_input(cx, n), inplace=getattr(m, "inplace", False))
+
+
 def _identity(cx, node, m):
     cx.alias(node, c.module_input(cx, node))
 
@@ -134,6 +139,15 @@ _HANDLERS = {
     "ELU": lambda cx, n, m: c.unary(cx, n, "elu", c.module_input(cx, n), {"alpha": float(m.alpha)}, m.inplace),
     "Sigmoid": lambda cx, n, m: c.unary(cx, n, "sigmoid", c.module_input(cx, n)),
     "Tanh": lambda cx, n, m: c.unary(cx, n, "tanh", c.module_input(cx, n)),
+    "ReLU6": lambda cx, n, m: c.hardtanh(cx, n, c.module_input(cx, n), 0.0, 6.0, m.inplace),
+    "Hardtanh": lambda cx, n, m: c.hardtanh(cx, n, c.module_input(cx, n), m.min_val, m.max_val, m.inplace),
+    "Hardswish": _plain_activation("hardswish"),
+    "Hardsigmoid": _plain_activation("hardsigmoid"),
+    "SiLU": _plain_activation("silu"),
+    "Mish": _plain_activation("mish"),
+    "GELU": lambda cx, n, m: c.gelu(cx, n, c.module_input(cx, n), getattr(m, "approximate", "none")),
+    "Softplus": lambda cx, n, m: c.softplus(cx, n, c.module_input(cx, n), m.beta, m.threshold),
+    "PReLU": lambda cx, n, m: c.prelu(cx, n, c.module_input(cx, n), m.weight),
     "MaxPool2d": max_pool2d,
     "AvgPool2d": avg_pool2d,
     "AdaptiveAvgPool2d": lambda cx, n, m: c.adaptive_avg_pool(cx, n, c.module_input(cx, n)),

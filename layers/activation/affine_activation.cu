@@ -3,7 +3,7 @@
 #include "base/errors.h"
 #include "engine/gpu/check.h"
 #include "engine/gpu/kernel_util.cuh"
-#include "layers/activation/activate.cuh"
+#include "layers/activation/activation_math.h"
 
 namespace kiln::gpu {
 
@@ -11,8 +11,11 @@ namespace {
 
 struct Activation {
   int on;
-  int kind;
+  ActivationKind kind;
   float alpha;
+  float beta;
+  const float* slope;  // Prelu: per channel (counted up to cs) or one shared value
+  int per_channel;
 };
 
 // Each thread takes V consecutive elements. ChannelsInner (NHWC, [N, F]): their channels are
@@ -30,7 +33,7 @@ __global__ void affine_activation_kernel(const T* x, T* y, const float* scale, c
       const std::int64_t c = ChannelsInner ? c0 + k : c0;
       if (scale) f[k] *= scale[c];
       if (shift) f[k] += shift[c];
-      if (a.on) f[k] = activate(f[k], a.kind, a.alpha);
+      if (a.on) f[k] = activate(f[k], a.kind, a.alpha, a.beta, a.slope ? a.slope[a.per_channel ? c : 0] : 0.0f);
     }
     store_n<T, V>(y + i, f);
   }
@@ -54,16 +57,16 @@ void launch_typed(const TensorView& x, const TensorView& y, const float* scale, 
   });
 }
 
-}  // namespace
-
-void launch_affine_activation(const TensorView& x, const TensorView& y, const float* scale, const float* shift,
-                              const ActivationParams* act, cudaStream_t stream) {
+void launch(const TensorView& x, const TensorView& y, const float* scale, const float* shift, const Activation& a,
+            cudaStream_t stream) {
   if (!x.packed() || !y.packed() || x.type != y.type || x.stored_elements() != y.stored_elements() || x.cs != y.cs ||
       x.sc != y.sc) {
     throw UsageError("launch_affine_activation: input and output must be packed views of one shape and type");
   }
+  if (a.on && a.kind == ActivationKind::Prelu && a.slope == nullptr) {
+    throw UsageError("launch_affine_activation: prelu needs its slopes on the device (a DeviceActivation)");
+  }
   if (x.stored_elements() == 0) return;
-  const Activation a{act ? 1 : 0, act ? static_cast<int>(act->kind) : 0, act ? static_cast<float>(act->alpha) : 0.0f};
   with_element_type(x.type, [&](auto tag) {
     using T = decltype(tag);
     constexpr std::int64_t kV = kVec<T>;
@@ -74,6 +77,22 @@ void launch_affine_activation(const TensorView& x, const TensorView& y, const fl
       launch_typed<T, 1>(x, y, scale, shift, a, stream);
     }
   });
+}
+
+}  // namespace
+
+void launch_affine_activation(const TensorView& x, const TensorView& y, const float* scale, const float* shift,
+                              const ActivationParams* act, cudaStream_t stream) {
+  Activation a{0, ActivationKind::Relu, 0.0f, 0.0f, nullptr, 0};
+  if (act) a = {1, act->kind, static_cast<float>(act->alpha), static_cast<float>(act->beta), nullptr, 0};
+  launch(x, y, scale, shift, a, stream);
+}
+
+void launch_affine_activation(const TensorView& x, const TensorView& y, const float* scale, const float* shift,
+                              const DeviceActivation& act, cudaStream_t stream) {
+  const Activation a{1, act.params.kind, static_cast<float>(act.params.alpha), static_cast<float>(act.params.beta),
+                     act.slope, act.per_channel ? 1 : 0};
+  launch(x, y, scale, shift, a, stream);
 }
 
 }  // namespace kiln::gpu

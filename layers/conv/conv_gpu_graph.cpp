@@ -1,7 +1,11 @@
 #include "layers/conv/conv_gpu_graph.h"
 
 #include <cstddef>
+#include <optional>
 #include <sstream>
+#include <string>
+
+#include "engine/gpu/check.h"
 
 namespace kiln::gpu {
 
@@ -53,16 +57,42 @@ BackendDescriptor make_conv_desc(const ConvParams& p, cudnnDataType_t compute) {
 BackendDescriptor make_pointwise(cudnnPointwiseMode_t mode, cudnnDataType_t compute, const ActivationParams* act) {
   BackendDescriptor pw(CUDNN_BACKEND_POINTWISE_DESCRIPTOR);
   pw.set(CUDNN_ATTR_POINTWISE_MODE, mode).set(CUDNN_ATTR_POINTWISE_MATH_PREC, compute);
-  if (act && act->kind == ActivationKind::LeakyRelu) pw.set(CUDNN_ATTR_POINTWISE_RELU_LOWER_CLIP_SLOPE, act->alpha);
-  if (act && act->kind == ActivationKind::Elu) pw.set(CUDNN_ATTR_POINTWISE_ELU_ALPHA, act->alpha);
+  switch (act ? act->kind : ActivationKind::Relu) {
+    case ActivationKind::LeakyRelu:
+      pw.set(CUDNN_ATTR_POINTWISE_RELU_LOWER_CLIP_SLOPE, act->alpha);
+      break;
+    case ActivationKind::Relu6:  // clamp: RELU_FWD clipped below and above, slope 0
+    case ActivationKind::Hardtanh:
+      pw.set(CUDNN_ATTR_POINTWISE_RELU_LOWER_CLIP, act->alpha).set(CUDNN_ATTR_POINTWISE_RELU_UPPER_CLIP, act->beta);
+      break;
+    case ActivationKind::Elu:
+      pw.set(CUDNN_ATTR_POINTWISE_ELU_ALPHA, act->alpha);
+      break;
+    case ActivationKind::Silu:  // swish(x) = x * sigmoid(beta * x), beta 1
+      pw.set(CUDNN_ATTR_POINTWISE_SWISH_BETA, 1.0);
+      break;
+    case ActivationKind::Softplus:
+      pw.set(CUDNN_ATTR_POINTWISE_SOFTPLUS_BETA, act->alpha);
+      break;
+    default:  // no attributes
+      break;
+  }
   pw.finalize();
   return pw;
 }
 
-cudnnPointwiseMode_t activation_mode(ActivationKind k) {
-  switch (k) {
+// cuDNN's pointwise mode for an activation, when it computes kiln's formula (activation_math.h); else
+// nullopt, and the convolution applies the activation with kiln's epilogue kernel. cuDNN has no
+// hardswish, hardsigmoid or mish mode, and prelu is never folded (its slopes are weights).
+// Softplus: cuDNN's mode has no threshold; above it PyTorch returns x, which differs from
+// log1p(exp(beta*x))/beta by less than exp(-threshold)/beta -- below float rounding for the default 20
+// and above, not for a smaller threshold.
+std::optional<cudnnPointwiseMode_t> activation_mode(const ActivationParams& a) {
+  switch (a.kind) {
     case ActivationKind::Relu:
     case ActivationKind::LeakyRelu:
+    case ActivationKind::Relu6:     // RELU_FWD with lower and upper clips (slope 0) is clamp
+    case ActivationKind::Hardtanh:
       return CUDNN_POINTWISE_RELU_FWD;
     case ActivationKind::Sigmoid:
       return CUDNN_POINTWISE_SIGMOID_FWD;
@@ -70,13 +100,35 @@ cudnnPointwiseMode_t activation_mode(ActivationKind k) {
       return CUDNN_POINTWISE_TANH_FWD;
     case ActivationKind::Elu:
       return CUDNN_POINTWISE_ELU_FWD;
+    case ActivationKind::Silu:
+      return CUDNN_POINTWISE_SWISH_FWD;  // x * sigmoid(1 * x)
+    case ActivationKind::Gelu:
+      return CUDNN_POINTWISE_GELU_FWD;
+    case ActivationKind::GeluTanh:
+      return CUDNN_POINTWISE_GELU_APPROX_TANH_FWD;
+    case ActivationKind::Softplus:
+      if (a.beta >= 20.0) return CUDNN_POINTWISE_SOFTPLUS_FWD;
+      return std::nullopt;
+    case ActivationKind::Hardswish:
+    case ActivationKind::Hardsigmoid:
+    case ActivationKind::Mish:
+    case ActivationKind::Prelu:
+      return std::nullopt;
   }
-  return CUDNN_POINTWISE_IDENTITY;
+  return std::nullopt;
 }
 
 }  // namespace
 
 ConvGraph build_conv_graph(cudnnHandle_t handle, const ConvGraphDesc& d) {
+  // Before any descriptor: an activation cuDNN cannot compute is a fusion pattern it cannot express.
+  const std::optional<cudnnPointwiseMode_t> mode = d.activation ? activation_mode(*d.activation) : std::nullopt;
+  if (d.activation && !mode) {
+    throw CudnnError("cuDNN", CUDNN_STATUS_NOT_SUPPORTED, "no pointwise mode",
+                     std::string("build_conv_graph: cuDNN has no pointwise mode that computes ") +
+                         activation_name(d.activation->kind) + " as kiln does",
+                     source_location(__FILE__, __LINE__), current_layer());
+  }
   const ConvParams& p = d.conv;
   ConvGraph g;
   auto keep = [&g](BackendDescriptor desc) -> const BackendDescriptor* {
@@ -139,8 +191,7 @@ ConvGraph build_conv_graph(cudnnHandle_t handle, const ConvGraphDesc& d) {
     last = out;
   }
   if (d.activation) {
-    const BackendDescriptor* pw =
-        keep(make_pointwise(activation_mode(d.activation->kind), d.compute_type, &*d.activation));
+    const BackendDescriptor* pw = keep(make_pointwise(*mode, d.compute_type, &*d.activation));
     BackendDescriptor op(CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR);
     op.set(CUDNN_ATTR_OPERATION_POINTWISE_PW_DESCRIPTOR, *pw)
         .set(CUDNN_ATTR_OPERATION_POINTWISE_XDESC, *last)

@@ -48,7 +48,10 @@ struct ConvGraph {
   bool has_bias = false;  // the variant pack must bind kUidBias
 };
 
-// Throws CudnnError when cuDNN refuses a descriptor (e.g. a fusion pattern it cannot express).
+// Throws CudnnError when cuDNN refuses a descriptor (e.g. a fusion pattern it cannot express), and,
+// before creating any, when `desc.activation` is one no cuDNN pointwise mode computes as kiln does
+// (hardswish, hardsigmoid, mish, prelu, softplus with a threshold below 20): the caller then builds
+// the graph without it and applies it with kiln's epilogue kernel.
 ConvGraph build_conv_graph(cudnnHandle_t handle, const ConvGraphDesc& desc);
 
 struct EngineChoice {

@@ -24,6 +24,15 @@ OPS = {
     "tanh": (set(), set(), set()),
     "leaky_relu": ({"negative_slope"}, set(), set()),
     "elu": ({"alpha"}, set(), set()),
+    "relu6": (set(), set(), set()),
+    "hardtanh": ({"min_val", "max_val"}, set(), set()),
+    "hardswish": (set(), set(), set()),
+    "hardsigmoid": (set(), set(), set()),
+    "silu": (set(), set(), set()),
+    "mish": (set(), set(), set()),
+    "gelu": ({"approximate"}, set(), set()),
+    "softplus": ({"beta", "threshold"}, set(), set()),
+    "prelu": ({"num_parameters"}, {"weight"}, set()),
     "max_pool2d": ({"kernel_size", "stride", "padding"}, set(), set()),
     "avg_pool2d": ({"kernel_size", "stride", "padding", "count_include_pad"}, set(), set()),
     "global_avg_pool2d": (set(), set(), set()),
@@ -73,10 +82,12 @@ def load(model_dir):
         for k, v in attrs.items():
             if k in PAIR:
                 _pair(v)
-            elif k in ("negative_slope", "alpha", "beta", "k"):
+            elif k in ("negative_slope", "alpha", "beta", "k", "min_val", "max_val", "threshold"):
                 assert isinstance(v, float), (name, k, v)
             elif k == "count_include_pad":
                 assert isinstance(v, bool)
+            elif k == "approximate":
+                assert v in ("none", "tanh"), (name, k, v)
             else:
                 assert isinstance(v, int) and not isinstance(v, bool), (name, k, v)
         roles = layer.get("weights", {})
@@ -118,6 +129,24 @@ def _run_layer(layer, xs, w):
         return F.leaky_relu(x, a.get("negative_slope", 0.01))
     if op == "elu":
         return F.elu(x, a.get("alpha", 1.0))
+    if op == "relu6":
+        return F.hardtanh(x, 0.0, 6.0)
+    if op == "hardtanh":
+        lo, hi = a.get("min_val", -1.0), a.get("max_val", 1.0)
+        assert lo <= hi
+        return F.hardtanh(x, lo, hi)
+    if op in ("hardswish", "hardsigmoid", "silu", "mish"):
+        return getattr(F, op)(x)
+    if op == "gelu":
+        return F.gelu(x, approximate=a.get("approximate", "none"))
+    if op == "softplus":
+        assert a.get("beta", 1.0) > 0
+        return F.softplus(x, a.get("beta", 1.0), a.get("threshold", 20.0))
+    if op == "prelu":
+        n = a.get("num_parameters", 1)
+        channels = x.shape[1] if x.dim() >= 2 else 1
+        assert list(w["weight"].shape) == [n] and n in (1, channels)
+        return F.prelu(x, w["weight"])
     if op in ("max_pool2d", "avg_pool2d"):
         k = _pair(a["kernel_size"])
         s, p = _pair(a.get("stride", k)), _pair(a.get("padding", 0))

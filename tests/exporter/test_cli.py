@@ -27,8 +27,8 @@ MODEL_FILE = textwrap.dedent("""\
                              nn.Flatten(), nn.Linear(4 * 8 * 8, 5))
 
 
-    def gelu():
-        return nn.Sequential(nn.Conv2d(3, 4, 1), nn.GELU())
+    def softsign():
+        return nn.Sequential(nn.Conv2d(3, 4, 1), nn.Softsign())
 
 
     def not_a_module():
@@ -119,7 +119,7 @@ def test_checkpoint_that_does_not_fit(tmp_path, model_file, capsys):
 
 
 @pytest.mark.parametrize("spec,message", [
-    (":gelu", "module `1` (torch.nn.GELU): module type torch.nn.GELU is not supported"),
+    (":softsign", "module `1` (torch.nn.Softsign): module type torch.nn.Softsign is not supported"),
     (":not_a_module", "returned int, not a torch.nn.Module"),
     (":missing", "has no attribute 'missing'"),
 ])

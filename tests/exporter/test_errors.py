@@ -59,8 +59,8 @@ def _fails(model, shape, pattern, tmp_path):
 
 
 def test_unsupported_module_names_its_path_and_type(tmp_path):
-    msg = _fails(Net(nn.GELU()), (1, 3, 6, 6), r"^module `block\.act` \(torch\.nn\.GELU\) at .*test_errors\.py:\d+: "
-                 r"module type torch\.nn\.GELU is not supported by kiln \(supported: .*Conv2d", tmp_path)
+    msg = _fails(Net(nn.Softsign()), (1, 3, 6, 6), r"^module `block\.act` \(torch\.nn\.Softsign\) at .*test_errors\.py:"
+                 r"\d+: module type torch\.nn\.Softsign is not supported by kiln \(supported: .*Conv2d", tmp_path)
     assert "LocalResponseNorm" in msg
 
 
@@ -108,6 +108,12 @@ def test_unsupported_module_settings(model, shape, pattern, tmp_path):
     (lambda s, x: s.c(x).view(1, 2, -1), r"reshape from \[1, 4, 4, 4\] to \[1, 2, 32\] is not supported"),
     (lambda s, x: F.softmax(s.c(x), dim=-1), r"softmax over dim 3 is not supported"),
     (lambda s, x: s.c(x) + s.c(x).sum(), r"torch\.Tensor\.sum|Tensor\.sum"),
+    (lambda s, x: F.hardtanh(s.c(x), 2.0, 1.0), r"^`torch\.nn\.functional\.hardtanh` \(node `hardtanh`\) at .*: min_val "
+     r"2\.0 is greater than max_val 1\.0; kiln's hardtanh needs min_val <= max_val"),
+    (lambda s, x: F.hardtanh_(s.c(x), 0.5, -0.5), r"`torch\.nn\.functional\.hardtanh_` .*min_val 0\.5 is greater"),
+    (lambda s, x: F.softplus(s.c(x), beta=0), r"^`torch\.nn\.functional\.softplus` \(node `softplus`\) at .*: beta=0\.0 "
+     r"is not supported; kiln's softplus needs beta > 0"),
+    (lambda s, x: F.softplus(s.c(x), -1.0, 20), r"beta=-1\.0 is not supported"),
 ])
 def test_unsupported_functional_forms(fn, pattern, tmp_path):
     _fails(Fn(fn, c=conv()), (1, 3, 4, 4), pattern, tmp_path)

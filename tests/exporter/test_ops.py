@@ -30,6 +30,33 @@ def conv(cin=3, cout=4):
     return nn.Conv2d(cin, cout, 3, padding=1)
 
 
+def wide_conv(cin=3, cout=4, gain=6.0):
+    """A conv whose outputs spread over about [-gain, gain], so activations meet their kinks and thresholds."""
+    c = conv(cin, cout)
+    with torch.no_grad():
+        c.weight.mul_(gain)
+        c.bias.uniform_(-gain / 2, gain / 2)
+    return c
+
+
+def with_params(model, **params):
+    """`model` with random parameters of the given shapes added (for functional forms such as F.prelu)."""
+    for name, shape in params.items():
+        setattr(model, name, nn.Parameter(torch.rand(*shape) - 0.5))
+    return model
+
+
+def prelu(n):
+    m = nn.PReLU(n)
+    with torch.no_grad():
+        m.weight.uniform_(-0.5, 0.5)
+    return m
+
+
+def _f_prelu(s, x):
+    return F.prelu(s.c(x), s.w) + torch.prelu(s.c(x), s.w1) + s.c(x).prelu(s.w)
+
+
 # (id, model factory, input shape, ops that must appear in model.yaml)
 CASES = [
     ("conv", lambda: seq(nn.Conv2d(3, 8, 3, padding=1)), (2, 3, 9, 11), {"conv2d"}),
@@ -45,6 +72,20 @@ CASES = [
     ("activations", lambda: seq(conv(), nn.LeakyReLU(0.2), nn.Sigmoid(), conv(4, 4), nn.Tanh(), conv(4, 4),
                                 nn.ELU(0.5), nn.ReLU(inplace=True)), (1, 3, 8, 8),
      {"leaky_relu", "sigmoid", "tanh", "elu", "relu"}),
+    ("relu6_hardtanh", lambda: seq(wide_conv(), nn.ReLU6(), wide_conv(4, 4), nn.Hardtanh(-0.5, 0.25), wide_conv(4, 4),
+                                   nn.Hardtanh(0.0, 6.0), wide_conv(4, 4), nn.ReLU6(inplace=True),
+                                   nn.Hardtanh(inplace=True)), (2, 3, 8, 8), {"relu6", "hardtanh"}),
+    ("hardswish_hardsigmoid", lambda: seq(wide_conv(), nn.Hardswish(), wide_conv(4, 4), nn.Hardsigmoid(),
+                                          wide_conv(4, 4), nn.Hardswish(inplace=True), nn.Hardsigmoid(inplace=True)),
+     (2, 3, 8, 8), {"hardswish", "hardsigmoid"}),
+    ("silu_mish", lambda: seq(wide_conv(), nn.SiLU(), wide_conv(4, 4), nn.Mish(), wide_conv(4, 4),
+                              nn.SiLU(inplace=True), nn.Mish(inplace=True)), (2, 3, 8, 8), {"silu", "mish"}),
+    ("gelu_both_forms", lambda: seq(wide_conv(), nn.GELU(), wide_conv(4, 4), nn.GELU(approximate="tanh")),
+     (2, 3, 8, 8), {"gelu"}),
+    ("softplus", lambda: seq(wide_conv(gain=30.0), nn.Softplus(), wide_conv(4, 4), nn.Softplus(beta=2, threshold=5),
+                             wide_conv(4, 4), nn.Softplus(0.5, 1.5)), (2, 3, 8, 8), {"softplus"}),
+    ("prelu", lambda: seq(wide_conv(3, 5), prelu(5), wide_conv(5, 4), nn.PReLU(), nn.Flatten(), nn.Linear(256, 6),
+                          prelu(6), nn.PReLU()), (2, 3, 8, 8), {"prelu"}),
     ("pools", lambda: seq(conv(), nn.MaxPool2d(3, 2, 1), nn.AvgPool2d(3, 2, 1, count_include_pad=False),
                           nn.AvgPool2d(2), nn.MaxPool2d(2)), (1, 3, 32, 32), {"max_pool2d", "avg_pool2d"}),
     ("classifier", lambda: seq(conv(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.5), nn.Linear(4, 5),
@@ -63,6 +104,19 @@ CASES = [
         s.c(x)), c=conv()), (1, 3, 6, 6), {"sigmoid", "tanh", "add"}),
     ("f_leaky_elu", lambda: Fn(lambda s, x: F.elu(F.leaky_relu(s.c(x), 0.1), alpha=0.7), c=conv()), (1, 3, 6, 6),
      {"leaky_relu", "elu"}),
+    ("f_relu6_hardtanh", lambda: Fn(lambda s, x: F.hardtanh(F.relu6(s.c(x)), -0.5, 0.5) + F.hardtanh(
+        s.c(x), min_val=0.0, max_val=6.0) + F.relu6(s.c(x), inplace=True) + F.hardtanh(s.c(x), inplace=True) +
+        F.hardtanh_(s.c(x), -2.0, 2.5), c=wide_conv()), (1, 3, 6, 6), {"relu6", "hardtanh", "add"}),
+    ("f_hardswish_hardsigmoid", lambda: Fn(lambda s, x: F.hardswish(s.c(x)) + F.hardsigmoid(s.c(x), inplace=True) +
+                                           F.hardswish(s.c(x), True) + F.hardsigmoid(s.c(x)), c=wide_conv()),
+     (1, 3, 6, 6), {"hardswish", "hardsigmoid"}),
+    ("f_silu_mish", lambda: Fn(lambda s, x: F.silu(s.c(x)) + F.mish(s.c(x), inplace=True) + F.silu(s.c(x), inplace=True)
+                               + F.mish(s.c(x)), c=wide_conv()), (1, 3, 6, 6), {"silu", "mish"}),
+    ("f_gelu", lambda: Fn(lambda s, x: F.gelu(s.c(x)) + F.gelu(s.c(x), approximate="tanh"), c=wide_conv()),
+     (1, 3, 6, 6), {"gelu"}),
+    ("f_softplus", lambda: Fn(lambda s, x: F.softplus(s.c(x)) + F.softplus(s.c(x), 0.5, 1.0) + F.softplus(
+        s.c(x), beta=3, threshold=2), c=wide_conv()), (1, 3, 6, 6), {"softplus"}),
+    ("f_prelu", lambda: with_params(Fn(_f_prelu, c=wide_conv()), w=(4,), w1=(1,)), (1, 3, 6, 6), {"prelu"}),
     ("f_pools", lambda: Fn(lambda s, x: F.avg_pool2d(F.max_pool2d(F.max_pool2d(x, 2), 3, stride=2, padding=1), 2,
                                                      count_include_pad=False), ), (1, 3, 32, 32),
      {"max_pool2d", "avg_pool2d"}),
@@ -146,6 +200,34 @@ def test_inplace_relu_is_seen_by_later_readers(tmp_path, randn):
     add = [layer for layer in m["layers"] if layer["op"] == "add"][0]
     relu = [layer for layer in m["layers"] if layer["op"] == "relu"][0]
     assert add["inputs"] == [relu["name"], relu["name"]]
+
+
+def test_inplace_activation_is_seen_by_later_readers(tmp_path, randn):
+    def fn(s, x):
+        y = s.c(x)
+        z = F.hardswish(y, inplace=True)
+        return y + z
+    export(Fn(fn, c=conv()), randn(1, 3, 6, 6), tmp_path / "m", golden_layers=True)
+    m = kiln_ref.check_against_golden(str(tmp_path / "m"))
+    add = [layer for layer in m["layers"] if layer["op"] == "add"][0]
+    act = [layer for layer in m["layers"] if layer["op"] == "hardswish"][0]
+    assert add["inputs"] == [act["name"], act["name"]]
+
+
+def test_activation_attributes_follow_spec_names(tmp_path, randn):
+    model = seq(conv(), nn.ReLU6(), nn.Hardtanh(-2, 3), nn.Hardtanh(0, 6), nn.GELU(), nn.GELU(approximate="tanh"),
+                nn.Softplus(), nn.Softplus(beta=2, threshold=10), nn.PReLU(), prelu(4), nn.SiLU(), nn.Mish(),
+                nn.Hardswish(), nn.Hardsigmoid())
+    export(model, randn(1, 3, 5, 5), tmp_path / "m")
+    m, weights = kiln_ref.load(str(tmp_path / "m"))
+    got = [(layer["op"], layer.get("attributes", {})) for layer in m["layers"][1:]]
+    assert got == [("relu6", {}), ("hardtanh", {"min_val": -2.0, "max_val": 3.0}), ("relu6", {}), ("gelu", {}),
+                   ("gelu", {"approximate": "tanh"}), ("softplus", {"beta": 1.0, "threshold": 20.0}),
+                   ("softplus", {"beta": 2.0, "threshold": 10.0}), ("prelu", {"num_parameters": 1}),
+                   ("prelu", {"num_parameters": 4}), ("silu", {}), ("mish", {}), ("hardswish", {}),
+                   ("hardsigmoid", {})]
+    assert m["layers"][8]["weights"] == {"weight": "8.weight"} and weights["8.weight"].shape == (1,)
+    assert weights["9.weight"].shape == (4,)
 
 
 def test_removed_ops_leave_no_layers(tmp_path, randn):

@@ -1,15 +1,19 @@
 // Every GPU layer against the CPU reference (forward_cpu) over a table of shapes: stride, padding,
 // dilation, groups, odd spatial sizes, channel counts that are not multiples of 8, batch > 1, and
-// batches below the max batch (each model is loaded for max batch 3 and run at 3, 1 and 2).
+// batches below the max batch (each model is loaded for max batch 3 and run at 3, 1 and 2). Every
+// activation runs standalone, on inputs spread over its kinks, and fused after a convolution.
 // Random data; fp32 tolerance 1e-5 (normalized max error), tf32 1e-2, fp16 (every case: half NHWC with
 // padded channels, Note [fp16 layout]) 1e-2.
 #include <cstddef>
 #include <ostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/cpu_executor.h"
+#include "engine/gpu/op.h"
 #include "engine/model_dir.h"
+#include "layers/registry_gpu.h"
 #include "tests/gpu/gpu_test_util.h"
 
 namespace kiln::gpu::test {
@@ -32,13 +36,45 @@ std::string dims(const std::vector<std::int64_t>& v) {
   return s + "]";
 }
 
+// An activation layer: its op, its attributes (a YAML flow mapping's contents) and, for prelu, the
+// number of slopes (1: shared; kPerChannel: one per channel of its input).
+constexpr std::int64_t kPerChannel = -1;
+struct Act {
+  Act() = default;
+  Act(std::string o, std::string a = {}, std::int64_t s = 0, std::string n = {})
+      : op(std::move(o)), attrs(std::move(a)), slopes(s), name(std::move(n)) {}
+  std::string op;
+  std::string attrs;
+  std::int64_t slopes = 0;
+  std::string name;  // for case labels; the op when empty
+  std::string label() const { return name.empty() ? op : name; }
+};
+
+// Appends the activation layer `name` reading `input` of `channels` channels to `k` (with prelu's
+// weight, uniform in [-0.5, 0.5]).
+void add_activation(Case& k, const Act& a, const std::string& name, const std::string& input, std::int64_t channels) {
+  std::string layer = "{name: " + name + ", op: " + a.op + ", inputs: [" + input + "]";
+  std::string attrs = a.attrs;
+  if (a.slopes != 0) {
+    const std::int64_t n = a.slopes == kPerChannel ? channels : a.slopes;
+    attrs += (attrs.empty() ? "" : ", ") + std::string("num_parameters: ") + std::to_string(n);
+    k.weights.push_back({name + ".w", {n}, -0.5f, 0.5f});
+  }
+  if (!attrs.empty()) layer += ", attributes: {" + attrs + "}";
+  if (a.slopes != 0) layer += ", weights: {weight: " + name + ".w}";
+  k.layers.push_back(layer + "}");
+  k.output = name;
+}
+
 struct ConvSpec {
   std::string op = "conv2d";
   std::int64_t out = 4;
   std::vector<std::int64_t> kernel{3, 3}, stride{1, 1}, padding{0, 0}, dilation{1, 1}, output_padding{0, 0};
   std::int64_t groups = 1;
   bool bias = true;
-  std::string activation;  // appended layer: relu, "leaky_relu: 0.2", ...
+  float gain = 1.0f;  // weights uniform in ±gain/2, bias in ±gain: gain > 1 spreads the outputs over the
+                      // activations' kinks and thresholds
+  Act activation;     // appended layer (op empty: none)
 };
 
 Case conv_case(const std::string& label, const Shape& x, const ConvSpec& c) {
@@ -54,19 +90,44 @@ Case conv_case(const std::string& label, const Shape& x, const ConvSpec& c) {
   if (t) attrs += ", output_padding: " + dims(c.output_padding);
   k.layers.push_back("{name: c, op: " + c.op + ", inputs: [x], attributes: {" + attrs + "}, weights: {weight: c.w" +
                      (c.bias ? ", bias: c.b}}" : "}}"));
-  k.weights.push_back({"c.w", w});
-  if (c.bias) k.weights.push_back({"c.b", {c.out}});
+  k.weights.push_back({"c.w", w, -c.gain / 2, c.gain / 2});
+  if (c.bias) k.weights.push_back({"c.b", {c.out}, -c.gain, c.gain});
   k.output = "c";
-  if (!c.activation.empty()) {
-    const auto colon = c.activation.find(':');
-    const std::string op = c.activation.substr(0, colon);
-    std::string a;
-    if (op == "leaky_relu") a = ", attributes: {negative_slope: " + c.activation.substr(colon + 1) + "}";
-    if (op == "elu") a = ", attributes: {alpha: " + c.activation.substr(colon + 1) + "}";
-    k.layers.push_back("{name: a, op: " + op + ", inputs: [c]" + a + "}");
-    k.output = "a";
-  }
+  if (!c.activation.op.empty()) add_activation(k, c.activation, "a", "c", c.out);
   k.tf32_too = true;
+  return k;
+}
+
+// Relu6 / hardtanh, hardswish, hardsigmoid, silu, mish, both GELU forms, softplus (the default
+// threshold, which cuDNN's mode may compute, and a small one, which it cannot), prelu per channel and shared.
+std::vector<Act> more_activations() {
+  return {{"relu6"},
+          {"hardtanh"},
+          {"hardtanh", "min_val: -0.5, max_val: 0.25", 0, "hardtanh_narrow"},
+          {"hardswish"},
+          {"hardsigmoid"},
+          {"silu"},
+          {"mish"},
+          {"gelu"},
+          {"gelu", "approximate: tanh", 0, "gelu_tanh"},
+          {"softplus"},
+          {"softplus", "beta: 2.0, threshold: 1.5", 0, "softplus_threshold"},
+          {"prelu", "", kPerChannel},
+          {"prelu", "", 1, "prelu_shared"}};
+}
+
+Case activation_case(const std::string& label, const Shape& x, const Act& a) {
+  Case k{label, {{"x", x}}, {}, {}, "", false};
+  add_activation(k, a, "l", "x", x.size() >= 2 ? x[1] : 1);
+  return k;
+}
+
+// The activation after a batch_norm that spreads its input (uniform in [-1, 1]) over about [-11, 11],
+// across the kinks at ±3 and 6 and the small softplus threshold: the standalone kernel on every branch.
+Case spread_activation_case(const std::string& label, const Shape& x, const Act& a) {
+  Case k{label, {{"x", x}}, {"{name: n, op: batch_norm, inputs: [x], weights: {scale: n.s, shift: n.t}}"},
+         {{"n.s", {x[1]}, 4.0f, 8.0f}, {"n.t", {x[1]}, -3.0f, 3.0f}}, "n", false};
+  add_activation(k, a, "l", "n", x[1]);
   return k;
 }
 
@@ -93,13 +154,15 @@ std::vector<Case> cases() {
   v.push_back(conv_case("conv_asymmetric", {3, 3, 9, 8},
                         conv([](ConvSpec& c) { c.out = 5; c.kernel = {3, 1}; c.stride = {2, 1}; c.padding = {1, 0}; })));
   v.push_back(conv_case("conv_19to21", {3, 19, 12, 12}, conv([](ConvSpec& c) { c.out = 21; c.padding = {1, 1}; })));
-  v.push_back(conv_case("conv_relu", {3, 5, 8, 9}, conv([](ConvSpec& c) { c.out = 6; c.padding = {1, 1}; c.activation = "relu"; })));
-  v.push_back(conv_case("conv_leaky_relu", {3, 5, 8, 9}, conv([](ConvSpec& c) { c.activation = "leaky_relu:0.2"; })));
-  v.push_back(conv_case("conv_sigmoid", {3, 5, 8, 9}, conv([](ConvSpec& c) { c.activation = "sigmoid"; })));
-  v.push_back(conv_case("conv_tanh", {3, 5, 8, 9}, conv([](ConvSpec& c) { c.activation = "tanh"; })));
-  v.push_back(conv_case("conv_elu_nobias", {3, 5, 8, 9}, conv([](ConvSpec& c) { c.bias = false; c.activation = "elu:0.7"; })));
+  v.push_back(conv_case("conv_relu", {3, 5, 8, 9}, conv([](ConvSpec& c) { c.out = 6; c.padding = {1, 1}; c.activation = {"relu"}; })));
+  v.push_back(conv_case("conv_leaky_relu", {3, 5, 8, 9},
+                        conv([](ConvSpec& c) { c.activation = {"leaky_relu", "negative_slope: 0.2"}; })));
+  v.push_back(conv_case("conv_sigmoid", {3, 5, 8, 9}, conv([](ConvSpec& c) { c.activation = {"sigmoid"}; })));
+  v.push_back(conv_case("conv_tanh", {3, 5, 8, 9}, conv([](ConvSpec& c) { c.activation = {"tanh"}; })));
+  v.push_back(conv_case("conv_elu_nobias", {3, 5, 8, 9},
+                        conv([](ConvSpec& c) { c.bias = false; c.activation = {"elu", "alpha: 0.7"}; })));
   v.push_back(conv_case("deconv_k2s2_relu", {3, 8, 5, 5}, conv([](ConvSpec& c) {
-                          c.op = "conv_transpose2d"; c.kernel = {2, 2}; c.stride = {2, 2}; c.activation = "relu"; })));
+                          c.op = "conv_transpose2d"; c.kernel = {2, 2}; c.stride = {2, 2}; c.activation = {"relu"}; })));
   v.push_back(conv_case("deconv_k3s2p1op1", {3, 4, 6, 5}, conv([](ConvSpec& c) {
                           c.op = "conv_transpose2d"; c.out = 3; c.stride = {2, 2}; c.padding = {1, 1};
                           c.output_padding = {1, 1}; })));
@@ -107,7 +170,41 @@ std::vector<Case> cases() {
                           c.op = "conv_transpose2d"; c.out = 6; c.groups = 2; c.padding = {1, 1}; })));
   v.push_back(conv_case("deconv_dilation2_sigmoid", {3, 3, 5, 5}, conv([](ConvSpec& c) {
                           c.op = "conv_transpose2d"; c.out = 2; c.stride = {2, 2}; c.dilation = {2, 2};
-                          c.activation = "sigmoid"; })));
+                          c.activation = {"sigmoid"}; })));
+
+  // Each further activation fused after a convolution whose outputs (gain 4) reach about ±15: 5 -> 6
+  // channels (fp16 pads 6 to 8); cuDNN's pointwise mode where it has one, else kiln's epilogue kernel.
+  for (const Act& a : more_activations()) {
+    v.push_back(conv_case("conv_" + a.label(), {3, 5, 8, 9}, conv([&](ConvSpec& c) {
+                            c.out = 6; c.padding = {1, 1}; c.gain = 4.0f; c.activation = a; })));
+  }
+  v.push_back(conv_case("conv_softplus_huge", {3, 5, 8, 9}, conv([](ConvSpec& c) {
+                          c.gain = 30.0f; c.activation = {"softplus"}; })));  // beta*x beyond exp's float range
+  v.push_back(conv_case("conv_softplus_beta2", {3, 5, 8, 9}, conv([](ConvSpec& c) {
+                          c.gain = 4.0f; c.activation = {"softplus", "beta: 2.0, threshold: 20.0"}; })));  // cuDNN's beta
+  v.push_back(conv_case("conv_mish_huge", {3, 5, 8, 9}, conv([](ConvSpec& c) { c.gain = 30.0f; c.activation = {"mish"}; })));
+  v.push_back(conv_case("conv_gelu_tanh_c16", {3, 16, 6, 6}, conv([](ConvSpec& c) {
+                          c.out = 16; c.padding = {1, 1}; c.gain = 3.0f; c.activation = {"gelu", "approximate: tanh"}; })));
+  v.push_back(conv_case("conv_hardswish_c16_nobias", {3, 8, 6, 6}, conv([](ConvSpec& c) {
+                          c.out = 16; c.bias = false; c.gain = 4.0f; c.activation = {"hardswish"}; })));
+  v.push_back(conv_case("conv_prelu_c16", {3, 8, 6, 6}, conv([](ConvSpec& c) {
+                          c.out = 16; c.padding = {1, 1}; c.gain = 3.0f; c.activation = {"prelu", "", kPerChannel}; })));
+  v.push_back(conv_case("deconv_silu", {3, 4, 5, 5}, conv([](ConvSpec& c) {
+                          c.op = "conv_transpose2d"; c.out = 3; c.stride = {2, 2}; c.gain = 3.0f; c.activation = {"silu"}; })));
+  v.push_back(conv_case("deconv_relu6_groups2", {3, 4, 5, 5}, conv([](ConvSpec& c) {
+                          c.op = "conv_transpose2d"; c.out = 6; c.groups = 2; c.gain = 4.0f; c.activation = {"relu6"}; })));
+  // Standalone: odd channels (fp16 pads 5 to 8), spread over the kinks, the 16-byte paths (16 channels;
+  // [N, F] with F % 8 == 0), [N, F] with odd F, and rank 3.
+  for (const Act& a : more_activations()) {
+    v.push_back(activation_case(a.label(), {3, 5, 4, 6}, a));
+    v.push_back(spread_activation_case("spread_" + a.label(), {3, 5, 4, 6}, a));
+    v.push_back(activation_case(a.label() + "_c16", {3, 16, 4, 4}, a));
+    v.push_back(activation_case(a.label() + "_2d_f16", {3, 16}, a));
+    v.push_back(activation_case(a.label() + "_2d_odd", {3, 37}, a));
+  }
+  v.push_back(activation_case("prelu_3d", {3, 6, 10}, {"prelu", "", kPerChannel}));
+  v.push_back(activation_case("prelu_1d", {3}, {"prelu", "", 1}));
+  v.push_back(activation_case("mish_3d", {3, 6, 10}, {"mish"}));
 
   const Shape p1{3, 5, 9, 9}, p2{3, 3, 10, 11};
   v.push_back(single("maxpool_k2", {{"x", p1}}, "{name: l, op: max_pool2d, inputs: [x], attributes: {kernel_size: 2}}"));
@@ -242,6 +339,33 @@ TEST_P(GpuConvTest, MatchesCpuReferenceUnfusedFindMode) {
   expect_matches_cpu(model.dir(), options, 3, {3, 2}, kFp32Tol);
   options.precision = Precision::Fp16;  // the epilogue kernel and timed candidates on half NHWC
   expect_matches_cpu(model.dir(), options, 3, {3, 2}, kFp16Tol);
+}
+
+// Host side: prelu declares its slopes (float; fp16 pads per-channel ones to the stored channels) and
+// is no epilogue (a producer's epilogue carries no weights); the other activations are epilogues.
+TEST(ActivationDeclarations, PreluDeclaresItsSlopesAndIsNoEpilogue) {
+  Case per = activation_case("p", {2, 5, 3, 3}, {"prelu", "", kPerChannel});
+  Case shared = activation_case("s", {2, 5, 3, 3}, {"prelu", "", 1});
+  Case hs = activation_case("h", {2, 5, 3, 3}, {"hardswish"});
+  for (const Precision p : {Precision::Fp32, Precision::Tf32, Precision::Fp16}) {
+    for (const Case* c : {&per, &shared, &hs}) {
+      const TestModel model(c->inputs, c->layers, {c->output}, c->weights);
+      const Graph graph = load_graph(model.dir());
+      const Layer& layer = *graph.layers().at(0);
+      const OpDeclaration d = gpu_op_kind(layer).declare(layer, p);
+      EXPECT_EQ(d.output, OutputStorage::MayOverwriteInput);
+      if (c == &hs) {
+        EXPECT_EQ(d.epilogue_kind, kActivationEpilogue);
+        EXPECT_TRUE(d.weights.empty());
+        continue;
+      }
+      EXPECT_EQ(d.epilogue_kind, kNoEpilogue) << c->label;
+      ASSERT_EQ(d.weights.size(), 1u);
+      EXPECT_EQ(d.weights[0].tensor->name, "l.w");
+      const bool padded = p == Precision::Fp16 && c == &per;
+      EXPECT_EQ(d.weights[0].form, padded ? WeightForm::F32Padded : WeightForm::F32) << c->label;
+    }
+  }
 }
 
 std::string label(const ::testing::TestParamInfo<Case>& info) { return info.param.label; }

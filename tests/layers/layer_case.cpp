@@ -42,6 +42,14 @@ LayerCase& LayerCase::attr(const std::string& key, bool v) {
   return attr(key, a);
 }
 
+LayerCase& LayerCase::attr(const std::string& key, const char* v) {
+  AttrValue a;
+  a.kind = AttrValue::Kind::String;
+  a.s = v;
+  a.text = v;
+  return attr(key, a);
+}
+
 LayerCase& LayerCase::attr(const std::string& key, std::vector<std::int64_t> v) {
   AttrValue a;
   a.kind = AttrValue::Kind::IntList;

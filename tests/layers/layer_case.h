@@ -32,6 +32,8 @@ class LayerCase {
   LayerCase& attr(const std::string& key, int v) { return attr(key, static_cast<std::int64_t>(v)); }
   LayerCase& attr(const std::string& key, double v);
   LayerCase& attr(const std::string& key, bool v);
+  // A string (a const char* would otherwise convert to bool).
+  LayerCase& attr(const std::string& key, const char* v);
   LayerCase& attr(const std::string& key, std::vector<std::int64_t> v);
   LayerCase& attr(const std::string& key, AttrValue v);
   // Adds tensor "<name>.<role>" to the manifest (before build(): layers point into manifest.tensors) with `data` and binds it to `role`.

@@ -248,8 +248,9 @@ TEST(Registry, UnknownOpListsKnownOpsSorted) {
   LayerCase c("conv3d", {{1, 3, 4, 4}});
   EXPECT_EQ(c.build_error(),
             "model.yaml:12: layer l1 (conv3d): unknown op 'conv3d' (known ops: add, avg_pool2d, batch_norm, concat, "
-            "conv2d, conv_transpose2d, elu, flatten, global_avg_pool2d, leaky_relu, linear, lrn, max_pool2d, relu, "
-            "sigmoid, softmax, tanh, upsample_nearest)");
+            "conv2d, conv_transpose2d, elu, flatten, gelu, global_avg_pool2d, hardsigmoid, hardswish, hardtanh, "
+            "leaky_relu, linear, lrn, max_pool2d, mish, prelu, relu, relu6, sigmoid, silu, softmax, softplus, tanh, "
+            "upsample_nearest)");
 }
 
 }  // namespace
