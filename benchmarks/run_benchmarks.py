@@ -22,11 +22,27 @@ import subprocess
 import sys
 import time
 
-import torch
 
-import peer_kiln
-import peers_torch
-import tables
+def _import_kiln_first():
+    """Imports kiln's Python package (peer kiln-py, the correctness check) from the build folder of
+    --kiln before anything imports torch: python/kiln/__init__.py, Note [CUDA libraries in one process]."""
+    argv = sys.argv[1:]
+    kiln = next((argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--kiln"), None)
+    kiln = kiln or os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "build-gpu-host", "kiln")
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(kiln)), "python"))
+    try:
+        import kiln  # noqa: F401
+    except ImportError as e:
+        print("run_benchmarks.py: no kiln Python package beside %s (%s): kiln-py and the check will fail" % (kiln, e))
+
+
+_import_kiln_first()
+
+import torch  # noqa: E402
+
+import peer_kiln  # noqa: E402
+import peers_torch  # noqa: E402
+import tables  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)

@@ -17,9 +17,40 @@ Errors are kiln.Error subclasses carrying kiln's message (which file, line, laye
 FormatError (files), ModelError (the network), UsageError (arguments, shapes), and LibraryError with
 CudaError / CudnnError / CublasError (library failures).
 """
+import os
+import sys
 import threading
 
-from ._kiln import (  # noqa: F401  (re-exported)
+
+def _load_extension():
+    """Imports kiln._kiln so that its CUDA libraries are visible process-wide.
+
+    Note [CUDA libraries in one process]: Python loads an extension and the libraries it needs with
+    RTLD_LOCAL; cuDNN then cannot find symbols it looks up at cudnnCreate and crashes (a null call inside
+    cudnn::graph::LibraryConfig::init, seen on the H200 host with cuDNN 9.14). So kiln's extension is imported
+    RTLD_GLOBAL (its own symbols are hidden). A process holds one copy of each CUDA library per soname:
+    import kiln before torch and both use kiln's (PyTorch runs on them, checked on the H200 host with
+    PyTorch 2.11). Imported after torch, kiln binds to PyTorch's private copies; those are promoted to
+    global here, but that order still crashed in cudnnCreate on that host (python/README.md)."""
+    if "torch" in sys.modules:
+        import ctypes
+        for name in ("libcudart.so.13", "libcublasLt.so.13", "libcublas.so.13", "libcudnn.so.9"):
+            try:
+                ctypes.CDLL(name, mode=os.RTLD_GLOBAL)
+            except OSError:
+                pass
+    flags = sys.getdlopenflags()
+    sys.setdlopenflags(flags | os.RTLD_GLOBAL)
+    try:
+        from . import _kiln as extension
+    finally:
+        sys.setdlopenflags(flags)
+    return extension
+
+
+_load_extension()
+
+from ._kiln import (  # noqa: E402,F401  (re-exported)
     CublasError,
     CudaError,
     CudnnError,
@@ -33,7 +64,7 @@ from ._kiln import (  # noqa: F401  (re-exported)
     built_with_cuda,
     built_with_cudnn,
 )
-from . import _kiln
+from . import _kiln  # noqa: E402
 
 __all__ = ["load", "Engine", "Context", "DeviceArray", "gpu_available", "Error", "FormatError", "ModelError",
            "UsageError", "LibraryError", "CudaError", "CudnnError", "CublasError", "__version__"]

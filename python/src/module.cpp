@@ -30,36 +30,18 @@ struct EngineHandle {
 };
 
 void bind_errors(py::module_& m) {
-  // Translators run newest first, so each kind is registered after its base.
-  static py::exception<Error> error(m, "Error", PyExc_RuntimeError);
-  static py::exception<FormatError> format_error(m, "FormatError", error.ptr());
-  static py::exception<ModelError> model_error(m, "ModelError", error.ptr());
-  static py::exception<UsageError> usage_error(m, "UsageError", error.ptr());
-  static py::exception<LibraryError> library_error(m, "LibraryError", error.ptr());
-  static py::exception<CudaError> cuda_error(m, "CudaError", library_error.ptr());
-  static py::exception<CudnnError> cudnn_error(m, "CudnnError", library_error.ptr());
-  static py::exception<CublasError> cublas_error(m, "CublasError", library_error.ptr());
-  py::register_exception_translator([](std::exception_ptr p) {
-    try {
-      if (p) std::rethrow_exception(p);
-    } catch (const CudaError& e) {
-      cuda_error(e.what());
-    } catch (const CudnnError& e) {
-      cudnn_error(e.what());
-    } catch (const CublasError& e) {
-      cublas_error(e.what());
-    } catch (const LibraryError& e) {
-      library_error(e.what());
-    } catch (const FormatError& e) {
-      format_error(e.what());
-    } catch (const ModelError& e) {
-      model_error(e.what());
-    } catch (const UsageError& e) {
-      usage_error(e.what());
-    } catch (const Error& e) {
-      error(e.what());
-    }
-  });
+  // pybind11 owns the exception objects (and keeps them past interpreter shutdown, so no C++ static
+  // drops a reference after Python is gone). Translators run newest first: each kind after its base.
+  py::register_exception<Error>(m, "Error", PyExc_RuntimeError);
+  const py::handle error = m.attr("Error");
+  py::register_exception<FormatError>(m, "FormatError", error);
+  py::register_exception<ModelError>(m, "ModelError", error);
+  py::register_exception<UsageError>(m, "UsageError", error);
+  py::register_exception<LibraryError>(m, "LibraryError", error);
+  const py::handle library_error = m.attr("LibraryError");
+  py::register_exception<CudaError>(m, "CudaError", library_error);
+  py::register_exception<CudnnError>(m, "CudnnError", library_error);
+  py::register_exception<CublasError>(m, "CublasError", library_error);
 }
 
 std::vector<DeviceTensor> device_tensors(const std::vector<std::pair<std::uintptr_t, Shape>>& given) {

@@ -143,7 +143,7 @@ TEST(GpuContext, ThreadsWithRandomBatchesStayBitIdentical) {
           std::mt19937 rng(static_cast<std::uint32_t>(t + 7));
           for (int i = 0; i < 200 && std::chrono::steady_clock::now() < deadline; ++i) {
             const std::size_t k = rng() % in.size();
-            if (i % 5 == 2) {
+            if (i % 5 == 0) {  // from the first iteration on: a loaded GPU may allow only a few before the deadline
               try {
                 ctx.run(in[k], 5);  // over the max batch
               } catch (const UsageError&) {

@@ -9,6 +9,8 @@ set -euo pipefail
 build="$1"; model="$2"; work="$3"; python="${4:-}"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 rm -rf "$work"; mkdir -p "$work"
+# A failing step writes into a log: show the newest one.
+trap 'rc=$?; if [ $rc -ne 0 ]; then log="$(ls -t "$work"/*.log 2>/dev/null | head -1)"; echo "check_install.sh failed (rc $rc) at line $LINENO; ${log:-no log}:"; [ -n "$log" ] && tail -30 "$log"; fi' EXIT
 cmake --install "$build" --prefix "$work/prefix" >"$work/install.log"
 test -x "$work/prefix/bin/kiln" && "$work/prefix/bin/kiln" --version
 test -f "$work/prefix/include/kiln/kiln/version.h"

@@ -7,10 +7,14 @@ python="$1"; package="$2"; exporter="$3"; work="$4"
 rm -rf "$work"; mkdir -p "$work"
 cp -r "$package" "$work/src"  # pip's build writes into the source folder: not into the build tree
 "$python" -m venv --system-site-packages "$work/venv"
+# --system-site-packages reaches only the base interpreter's packages; when "$python" is itself a venv
+# (as on the GPU hosts) its packages (numpy, torch) come in through a .pth file, after the venv's own.
+"$python" -c "import site; print('\n'.join(site.getsitepackages()))" \
+  >"$("$work/venv/bin/python" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")/_parent_site.pth"
 "$work/venv/bin/python" -m pip install -q --no-build-isolation --no-index "$work/src"
 cd "$work"
 PYTHONPATH="$exporter" "$work/venv/bin/python" - <<'PY'
-import numpy as np, torch, kiln
+import kiln, numpy as np, torch  # kiln before torch: python/kiln/__init__.py says why
 from kiln_export import export, read_tensors
 from kiln_export import zoo
 assert "/venv/" in kiln.__file__, kiln.__file__
