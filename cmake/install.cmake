@@ -47,7 +47,7 @@ install(TARGETS kiln RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 foreach(_dir base formats layers engine)
   install(DIRECTORY ${PROJECT_SOURCE_DIR}/${_dir}/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/kiln/${_dir}
           FILES_MATCHING PATTERN "*.h" PATTERN "cli" EXCLUDE PATTERN "bench" EXCLUDE
-          PATTERN "json_writer.h" EXCLUDE)
+          PATTERN "json_writer.h" EXCLUDE PATTERN "layer_info.h" EXCLUDE)
 endforeach()
 install(FILES ${PROJECT_BINARY_DIR}/include/kiln/version.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/kiln/kiln)
 

@@ -6,7 +6,7 @@
 #include "engine/bench/report.h"
 #include "engine/cli/commands.h"
 #include "engine/cli/device_options.h"
-#include "engine/cli/layer_info.h"
+#include "engine/layer_info.h"
 #include "engine/cli/options.h"
 #include "engine/cli/path_checks.h"
 #include "engine/cli/text_table.h"
@@ -41,14 +41,14 @@ std::string gflop(double flops) {
 // The columns every device shows: "#", layer, op, inputs, output, attributes, weights, params, GFLOP.
 std::vector<std::string> common_cells(const Graph& g, std::size_t i) {
   const Layer& l = *g.layers()[i];
-  const std::uint64_t params = cli::layer_parameters(g, i);
+  const std::uint64_t params = layer_parameters(g, i);
   return {std::to_string(i),
           l.name(),
           l.op(),
           joined(l.input_names()),
           shape_to_string(l.output_shape()),
-          cli::attributes_text(g.spec().layers[i].attributes),
-          cli::weights_text(cli::layer_weights(g, i)),
+          attributes_text(g.spec().layers[i].attributes),
+          weights_text(layer_weights(g, i)),
           params ? std::to_string(params) : "",
           gflop(l.flops_per_sample() * static_cast<double>(g.max_batch()))};
 }
@@ -78,7 +78,7 @@ void print_header(const Graph& g, const std::string& device) {
               g.spec().name.empty() ? "" : (" (" + g.spec().name + ")").c_str(), static_cast<long long>(g.max_batch()),
               device.c_str());
   std::printf("weights: %zu tensors, %s parameters, %s (%s)\n", g.manifest().tensors.size(),
-              cli::with_thousands(cli::parameter_count(g)).c_str(), human_bytes(weight_bytes).c_str(),
+              with_thousands(parameter_count(g)).c_str(), human_bytes(weight_bytes).c_str(),
               g.manifest().path.c_str());
   std::printf("inputs: %s\n\n", tensor_list(g, g.input_tensors()).c_str());
 }
@@ -114,7 +114,7 @@ int inspect_gpu(const InspectCommandOptions& o) {
   const Graph& g = engine->graph();
   const auto& reports = engine->layer_reports();
   const MemoryPlan& plan = engine->memory_plan();
-  Json j = cli::model_json(g, engine->device_description());
+  Json j = model_json(g, engine->device_description());
   for (std::size_t i = 0; i < reports.size(); ++i) {
     j["layers"][i]["implementation"] = reports[i].implementation;
     j["layers"][i]["workspace_bytes"] = reports[i].workspace_bytes;
@@ -145,7 +145,7 @@ int inspect_cpu(const InspectCommandOptions& o) {
   const Graph g = load_graph(o.runner.model, GraphBuildOptions{o.runner.max_batch, 256});
   const MemoryPlan& plan = g.plan();
   const char* device = "cpu (reference path)";
-  Json j = cli::model_json(g, device);
+  Json j = model_json(g, device);
   for (std::size_t i = 0; i < g.layers().size(); ++i) {
     const int t = g.output_tensor_of(static_cast<int>(i));
     j["layers"][i]["arena_offset"] = plan.offsets[t];

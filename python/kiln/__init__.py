@@ -91,26 +91,32 @@ class Engine:
 
     def __init__(self, handle):
         self._handle = handle
+        # The engine is immutable: read its inputs and outputs once, not at every run.
+        self._inputs = handle.inputs
+        self._outputs = handle.outputs
+        self._input_names = [t["name"] for t in self._inputs]
 
     device = property(lambda self: self._handle.device, doc='"gpu" or "cpu"')
     description = property(lambda self: self._handle.description, doc="device, library versions, precision")
     precision = property(lambda self: self._handle.precision)
     max_batch = property(lambda self: self._handle.max_batch)
-    inputs = property(lambda self: self._handle.inputs, doc="[{'name', 'shape'}] at max batch")
-    outputs = property(lambda self: self._handle.outputs, doc="[{'name', 'shape'}] at max batch")
+    inputs = property(lambda self: [dict(t) for t in self._inputs], doc="[{'name', 'shape'}] at max batch")
+    outputs = property(lambda self: [dict(t) for t in self._outputs], doc="[{'name', 'shape'}] at max batch")
 
     def context(self):
         """A new execution context (its own activation memory, workspace and stream on the GPU)."""
         return Context(self)
 
     def layers(self):
-        """Every layer in execution order: name, op, inputs, output, shape, attributes, weights,
-        parameters, flops_per_sample, and on the GPU implementation and workspace_bytes."""
-        return self._handle.layers()
+        """Every layer in execution order (inspect()["layers"]): index, name, op, inputs, output,
+        output_shape, attributes (as in model.yaml), weights ([{role, name, shape, dtype, parameters}]),
+        parameters, flops (at max batch), and on the GPU implementation and workspace_bytes."""
+        return self.inspect()["layers"]
 
     def inspect(self):
-        """What `kiln inspect` shows, as a dict: model, device, precision, max_batch, inputs, outputs,
-        parameters, memory figures and layers()."""
+        """What `kiln inspect --json` shows, as a dict: model, name, device (the description), batch (the
+        maximum), inputs, outputs, parameters, weights_file, weight_bytes, layers, plus precision,
+        activation_bytes and on the GPU workspace_bytes."""
         return self._handle.inspect()
 
     def __repr__(self):
@@ -164,7 +170,7 @@ class Context:
         return self._run_device(named, out)
 
     def _named_inputs(self, inputs):
-        names = [t["name"] for t in self.engine.inputs]
+        names = self.engine._input_names
         if isinstance(inputs, dict):
             unknown = [k for k in inputs if k not in names]
             if unknown:
@@ -185,9 +191,9 @@ class Context:
         return [(names[0], inputs)]
 
     def _run_device(self, named, out):
-        shapes = [_device_shape(n, a) for n, a in named]
-        batch = shapes[0][0] if shapes[0] else 0
-        out_specs = [(t["name"], [batch] + list(t["shape"][1:])) for t in self.engine.outputs]
+        given = [_device_tensor(n, a) for n, a in named]  # (address, shape) of each input
+        batch = given[0][1][0] if given[0][1] else 0
+        out_specs = [(t["name"], [batch] + list(t["shape"][1:])) for t in self.engine._outputs]
         torch_inputs = _is_torch_tensor(named[0][1])
         stream = None
         if out is not None:
@@ -207,8 +213,7 @@ class Context:
         else:
             stream = _interface_stream(named[0][1])
         with self._lock:
-            self._ctx.run_device([(_device_address(n, a), s) for (n, a), s in zip(named, shapes)],
-                                 [(_device_address(n, a), _device_shape(n, a)) for n, a in outputs], stream)
+            self._ctx.run_device(given, [_device_tensor(n, a) for n, a in outputs], stream)
         return dict(outputs)
 
 
@@ -217,7 +222,8 @@ def _as_numpy(a):
     return a if isinstance(a, np.ndarray) else np.asarray(a)
 
 
-def _interface(name, a):
+def _device_tensor(name, a):
+    """(address, shape) of a float32 C-contiguous device array, from its __cuda_array_interface__."""
     cai = a.__cuda_array_interface__
     if cai.get("typestr") != "<f4":
         raise UsageError("Context.run: '%s' is a device array of type %s; kiln takes float32 ('<f4'): convert it "
@@ -232,15 +238,7 @@ def _interface(name, a):
         if any(int(s) != e for s, e, d in zip(strides, expected, shape) if d > 1):
             raise UsageError("Context.run: '%s' is not C-contiguous (strides %s); make it contiguous first "
                              "(tensor.contiguous())" % (name, list(strides)))
-    return cai, shape
-
-
-def _device_shape(name, a):
-    return _interface(name, a)[1]
-
-
-def _device_address(name, a):
-    return int(_interface(name, a)[0]["data"][0])
+    return int(cai["data"][0]), shape
 
 
 def _interface_stream(a):

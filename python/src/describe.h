@@ -1,5 +1,5 @@
-// What `kiln inspect` shows, as Python objects: the model's inputs and outputs and every layer with its
-// attributes (as written in model.yaml), weights, output shape and, on the GPU, its implementation.
+// What `kiln inspect --json` shows (engine/layer_info.h's model_json), as Python objects, with what the
+// engine adds: the precision and, on the GPU, each layer's implementation and workspace.
 #pragma once
 
 #include <pybind11/pybind11.h>
@@ -9,13 +9,9 @@
 namespace kiln::python {
 
 // [{"name", "shape"}] for the model inputs or outputs; shapes at the engine's max batch.
-pybind11::list describe_inputs(const Engine& engine);
-pybind11::list describe_outputs(const Engine& engine);
-// One dict per layer in execution order: name, op, inputs, output, shape, attributes, weights
-// ([{role, name, shape, dtype}]), parameters, flops_per_sample; on the GPU also implementation and
-// workspace_bytes.
-pybind11::list describe_layers(const Engine& engine);
-// Everything above plus the device, precision, max batch, parameter count and memory figures.
+pybind11::list describe_tensors(const Graph& g, const std::vector<int>& ids);
+// model_json(graph, description) plus "precision", "activation_bytes" (the arena), and on the GPU "workspace_bytes" and per layer
+// "implementation" and "workspace_bytes".
 pybind11::dict describe_engine(const Engine& engine);
 
 }  // namespace kiln::python

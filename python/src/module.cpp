@@ -56,9 +56,16 @@ void bind_engine(py::module_& m) {
       .def_property_readonly("description", [](const EngineHandle& h) { return h.engine->description(); })
       .def_property_readonly("precision", [](const EngineHandle& h) { return h.engine->precision(); })
       .def_property_readonly("max_batch", [](const EngineHandle& h) { return h.engine->graph().max_batch(); })
-      .def_property_readonly("inputs", [](const EngineHandle& h) { return describe_inputs(*h.engine); })
-      .def_property_readonly("outputs", [](const EngineHandle& h) { return describe_outputs(*h.engine); })
-      .def("layers", [](const EngineHandle& h) { return describe_layers(*h.engine); })
+      .def_property_readonly("inputs",
+                             [](const EngineHandle& h) {
+                               const Graph& g = h.engine->graph();
+                               return describe_tensors(g, g.input_tensors());
+                             })
+      .def_property_readonly("outputs",
+                             [](const EngineHandle& h) {
+                               const Graph& g = h.engine->graph();
+                               return describe_tensors(g, g.output_tensors());
+                             })
       .def("inspect", [](const EngineHandle& h) { return describe_engine(*h.engine); });
 
   py::class_<Context>(m, "Context", "Per-thread state of one engine (use Engine.context)")

@@ -5,12 +5,12 @@
 
 #include <string>
 
-#include "engine/cli/layer_info.h"
+#include "engine/layer_info.h"
 #include "engine/cli/text_table.h"
 #include "engine/model_dir.h"
 #include "tests/common/test_model.h"
 
-namespace kiln::cli {
+namespace kiln {
 namespace {
 
 using ::testing::HasSubstr;
@@ -63,7 +63,7 @@ TEST_F(ConvModel, JsonHasShapesAsArraysAndTypedAttributes) {
 }
 
 TEST(TextTable, ColumnsAreAsWideAsTheirWidestCell) {
-  TextTable t({"#", "layer", "op"});
+  cli::TextTable t({"#", "layer", "op"});
   t.add_row({"0", "encoder.conv1", "conv2d"});
   t.add_row({"10", "r", ""});
   EXPECT_EQ(t.str(),
@@ -73,4 +73,4 @@ TEST(TextTable, ColumnsAreAsWideAsTheirWidestCell) {
 }
 
 }  // namespace
-}  // namespace kiln::cli
+}  // namespace kiln

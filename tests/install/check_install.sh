@@ -23,8 +23,10 @@ echo "find_package consumer: $("$work/cmake-build/consumer" "$model")"
 cmake -S "$here/consumer" -B "$work/shared-build" -DCMAKE_PREFIX_PATH="$work/prefix" -DCMAKE_BUILD_TYPE=Release \
   -DKILN_TARGET=kiln::shared >"$work/shared-configure.log"
 cmake --build "$work/shared-build" -j 2 >"$work/shared-build.log"
-ldd "$work/shared-build/consumer" | grep -q "libkiln.so.0.1 => $work/prefix/" \
-  || { echo "the kiln::shared consumer does not load the installed libkiln.so:"; ldd "$work/shared-build/consumer"; exit 1; }
+# (ldd's output held first: grep -q stopping early would fail the pipe under pipefail.)
+libs="$(ldd "$work/shared-build/consumer")"
+grep -q "libkiln.so.0.1 => $work/prefix/" <<<"$libs" \
+  || { echo "the kiln::shared consumer does not load the installed libkiln.so:"; echo "$libs"; exit 1; }
 echo "shared-library consumer: $("$work/shared-build/consumer" "$model")"
 exported="$(nm -D --defined-only "$work/prefix/lib/libkiln.so" | c++filt | cut -d' ' -f3-)"
 outside="$(grep -v "kiln::" <<<"$exported" || true)"
@@ -43,8 +45,8 @@ c++ -std=c++17 -O1 "$here/consumer/main.cpp" -o "$work/pc-consumer" $(pkg-config
 echo "pkg-config consumer: $("$work/pc-consumer" "$model")"
 
 if [ -n "$python" ]; then
-  site="$(cd "$work/prefix" && ls -d lib*/python3*/site-packages | head -1)"
-  PYTHONPATH="$work/prefix/$site:$here/../../exporter" "$python" - "$model" <<'PY'
+  sites=("$work"/prefix/lib*/python3*/site-packages)
+  PYTHONPATH="${sites[0]}:$here/../../exporter" "$python" - "$model" <<'PY'
 import sys, numpy as np, kiln
 from kiln_export import read_tensors
 assert "/prefix/" in kiln.__file__, kiln.__file__

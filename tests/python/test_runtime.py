@@ -138,7 +138,8 @@ def test_inspect_lists_layers_attributes_and_weights(autoencoder):
     _, folder, _, _ = autoencoder
     engine = kiln.load(folder, device="cpu")
     info = engine.inspect()
-    assert info["device"] == "cpu" and info["precision"] == "fp32" and info["max_batch"] == 1
+    assert info["device"] == engine.description and info["precision"] == "fp32" and info["batch"] == 1
+    assert info["activation_bytes"] > 0 and "implementation" not in info["layers"][0]
     layers = info["layers"]
     assert [l["name"] for l in layers] == [l["name"] for l in engine.layers()]
     conv = next(l for l in layers if l["op"] == "conv2d")
@@ -146,7 +147,7 @@ def test_inspect_lists_layers_attributes_and_weights(autoencoder):
     roles = {w["role"]: w for w in conv["weights"]}
     assert "weight" in roles and len(roles["weight"]["shape"]) == 4 and roles["weight"]["dtype"] == "f32"
     assert conv["parameters"] == sum(int(np.prod(w["shape"])) for w in conv["weights"])
-    assert conv["flops_per_sample"] > 0
+    assert conv["flops"] > 0 and conv["output_shape"][0] == 1
     # The parameter count is that of the weight file.
     from kiln_export import read_tensors
     blob_total = sum(t.size for t in read_tensors(os.path.join(folder, "weights.manifest")).values())

@@ -127,6 +127,6 @@ def test_device_usage_errors(autoencoder):
 def test_layers_report_gpu_implementations(autoencoder):
     _, folder, _, _ = autoencoder
     info = kiln.load(folder, device="gpu").inspect()
-    assert info["device"] == "gpu" and info["weight_bytes"] > 0
+    assert "gpu" in info["device"] and info["weight_bytes"] > 0 and info["workspace_bytes"] >= 0
     conv = next(l for l in info["layers"] if l["op"] == "conv2d")
     assert "cudnn" in conv["implementation"] and conv["workspace_bytes"] >= 0

@@ -1,8 +1,8 @@
-#include "engine/cli/layer_info.h"
+#include "engine/layer_info.h"
 
 #include "formats/dtype.h"
 
-namespace kiln::cli {
+namespace kiln {
 
 namespace {
 
@@ -136,4 +136,4 @@ Json model_json(const Graph& g, const std::string& device) {
   return j;
 }
 
-}  // namespace kiln::cli
+}  // namespace kiln

@@ -1,5 +1,6 @@
-// What `kiln inspect` says about a model beyond shapes and memory: each layer's attributes, weights
-// (role, shape, dtype) and parameter count, as text cells and as JSON (engine/json_writer.h).
+// What `kiln inspect` and the Python package's Engine.inspect() say about a model beyond shapes and
+// memory: each layer's attributes, weights (role, shape, dtype) and parameter count, as text cells and
+// as JSON (engine/json_writer.h).
 //
 // Attributes come from the model.yaml spec, which keeps them as written (a layer keeps only the
 // parameters it parsed, in its own form), so defaults the file leaves out are not listed.
@@ -13,7 +14,7 @@
 #include "engine/graph.h"
 #include "engine/json_writer.h"
 
-namespace kiln::cli {
+namespace kiln {
 
 struct LayerWeight {
   std::string role;  // "weight", "bias", ... as model.yaml names it
@@ -42,4 +43,4 @@ Json attributes_json(const Attributes& a);
 // Shapes are arrays at the graph's batch. Backends add their own fields to each layer.
 Json model_json(const Graph& g, const std::string& device);
 
-}  // namespace kiln::cli
+}  // namespace kiln
