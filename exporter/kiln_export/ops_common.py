@@ -4,8 +4,6 @@ op, written once and called from both the module forms (ops_modules.py) and the 
 import math
 from collections import OrderedDict
 
-from torch import fx
-
 REQ = object()  # marks a parameter without a default
 
 
@@ -126,53 +124,6 @@ def prelu(cx, node, x, weight):
     cx.emit(node, "prelu", [x], {"num_parameters": n}, {"weight": weight.detach().reshape(n)})
 
 
-def max_pool(cx, node, x, kernel, stride, padding, dilation, ceil_mode, return_indices):
-    require(cx, node, not return_indices, "return_indices=True is not supported (kiln's max_pool2d has one output)")
-    require(cx, node, not ceil_mode, "ceil_mode=True is not supported (kiln pools in floor mode)")
-    kernel = pair(cx, node, kernel, "kernel_size")
-    stride = kernel if stride is None or stride == () or stride == [] else pair(cx, node, stride, "stride")
-    padding = pair(cx, node, padding, "padding")
-    require(cx, node, pair(cx, node, dilation, "dilation") == [1, 1], "dilation other than 1 is not supported")
-    require(cx, node, all(2 * p <= k for p, k in zip(padding, kernel)),
-            "padding %s is more than half the kernel %s" % (padding, kernel))
-    need_rank(cx, node, x, (4,), "max_pool2d")
-    attrs = {"kernel_size": kernel}
-    if stride != kernel:
-        attrs["stride"] = stride
-    put_pair(attrs, "padding", padding, 0)
-    cx.emit(node, "max_pool2d", [x], attrs)
-
-
-def avg_pool(cx, node, x, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override):
-    require(cx, node, not cx.const(node, ceil_mode, "ceil_mode"),
-            "ceil_mode=True is not supported (kiln pools in floor mode)")
-    require(cx, node, cx.const(node, divisor_override, "divisor_override") is None,
-            "divisor_override is not supported")
-    kernel = pair(cx, node, kernel, "kernel_size")
-    stride = kernel if stride is None or stride == () or stride == [] else pair(cx, node, stride, "stride")
-    padding = pair(cx, node, padding, "padding")
-    need_rank(cx, node, x, (4,), "avg_pool2d")
-    attrs = {"kernel_size": kernel}
-    if stride != kernel:
-        attrs["stride"] = stride
-    put_pair(attrs, "padding", padding, 0)
-    if not cx.const(node, count_include_pad, "count_include_pad"):
-        attrs["count_include_pad"] = False
-    cx.emit(node, "avg_pool2d", [x], attrs)
-
-
-def adaptive_avg_pool(cx, node, x):
-    shape = need_rank(cx, node, x, (4,), "global_avg_pool2d")
-    out = cx.shape(node)
-    if tuple(out) == tuple(shape):
-        cx.alias(node, x)  # output size equal to the input's: an identity
-    elif tuple(out[2:]) == (1, 1):
-        cx.emit(node, "global_avg_pool2d", [x])
-    else:
-        raise cx.error(node, "adaptive average pooling to %s is not supported; only output size 1 "
-                             "(global_avg_pool2d)" % list(out[2:]))
-
-
 def linear(cx, node, x, weight, bias):
     shape = cx.shape(x)
     if len(shape) != 2:
@@ -207,19 +158,6 @@ def softmax(cx, node, x, dim, dtype=None):
     cx.emit(node, "softmax", [x], {"axis": 1})
 
 
-def add(cx, node, a, b, alpha=1, inplace=False):
-    for arg in (a, b):
-        if not isinstance(arg, fx.Node) or cx.kind(arg) != "tensor":
-            raise cx.error(node, "adding the constant %r is not supported; kiln's add sums tensors" % (arg,))
-    require(cx, node, cx.const(node, alpha, "alpha") == 1, "alpha other than 1 is not supported")
-    require(cx, node, cx.shape(a) == cx.shape(b),
-            "adding shapes %s and %s (broadcasting) is not supported; kiln adds equal shapes"
-            % (list(cx.shape(a)), list(cx.shape(b))))
-    cx.emit(node, "add", [a, b])
-    if inplace:
-        cx.overwrote(node, a)
-
-
 def concat(cx, node, tensors, dim):
     require(cx, node, isinstance(tensors, (list, tuple)) and len(tensors) >= 1,
             "concatenating %r is not supported; kiln concatenates a list of tensors" % (tensors,))
@@ -231,24 +169,6 @@ def concat(cx, node, tensors, dim):
         cx.alias(node, tensors[0])
     else:
         cx.emit(node, "concat", tensors, {"axis": 1})
-
-
-def upsample(cx, node, x, mode, scale_factor, align_corners):
-    mode = cx.const(node, mode, "mode")
-    require(cx, node, mode in ("nearest", "nearest-exact"),
-            "upsampling mode '%s' is not supported; kiln upsamples with mode='nearest'" % mode)
-    require(cx, node, cx.const(node, align_corners, "align_corners") in (None, False), "align_corners is not supported")
-    shape = need_rank(cx, node, x, (4,), "upsample_nearest")
-    out = cx.shape(node)
-    scale = [o // i for o, i in zip(out[2:], shape[2:])]
-    require(cx, node, all(o == s * i for o, s, i in zip(out[2:], scale, shape[2:])) and min(scale) >= 1,
-            "upsampling %s to %s is not by an integer factor" % (list(shape[2:]), list(out[2:])))
-    factors = cx.const(node, scale_factor, "scale_factor")
-    if factors is not None:
-        factors = list(factors) if isinstance(factors, (list, tuple)) else [factors, factors]
-        require(cx, node, all(float(f).is_integer() for f in factors),
-                "scale_factor %r is not an integer; kiln upsamples by integer factors" % (factors,))
-    cx.emit(node, "upsample_nearest", [x], {"scale": scale})
 
 
 def lrn(cx, node, x, size, alpha, beta, k):

@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from . import ops_common as c
+from . import ops_elementwise, ops_pool
 from .ops_common import REQ
 
 X = ("input", REQ)
@@ -43,26 +44,6 @@ def _prelu(cx, node, a):
     c.prelu(cx, node, cx.tensor_arg(node, a["input"]), cx.parameter(node, a["weight"], "weight"))
 
 
-def _max_pool(cx, node, a):
-    c.max_pool(cx, node, cx.tensor_arg(node, a["input"]), a["kernel_size"], cx.const(node, a["stride"], "stride"),
-               a["padding"], a["dilation"], cx.const(node, a["ceil_mode"], "ceil_mode"),
-               cx.const(node, a.get("return_indices", False), "return_indices"))
-
-
-def _avg_pool(cx, node, a):
-    c.avg_pool(cx, node, cx.tensor_arg(node, a["input"]), a["kernel_size"], cx.const(node, a["stride"], "stride"),
-               a["padding"], a["ceil_mode"], a["count_include_pad"], a["divisor_override"])
-
-
-def _upsample(cx, node, a):
-    c.upsample(cx, node, cx.tensor_arg(node, a["input"]), a.get("mode", "nearest"), a["scale_factor"],
-               a.get("align_corners"))
-
-
-def _add(inplace):
-    return lambda cx, node, a: c.add(cx, node, a["input"], a["other"], a.get("alpha", 1), inplace)
-
-
 def _dropout(cx, node, a):
     c.dropout(cx, node, cx.tensor_arg(node, a["input"]), a["p"], a["training"])
 
@@ -82,10 +63,6 @@ def _reshape(cx, node, a):
 
 _ACT_INPLACE = [X, ("inplace", False)]
 _DROPOUT = [X, ("p", 0.5), ("training", True), ("inplace", False)]
-_INTERP = [X, ("size", None), ("scale_factor", None), ("mode", "nearest"), ("align_corners", None),
-           ("recompute_scale_factor", None), ("antialias", False)]
-_AVG = [X, ("kernel_size", REQ), ("stride", None), ("padding", 0), ("ceil_mode", False),
-        ("count_include_pad", True), ("divisor_override", None)]
 
 
 def _SOFTMAX(cx, node, a):  # noqa: N802 - named like the parameter tables it sits with
@@ -124,15 +101,6 @@ _FUNCTIONS = [
     ("F.softplus", [X, ("beta", 1.0), ("threshold", 20.0)], _softplus),
     ("F.prelu", [X, ("weight", REQ)], _prelu),
     ("torch.prelu", [X, ("weight", REQ)], _prelu),
-    ("F.max_pool2d", [X, ("kernel_size", REQ), ("stride", None), ("padding", 0), ("dilation", 1),
-                      ("ceil_mode", False), ("return_indices", False)], _max_pool),
-    ("torch.max_pool2d", [X, ("kernel_size", REQ), ("stride", ()), ("padding", 0), ("dilation", 1),
-                          ("ceil_mode", False)], _max_pool),
-    ("F.avg_pool2d", _AVG, _avg_pool),
-    ("F.adaptive_avg_pool2d", [X, ("output_size", REQ)],
-     lambda cx, node, a: c.adaptive_avg_pool(cx, node, cx.tensor_arg(node, a["input"]))),
-    ("torch._C._nn.adaptive_avg_pool2d", [X, ("output_size", REQ)],
-     lambda cx, node, a: c.adaptive_avg_pool(cx, node, cx.tensor_arg(node, a["input"]))),
     ("F.dropout", _DROPOUT, _dropout),
     ("F.dropout1d", _DROPOUT, _dropout),
     ("F.dropout2d", _DROPOUT, _dropout),
@@ -145,9 +113,6 @@ _FUNCTIONS = [
      lambda cx, node, a: c.lrn(cx, node, cx.tensor_arg(node, a["input"]), a["size"], a["alpha"], a["beta"], a["k"])),
     ("F.softmax", [X, ("dim", None), ("_stacklevel", 3), ("dtype", None)], _SOFTMAX),
     ("torch.softmax", [X, ("dim", REQ), ("dtype", None)], _SOFTMAX),
-    ("operator.add", [X, ("other", REQ)], _add(False)),
-    ("operator.iadd", [X, ("other", REQ)], _add(True)),
-    ("torch.add", [X, ("other", REQ), ("alpha", 1)], _add(False)),
     ("torch.cat", [("tensors", REQ), ("dim", 0)], lambda cx, node, a: c.concat(cx, node, a["tensors"], a["dim"])),
     ("torch.concat", [("tensors", REQ), ("dim", 0)], lambda cx, node, a: c.concat(cx, node, a["tensors"], a["dim"])),
     ("torch.concatenate", [("tensors", REQ), ("axis", 0)],
@@ -155,9 +120,6 @@ _FUNCTIONS = [
     ("F.linear", [X, ("weight", REQ), ("bias", None)], _linear),
     ("torch.flatten", [X, ("start_dim", 0), ("end_dim", -1)], _reshape),
     ("torch.reshape", [X, ("shape", REQ)], _reshape),
-    ("F.interpolate", _INTERP, _upsample),
-    ("F.upsample", _INTERP[:5], _upsample),
-    ("F.upsample_nearest", [X, ("size", None), ("scale_factor", None)], _upsample),
 ]
 
 # Tensor methods: the tensor itself is the first parameter, "input".
@@ -170,10 +132,6 @@ _METHODS = [
     ("tanh_", [X], _act("tanh", inplace=True)),
     ("prelu", [X, ("weight", REQ)], _prelu),
     ("softmax", [X, ("dim", REQ), ("dtype", None)], _SOFTMAX),
-    ("add", [X, ("other", REQ), ("alpha", 1)], _add(False)),
-    ("add_", [X, ("other", REQ), ("alpha", 1)], _add(True)),
-    ("__add__", [X, ("other", REQ)], _add(False)),
-    ("__iadd__", [X, ("other", REQ)], _add(True)),
     ("flatten", [X, ("start_dim", 0), ("end_dim", -1)], _reshape),
     ("contiguous", [X, ("memory_format", None)], _identity),
     ("clone", [X, ("memory_format", None)], _identity),
@@ -193,6 +151,10 @@ def _resolve(path):
             return None
     return obj
 
+
+# Op families with their own lowering file add their tables here.
+_FUNCTIONS += ops_pool.FUNCTIONS + ops_elementwise.FUNCTIONS
+_METHODS += ops_pool.METHODS + ops_elementwise.METHODS
 
 FUNCTION_HANDLERS = {}
 for _path, _params, _handler in _FUNCTIONS:

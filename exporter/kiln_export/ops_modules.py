@@ -5,6 +5,7 @@ import torch
 from torch import nn
 
 from . import ops_common as c
+from . import ops_pool
 
 
 def _conv_padding(cx, node, m):
@@ -99,20 +100,6 @@ def linear(cx, node, m):
     c.linear(cx, node, c.module_input(cx, node), m.weight, m.bias)
 
 
-def max_pool2d(cx, node, m):
-    c.max_pool(cx, node, c.module_input(cx, node), m.kernel_size, m.stride, m.padding, m.dilation, m.ceil_mode,
-               m.return_indices)
-
-
-def avg_pool2d(cx, node, m):
-    c.avg_pool(cx, node, c.module_input(cx, node), m.kernel_size, m.stride, m.padding, m.ceil_mode,
-               m.count_include_pad, m.divisor_override)
-
-
-def upsample(cx, node, m):
-    c.upsample(cx, node, c.module_input(cx, node), m.mode, m.scale_factor, getattr(m, "align_corners", None))
-
-
 def _softmax2d(cx, node, m):
     x = c.module_input(cx, node)
     c.require(cx, node, len(cx.shape(x)) == 4, "Softmax2d needs a 4-D input")
@@ -148,15 +135,10 @@ _HANDLERS = {
     "GELU": lambda cx, n, m: c.gelu(cx, n, c.module_input(cx, n), getattr(m, "approximate", "none")),
     "Softplus": lambda cx, n, m: c.softplus(cx, n, c.module_input(cx, n), m.beta, m.threshold),
     "PReLU": lambda cx, n, m: c.prelu(cx, n, c.module_input(cx, n), m.weight),
-    "MaxPool2d": max_pool2d,
-    "AvgPool2d": avg_pool2d,
-    "AdaptiveAvgPool2d": lambda cx, n, m: c.adaptive_avg_pool(cx, n, c.module_input(cx, n)),
     "Flatten": lambda cx, n, m: c.reshape(cx, n, c.module_input(cx, n)),
     "LocalResponseNorm": lambda cx, n, m: c.lrn(cx, n, c.module_input(cx, n), m.size, m.alpha, m.beta, m.k),
     "Softmax": lambda cx, n, m: c.softmax(cx, n, c.module_input(cx, n), m.dim),
     "Softmax2d": _softmax2d,
-    "Upsample": upsample,
-    "UpsamplingNearest2d": upsample,
     "Identity": _identity,
     "Dropout": _identity,  # the model is in eval(): dropout passes its input through
     "Dropout1d": _identity,
@@ -165,6 +147,8 @@ _HANDLERS = {
     "AlphaDropout": _identity,
     "FeatureAlphaDropout": _identity,
 }
+
+_HANDLERS.update(ops_pool.MODULES)  # op families with their own lowering file
 
 # Exact types present in this torch version (Dropout1d is newer than some supported versions).
 MODULE_HANDLERS = {getattr(nn, k): v for k, v in _HANDLERS.items() if hasattr(nn, k)}

@@ -9,6 +9,8 @@ import torch
 import torch.nn.functional as F
 import yaml
 
+import ref_elementwise
+import ref_pool
 from kiln_export import read_tensors
 
 NAME = re.compile(r"^[A-Za-z0-9_.:/\-]{1,256}$")
@@ -33,20 +35,20 @@ OPS = {
     "gelu": ({"approximate"}, set(), set()),
     "softplus": ({"beta", "threshold"}, set(), set()),
     "prelu": ({"num_parameters"}, {"weight"}, set()),
-    "max_pool2d": ({"kernel_size", "stride", "padding"}, set(), set()),
-    "avg_pool2d": ({"kernel_size", "stride", "padding", "count_include_pad"}, set(), set()),
-    "global_avg_pool2d": (set(), set(), set()),
     "linear": ({"out_features"}, {"weight"}, {"bias"}),
     "flatten": (set(), set(), set()),
     "lrn": ({"size", "alpha", "beta", "k"}, set(), set()),
     "softmax": ({"axis"}, set(), set()),
-    "add": (set(), set(), set()),
     "concat": ({"axis"}, set(), set()),
-    "upsample_nearest": ({"scale"}, set(), set()),
 }
 
+# Op families with their own reference file (ref_<family>.py: OPS, check_attribute, run_layer).
+FAMILIES = (ref_pool, ref_elementwise)
+for _family in FAMILIES:
+    OPS.update(_family.OPS)
 
-def _pair(v):
+
+def pair(v):
     if isinstance(v, int) and not isinstance(v, bool):
         return [v, v]
     assert isinstance(v, list) and len(v) == 2 and all(isinstance(x, int) for x in v), v
@@ -80,8 +82,10 @@ def load(model_dir):
         attrs = layer.get("attributes", {})
         assert set(attrs) <= allowed, (name, attrs)
         for k, v in attrs.items():
+            if any(f.check_attribute(op, k, v) for f in FAMILIES):
+                continue
             if k in PAIR:
-                _pair(v)
+                pair(v)
             elif k in ("negative_slope", "alpha", "beta", "k", "min_val", "max_val", "threshold"):
                 assert isinstance(v, float), (name, k, v)
             elif k == "count_include_pad":
@@ -105,20 +109,23 @@ def load(model_dir):
 
 def _run_layer(layer, xs, w):
     op, a = layer["op"], layer.get("attributes", {})
+    for family in FAMILIES:
+        if op in family.OPS:
+            return family.run_layer(op, a, xs, w)
     x = xs[0]
     if op in ("conv2d", "conv_transpose2d"):
         weight, bias = w["weight"], w.get("bias")
         groups = a.get("groups", 1)
         out = a["out_channels"]
-        assert list(weight.shape[2:]) == _pair(a["kernel_size"])
+        assert list(weight.shape[2:]) == pair(a["kernel_size"])
         assert bias is None or list(bias.shape) == [out]
         if op == "conv2d":
             assert list(weight.shape[:2]) == [out, x.shape[1] // groups]
-            return F.conv2d(x, weight, bias, _pair(a.get("stride", 1)), _pair(a.get("padding", 0)),
-                            _pair(a.get("dilation", 1)), groups)
+            return F.conv2d(x, weight, bias, pair(a.get("stride", 1)), pair(a.get("padding", 0)),
+                            pair(a.get("dilation", 1)), groups)
         assert list(weight.shape[:2]) == [x.shape[1], out // groups]
-        return F.conv_transpose2d(x, weight, bias, _pair(a.get("stride", 1)), _pair(a.get("padding", 0)),
-                                  _pair(a.get("output_padding", 0)), groups, _pair(a.get("dilation", 1)))
+        return F.conv_transpose2d(x, weight, bias, pair(a.get("stride", 1)), pair(a.get("padding", 0)),
+                                  pair(a.get("output_padding", 0)), groups, pair(a.get("dilation", 1)))
     if op == "batch_norm":
         c = x.shape[1]
         assert list(w["scale"].shape) == [c] and list(w["shift"].shape) == [c]
@@ -147,14 +154,6 @@ def _run_layer(layer, xs, w):
         channels = x.shape[1] if x.dim() >= 2 else 1
         assert list(w["weight"].shape) == [n] and n in (1, channels)
         return F.prelu(x, w["weight"])
-    if op in ("max_pool2d", "avg_pool2d"):
-        k = _pair(a["kernel_size"])
-        s, p = _pair(a.get("stride", k)), _pair(a.get("padding", 0))
-        if op == "max_pool2d":
-            return F.max_pool2d(x, k, s, p)
-        return F.avg_pool2d(x, k, s, p, count_include_pad=a.get("count_include_pad", True))
-    if op == "global_avg_pool2d":
-        return x.mean(dim=(2, 3), keepdim=True)
     if op == "linear":
         assert x.dim() == 2 and list(w["weight"].shape) == [a["out_features"], x.shape[1]]
         return F.linear(x, w["weight"], w.get("bias"))
@@ -165,15 +164,9 @@ def _run_layer(layer, xs, w):
     if op == "softmax":
         assert a.get("axis", 1) == 1
         return torch.softmax(x, 1)
-    if op == "add":
-        assert all(t.shape == x.shape for t in xs)
-        return sum(xs[1:], x)
     if op == "concat":
         assert a.get("axis", 1) == 1
         return torch.cat(xs, 1)
-    if op == "upsample_nearest":
-        sh, sw = _pair(a.get("scale", 2))
-        return x.repeat_interleave(sh, 2).repeat_interleave(sw, 3)
     raise AssertionError("no reference for op " + op)
 
 

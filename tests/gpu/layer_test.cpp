@@ -14,27 +14,24 @@
 #include "engine/gpu/op.h"
 #include "engine/model_dir.h"
 #include "layers/registry_gpu.h"
-#include "tests/gpu/gpu_test_util.h"
+#include "tests/gpu/layer_table.h"
 
 namespace kiln::gpu::test {
-namespace {
-
-struct Case {
-  std::string label;
-  std::vector<std::pair<std::string, Shape>> inputs;
-  std::vector<std::string> layers;
-  std::vector<TestModel::Tensor> weights;
-  std::string output;
-  bool tf32_too = false;  // convolutions and linear: also check Precision::Tf32
-};
-
-void PrintTo(const Case& c, std::ostream* os) { *os << c.label; }
 
 std::string dims(const std::vector<std::int64_t>& v) {
   std::string s = "[";
   for (std::size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
   return s + "]";
 }
+
+Case single(const std::string& label, const std::vector<std::pair<std::string, Shape>>& inputs, const std::string& layer,
+            const std::vector<TestModel::Tensor>& weights) {
+  return Case{label, inputs, {layer}, weights, "l", false};
+}
+
+std::string case_label(const ::testing::TestParamInfo<Case>& info) { return info.param.label; }
+
+namespace {
 
 // An activation layer: its op, its attributes (a YAML flow mapping's contents) and, for prelu, the
 // number of slopes (1: shared; kPerChannel: one per channel of its input).
@@ -129,11 +126,6 @@ Case spread_activation_case(const std::string& label, const Shape& x, const Act&
          {{"n.s", {x[1]}, 4.0f, 8.0f}, {"n.t", {x[1]}, -3.0f, 3.0f}}, "n", false};
   add_activation(k, a, "l", "n", x[1]);
   return k;
-}
-
-Case single(const std::string& label, const std::vector<std::pair<std::string, Shape>>& inputs, const std::string& layer,
-            const std::vector<TestModel::Tensor>& weights = {}) {
-  return Case{label, inputs, {layer}, weights, "l", false};
 }
 
 std::vector<Case> cases() {
@@ -280,8 +272,6 @@ std::vector<Case> cases() {
   return v;
 }
 
-class GpuLayerTest : public ::testing::TestWithParam<Case> {};
-
 // Runs anywhere: the table's models are valid and the CPU reference runs them (so a GPU failure
 // below is the GPU's, not the test model's).
 TEST_P(GpuLayerTest, ModelIsValidForTheCpuReference) {
@@ -368,9 +358,8 @@ TEST(ActivationDeclarations, PreluDeclaresItsSlopesAndIsNoEpilogue) {
   }
 }
 
-std::string label(const ::testing::TestParamInfo<Case>& info) { return info.param.label; }
-INSTANTIATE_TEST_SUITE_P(Table, GpuLayerTest, ::testing::ValuesIn(cases()), label);
-INSTANTIATE_TEST_SUITE_P(Table, GpuConvTest, ::testing::ValuesIn(conv_cases()), label);
+INSTANTIATE_TEST_SUITE_P(Table, GpuLayerTest, ::testing::ValuesIn(cases()), case_label);
+INSTANTIATE_TEST_SUITE_P(Table, GpuConvTest, ::testing::ValuesIn(conv_cases()), case_label);
 
 }  // namespace
 }  // namespace kiln::gpu::test
