@@ -42,11 +42,23 @@ def _call(cx, node):
 
 
 def _outputs(cx, node):
+    """(output names, output fx nodes) of the graph's output node: one tensor, a tuple/list of tensors, or a
+    dict of tensors (torchvision's segmentation models return {"out": ..., "aux": ...}), whose outputs are
+    named after their keys."""
     result = node.args[0]
-    items = list(result) if isinstance(result, (list, tuple)) else [result]
-    if isinstance(result, dict) or not all(isinstance(x, fx.Node) for x in items):
-        raise cx.error(node, "the model returns %r; kiln models return a tensor or a tuple/list of tensors"
-                       % (result,))
+    keys = None
+    if isinstance(result, dict):
+        keys = list(result.keys())
+        bad = [k for k in keys if not isinstance(k, str) or not k]
+        if bad:
+            raise cx.error(node, "the model returns a dict with key %r; kiln names outputs after string keys"
+                           % (bad[0],))
+        items = list(result.values())
+    else:
+        items = list(result) if isinstance(result, (list, tuple)) else [result]
+    if not all(isinstance(x, fx.Node) for x in items):
+        raise cx.error(node, "the model returns %r; kiln models return a tensor, or a tuple, list or dict of "
+                             "tensors" % (result,))
     names = []
     inputs = {name for name, _, _ in cx.inputs}
     for x in items:
@@ -58,6 +70,11 @@ def _outputs(cx, node):
         if name in names:
             raise cx.error(node, "the model returns `%s` twice" % name)
         names.append(name)
+    if keys is not None:
+        layers = [cx.layer_by_name[name] for name in names]
+        for layer, key in zip(layers, keys):
+            cx.rename_layer(layer.name, key)
+        names = [layer.name for layer in layers]  # a later key may have moved an earlier output aside
     return names, items
 
 

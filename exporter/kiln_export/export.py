@@ -22,6 +22,8 @@ def _flat_tensors(value):
         return [value]
     if isinstance(value, (list, tuple)):
         return [t for v in value for t in _flat_tensors(v)]
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _flat_tensors(v)]
     return []
 
 

@@ -12,6 +12,7 @@ import torch
 from torch import fx
 
 from .errors import ExportError
+from . import names as names_mod
 from .names import NameTable
 
 TENSOR, TENSORS, VALUE = "tensor", "tensors", "value"
@@ -142,6 +143,33 @@ class Converter:
     def alias(self, node, src):
         """`node` computes nothing kiln needs (dropout, identity): its readers read `src`."""
         self.value[node] = self.name_of(node, self.tensor_arg(node, src))
+
+    def rename_layer(self, old, wanted):
+        """Renames layer `old` to `wanted` (sanitized) everywhere it is read, for outputs named after dict
+        keys; returns the new name. Another layer holding that name moves aside (suffix _1, _2, ...); a model
+        input keeps its name and the output gets the suffix instead."""
+        wanted = names_mod.sanitize(wanted)
+        if wanted == old:
+            return old
+        holder = self.layer_by_name.get(wanted)
+        if holder is not None:
+            self._move(wanted, self.names.take(wanted))
+            new = wanted
+        else:
+            new = self.names.take(wanted)  # free, or an input's name (then suffixed)
+        self._move(old, new)
+        return new
+
+    def _move(self, old, new):
+        layer = self.layer_by_name.pop(old)
+        layer.name = new
+        self.layer_by_name[new] = layer
+        for other in self.layers:
+            other.inputs = [new if n == old else n for n in other.inputs]
+        for node, name in self.value.items():
+            if name == old:
+                self.value[node] = new
+        self.latest = {(new if k == old else k): (new if v == old else v) for k, v in self.latest.items()}
 
     def overwrote(self, node, target):
         """`node` overwrote `target`'s tensor in place (Note [in-place ops])."""

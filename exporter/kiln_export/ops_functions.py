@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from . import ops_common as c
-from . import ops_elementwise, ops_pool
+from . import ops_channels, ops_elementwise, ops_pool
 from .ops_common import REQ
 
 X = ("input", REQ)
@@ -153,8 +153,8 @@ def _resolve(path):
 
 
 # Op families with their own lowering file add their tables here.
-_FUNCTIONS += ops_pool.FUNCTIONS + ops_elementwise.FUNCTIONS
-_METHODS += ops_pool.METHODS + ops_elementwise.METHODS
+_FUNCTIONS += ops_pool.FUNCTIONS + ops_elementwise.FUNCTIONS + ops_channels.FUNCTIONS
+_METHODS += ops_pool.METHODS + ops_elementwise.METHODS + ops_channels.METHODS
 
 FUNCTION_HANDLERS = {}
 for _path, _params, _handler in _FUNCTIONS:

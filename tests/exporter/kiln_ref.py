@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 import yaml
 
+import ref_channels
 import ref_elementwise
 import ref_pool
 from kiln_export import read_tensors
@@ -43,7 +44,7 @@ OPS = {
 }
 
 # Op families with their own reference file (ref_<family>.py: OPS, check_attribute, run_layer).
-FAMILIES = (ref_pool, ref_elementwise)
+FAMILIES = (ref_pool, ref_elementwise, ref_channels)
 for _family in FAMILIES:
     OPS.update(_family.OPS)
 

@@ -131,10 +131,12 @@ def test_data_dependent_control_flow(tmp_path):
     _fails(Fn(fn, c=conv()), (1, 3, 4, 4), r"^torch\.fx could not trace Fn: ", tmp_path)
 
 
-def test_returning_the_input_or_a_dict(tmp_path):
+def test_returning_the_input_or_a_constant(tmp_path):
     _fails(Fn(lambda s, x: (s.c(x), x), c=conv()), (1, 3, 4, 4), r"model output `x` is the model input itself",
            tmp_path)
-    _fails(Fn(lambda s, x: {"y": s.c(x)}, c=conv()), (1, 3, 4, 4), r"kiln models return a tensor or a tuple", tmp_path)
+    _fails(Fn(lambda s, x: (s.c(x), 3), c=conv()), (1, 3, 4, 4),
+           r"kiln models return a tensor, or a tuple, list or dict of tensors", tmp_path)
+    _fails(Fn(lambda s, x: {"y": x}, c=conv()), (1, 3, 4, 4), r"model output `x` is the model input itself", tmp_path)
 
 
 def test_f16_overflow_and_nan_weights(tmp_path):
