@@ -1,5 +1,8 @@
 #include "engine/gpu/engine_options.h"
 
+#include <cstdlib>
+#include <cstring>
+
 #include "base/errors.h"
 
 namespace kiln::gpu {
@@ -26,6 +29,13 @@ GpuEngineOptions engine_options_from(const std::string& precision, const std::st
     throw UsageError("--workspace-mb: expected a size in MiB from 0 to 2^30, got " + std::to_string(workspace_mb));
   }
   o.workspace_cap_bytes = static_cast<std::uint64_t>(workspace_mb) << 20;
+  if (const char* deconv = std::getenv("KILN_DECONV")) {
+    if (std::strcmp(deconv, "dgrad") == 0) {
+      o.deconv_gemm = false;
+    } else if (std::strcmp(deconv, "gemm") != 0) {
+      throw UsageError(std::string("KILN_DECONV: expected gemm or dgrad, got '") + deconv + "'");
+    }
+  }
   return o;
 }
 

@@ -47,6 +47,11 @@ struct GpuEngineOptions {
   bool fuse = true;
   // Debugging: synchronize the stream after every layer so an asynchronous failure names its layer.
   bool sync_each_layer = false;
+  // Run transposed convolutions whose kernel equals their stride as one cuBLASLt GEMM and a scatter
+  // kernel (Note [deconvolution as GEMM], layers/conv/deconv_gemm_gpu.h) instead of cuDNN's data
+  // gradient. engine_options_from turns it off when the environment has KILN_DECONV=dgrad (for
+  // before/after measurements with the same binary).
+  bool deconv_gemm = true;
 };
 
 // The one place engine options are made from the strings of the command line and the bench

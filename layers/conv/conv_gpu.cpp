@@ -1,4 +1,5 @@
-// conv2d and conv_transpose2d on the GPU: cuDNN's graph API (layers/conv/conv_gpu_graph.h).
+// conv2d and conv_transpose2d on the GPU: cuDNN's graph API (layers/conv/conv_gpu_graph.h), except the
+// transposed convolutions whose kernel equals their stride, which run as a GEMM (layers/conv/deconv_gemm_gpu.h).
 //
 // The convolution's epilogue is [bias add (if the layer has a bias), activation (if one was folded
 // in)]. At load the op tries graphs that contain the whole epilogue, then a shorter prefix of it, down
@@ -17,6 +18,7 @@
 #include "layers/activation/affine_activation.h"
 #include "layers/conv/conv.h"
 #include "layers/conv/conv_gpu_graph.h"
+#include "layers/conv/deconv_gemm_gpu.h"
 
 namespace kiln::gpu {
 
@@ -219,7 +221,15 @@ OpDeclaration declare(const Layer& layer, Precision p) {
   return d;
 }
 
-std::unique_ptr<GpuOp> build(const OpBuildEnv& env) { return std::make_unique<ConvOp>(env); }
+std::unique_ptr<GpuOp> build(const OpBuildEnv& env) {
+  const ConvLayer& layer = layer_as<ConvLayer>(env.layer);
+  if (env.options.deconv_gemm) {
+    const DeconvGemmPlan plan = plan_deconv_gemm(layer.params(), layer.output_shape(), env.precision(), env.max_batch,
+                                                 env.options.workspace_cap_bytes);
+    if (plan.eligible) return make_deconv_gemm_op(env, plan);
+  }
+  return std::make_unique<ConvOp>(env);
+}
 
 }  // namespace
 

@@ -247,7 +247,7 @@ TEST(GpuContext, ReportsEnginesFusionAndWorkspace) {
   EXPECT_EQ(reports[0].name, "c1");
   EXPECT_THAT(reports[0].implementation, HasSubstr("cudnn graph eng"));
   EXPECT_THAT(reports[1].implementation, HasSubstr("fused into c1"));
-  EXPECT_THAT(reports[5].implementation, HasSubstr("dgrad"));
+  EXPECT_THAT(reports[5].implementation, HasSubstr("cublasLt GEMM + scatter"));  // kernel = stride
   EXPECT_EQ(reports[10].implementation, "view");
   EXPECT_THAT(reports[11].implementation, HasSubstr("cublasLt"));
   for (const LayerReport& r : reports) EXPECT_LE(r.workspace_bytes, options.workspace_cap_bytes) << r.name;

@@ -1,0 +1,52 @@
+// cuBLASLt matrix products as kiln's ops set them up (linear, the GEMM form of transposed
+// convolutions): one problem description in column-major terms and the algorithm choice.
+//
+// D (m x n, column-major) = op(A) (m x k) * op(B) (k x n) [+ bias broadcast over columns], optionally
+// strided-batched. Each operand names its element type, its stored rows x cols as cuBLASLt sees them
+// (before op), its leading dimension and, when batched, its batch count and stride (a stride 0 operand
+// is shared by every batch).
+#pragma once
+
+#include <cublasLt.h>
+
+#include <cstdint>
+
+#include "engine/gpu/engine_options.h"
+#include "engine/gpu/resource.h"
+
+namespace kiln::gpu {
+
+struct MatmulOperand {
+  cudaDataType_t type = CUDA_R_32F;
+  std::uint64_t rows = 0, cols = 0;  // as stored, column-major
+  std::int64_t ld = 0;
+  int batch = 1;
+  std::int64_t batch_stride = 0;  // elements between consecutive batches
+};
+
+struct MatmulProblem {
+  MatmulDesc op;
+  MatrixLayout a, b, d;
+};
+
+// The compute type of a precision: Tf32 allows tensor cores on float (CUBLAS_COMPUTE_32F_FAST_TF32);
+// Fp32 and Fp16 compute in CUBLAS_COMPUTE_32F (Fp16 with half operands uses tensor cores, float
+// accumulation). Scales are float in every case.
+cublasComputeType_t matmul_compute(Precision precision);
+// Element type of activations in a precision: CUDA_R_16F for Fp16, else CUDA_R_32F.
+cudaDataType_t matmul_io_type(Precision precision);
+
+// A problem; `bias` (device, D's type, one value per row of D) adds CUBLASLT_EPILOGUE_BIAS when not null.
+MatmulProblem make_matmul(cublasComputeType_t compute, bool transpose_a, bool transpose_b, const MatmulOperand& a,
+                          const MatmulOperand& b, const MatmulOperand& d, const void* bias = nullptr);
+
+// cuBLASLt's first heuristic choice within `workspace` bytes (deterministic for a problem, so every
+// context picks the same one). Throws CublasError when there is none.
+cublasLtMatmulHeuristicResult_t pick_matmul_algorithm(cublasLtHandle_t handle, const MatmulProblem& problem,
+                                                      std::uint64_t workspace);
+
+// Enqueues D = A * B (alpha 1, beta 0) on `stream`, checked.
+void run_matmul(cublasLtHandle_t handle, const MatmulProblem& problem, const cublasLtMatmulHeuristicResult_t& algo,
+                const void* a, const void* b, void* d, void* workspace, cudaStream_t stream);
+
+}  // namespace kiln::gpu
