@@ -47,6 +47,10 @@ import tables  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 SHAPES = {"autoencoder": (3, 512, 512), "resnet18": (3, 224, 224), "resnet50": (3, 224, 224), "unet": (3, 256, 256)}
+# torchvision's standard families (kiln_export.zoo.TORCHVISION), not in the default set: --models mobilenet_v2,...
+ZOO_SHAPES = {name: (3, 224, 224) for name in (
+    "mobilenet_v2", "mobilenet_v3_large", "efficientnet_b0", "squeezenet1_1", "shufflenet_v2_x1_0", "densenet121",
+    "fcn_resnet50", "deeplabv3_mobilenet_v3_large")}
 # fp32 eager+graph ms at batch 1 and 32 (anchors section 1), to estimate how long a measurement takes.
 EST_MS = {("autoencoder", 1): 1.64, ("autoencoder", 32): 44.5, ("resnet18", 1): 1.24, ("resnet18", 32): 4.12,
           ("resnet50", 1): 2.24, ("resnet50", 32): 10.7, ("unet", 1): 1.13, ("unet", 32): 20.7}
@@ -64,7 +68,8 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefa
 
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=_HelpFormatter)
-    p.add_argument("--models", type=_list, default=list(SHAPES), help="comma-separated, of %s" % ",".join(SHAPES))
+    p.add_argument("--models", type=_list, default=list(SHAPES),
+                   help="comma-separated, of %s (default) or of %s" % (",".join(SHAPES), ",".join(ZOO_SHAPES)))
     p.add_argument("--precisions", type=_list, default=["fp32", "tf32", "fp16"], help="of fp32,tf32,fp16")
     p.add_argument("--batches", type=lambda t: [int(b) for b in _list(t)], default=[1, 32], help="e.g. 1,32")
     p.add_argument("--peers", type=_list, default=list(tables.PEERS), help="of %s" % ",".join(tables.PEERS))
@@ -82,7 +87,7 @@ def parse_args(argv):
     p.add_argument("--no-check", action="store_true", help="skip kiln compare against PyTorch's golden outputs")
     p.add_argument("--seed", type=int, default=0, help="seed for weights and inputs")
     args = p.parse_args(argv)
-    for name, chosen, known in (("--models", args.models, SHAPES), ("--precisions", args.precisions, tables.PRECISIONS),
+    for name, chosen, known in (("--models", args.models, dict(SHAPES, **ZOO_SHAPES)), ("--precisions", args.precisions, tables.PRECISIONS),
                                 ("--peers", args.peers, tables.PEERS)):
         bad = [c for c in chosen if c not in known]
         if bad:
@@ -130,10 +135,10 @@ def save_results(results, path):
 
 
 def estimate_s(peer, model, batch, args):
-    ms1, ms32 = EST_MS[(model, 1)], EST_MS[(model, 32)]
+    ms1, ms32 = EST_MS.get((model, 1), 2.0), EST_MS.get((model, 32), 10.0)  # zoo models: a rough guess
     run_s = (args.iterations + args.warmup) * (ms1 + (ms32 - ms1) * max(0, batch - 1) / 31) * 1.5 / 1e3
     if peer == "compile":
-        return 1.3 * EST_COMPILE_S[model] + run_s
+        return 1.3 * EST_COMPILE_S.get(model, 120) + run_s
     return (8 if peer.startswith("kiln") else 3) + run_s
 
 
@@ -217,16 +222,20 @@ def context(contexts, model, batch, zoo, args, results, cell):
     """The module, export, input and correctness check of (model, batch), made once and cached."""
     if model not in contexts:
         torch.manual_seed(args.seed)
-        master = zoo.MODELS[model]().eval()
+        shape = SHAPES.get(model) or ZOO_SHAPES[model]
+        master = (zoo.MODELS.get(model) or zoo.TORCHVISION[model])().eval()
         gen = torch.Generator().manual_seed(args.seed)
-        example = torch.randn((1,) + SHAPES[model], generator=gen)
+        example = torch.randn((1,) + shape, generator=gen)
+        if model in ZOO_SHAPES:
+            # Activations of order 1 (zoo.calibrate_batchnorm), so the fp16 correctness check means something.
+            zoo.calibrate_batchnorm(master, torch.randn((2,) + shape, generator=gen))
         folder, input_name = peer_kiln.export_once(model, master, example, args.work)
         contexts[model] = {"master": master, "folder": folder, "input_name": input_name, "batches": {},
                            "checks": {}}
     m = contexts[model]
     if batch not in m["batches"]:
         gen = torch.Generator().manual_seed(args.seed + batch)
-        x = torch.randn((batch,) + SHAPES[model], generator=gen)
+        x = torch.randn((batch,) + (SHAPES.get(model) or ZOO_SHAPES[model]), generator=gen)
         m["batches"][batch] = {"x": x, "input": peer_kiln.write_input(model, m["input_name"], x, args.work)}
     precision = cell["precision"]
     if not args.no_check and any(p.startswith("kiln") for p in args.peers) and precision not in m["checks"]:

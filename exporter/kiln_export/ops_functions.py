@@ -107,6 +107,10 @@ _FUNCTIONS = [
     ("F.dropout3d", _DROPOUT, _dropout),
     ("F.alpha_dropout", _DROPOUT, _dropout),
     ("F.feature_alpha_dropout", _DROPOUT, _dropout),
+    # torchvision's StochasticDepth (EfficientNet, ConvNeXt): a dropout of whole residual branches, the
+    # identity in eval mode.
+    ("torchvision.ops.stochastic_depth", [X, ("p", REQ), ("mode", REQ), ("training", True)],
+     lambda cx, node, a: c.dropout(cx, node, cx.tensor_arg(node, a["input"]), a["p"], a["training"])),
     ("torch.dropout", [X, ("p", REQ), ("train", REQ)],
      lambda cx, node, a: c.dropout(cx, node, cx.tensor_arg(node, a["input"]), a["p"], a["train"])),
     ("F.local_response_norm", [X, ("size", REQ), ("alpha", 1e-4), ("beta", 0.75), ("k", 1.0)],
@@ -144,7 +148,14 @@ _VARARG_METHODS = {"view": _reshape, "reshape": _reshape}
 
 def _resolve(path):
     root, _, rest = path.partition(".")
-    obj = {"F": F, "torch": torch, "operator": operator}[root]
+    if root == "torchvision":
+        try:
+            import torchvision  # optional: only its ops need it
+        except ImportError:
+            return None
+        obj = torchvision
+    else:
+        obj = {"F": F, "torch": torch, "operator": operator}[root]
     for part in rest.split("."):
         obj = getattr(obj, part, None)
         if obj is None:

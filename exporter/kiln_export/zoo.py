@@ -77,14 +77,18 @@ def unet():
     return UNet()
 
 
-def _torchvision(name):
-    import torchvision.models as models  # imported here: only these two models need torchvision
+def _torchvision(name, segmentation=False):
+    """torchvision's model `name` with random weights, never downloading (segmentation models' backbones
+    too). Imported here: only these models need torchvision."""
+    import torchvision.models as models
+    import torchvision.models.segmentation as seg
 
-    factory = getattr(models, name)
+    factory = getattr(seg if segmentation else models, name)
+    kwargs = {"weights_backbone": None} if segmentation else {}
     try:
-        return factory(weights=None)  # torchvision >= 0.13
+        return factory(weights=None, **kwargs)  # torchvision >= 0.13
     except TypeError:
-        return factory(pretrained=False)
+        return factory(pretrained=False, **({"pretrained_backbone": False} if segmentation else {}))
 
 
 def resnet18():
@@ -98,3 +102,39 @@ def resnet50():
 
 
 MODELS = {"autoencoder": autoencoder, "unet": unet, "resnet18": resnet18, "resnet50": resnet50}
+
+
+def _named(name, segmentation=False):
+    def build():
+        return _torchvision(name, segmentation)
+    build.__name__ = name
+    build.__doc__ = "torchvision's %s with random weights (eval mode is set by export)." % name
+    return build
+
+
+# torchvision's standard CNN families (issue: real models), for `--model kiln_export.zoo:<name>`, the
+# model-zoo tests and the benchmarks. Inputs 3x224x224 (any size from 64x64 works for these).
+TORCHVISION = {name: _named(name) for name in (
+    "mobilenet_v2", "mobilenet_v3_large", "efficientnet_b0", "squeezenet1_1", "shufflenet_v2_x1_0", "densenet121")}
+TORCHVISION.update({name: _named(name, segmentation=True) for name in ("fcn_resnet50", "deeplabv3_mobilenet_v3_large")})
+globals().update(TORCHVISION)
+
+
+def calibrate_batchnorm(model, example, passes=2):
+    """Sets every BatchNorm's running statistics to those of `example` (its cumulative mean and variance
+    over `passes` forward passes in train mode), then returns the model in eval mode.
+
+    Why: torchvision's random initialisation shrinks activations layer after layer (its Kaiming fan-out
+    init gives depthwise convolutions a std ~sqrt(C) too small), so a fresh mobilenet_v2 ends at logits of
+    ~1e-15, below float16's range: a fp16 comparison would test nothing. With calibrated statistics each
+    BatchNorm normalises what it really sees, as in a trained network, and every layer's output is of
+    order 1. The weights stay PyTorch's random ones."""
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over the passes
+    model.train()
+    with torch.no_grad():
+        for _ in range(passes):
+            model(example)
+    return model.eval()

@@ -61,3 +61,42 @@ def test_zoo_model_exports_and_matches(name, shape, layers, tmp_path):
         assert ops.count("concat") == 3 and ops.count("conv_transpose2d") == 3 and ops[-1] == "sigmoid"
     if name.startswith("resnet"):
         assert ops.count("add") == (8 if name == "resnet18" else 16) and ops[-1] == "linear"
+
+
+def test_stochastic_depth_is_the_identity_in_eval(tmp_path):
+    torchvision = pytest.importorskip("torchvision")
+
+    class Residual(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(4, 4, 3, padding=1)
+            self.drop = torchvision.ops.StochasticDepth(0.3, "row")
+
+        def forward(self, x):
+            return x + self.drop(self.conv(x))
+
+    torch.manual_seed(0)
+    result = export(Residual(), torch.randn(2, 4, 6, 6), tmp_path / "m", golden_layers=True)
+    m = kiln_ref.check_against_golden(str(tmp_path / "m"))
+    assert [layer["op"] for layer in m["layers"]] == ["conv2d", "add"] and result.outputs == ["add"]
+
+
+def test_torchvision_models_are_built_without_downloading():
+    pytest.importorskip("torchvision")
+    assert sorted(zoo.TORCHVISION) == sorted([
+        "mobilenet_v2", "mobilenet_v3_large", "efficientnet_b0", "squeezenet1_1", "shufflenet_v2_x1_0",
+        "densenet121", "fcn_resnet50", "deeplabv3_mobilenet_v3_large"])
+    model = zoo.TORCHVISION["fcn_resnet50"]()
+    assert model.aux_classifier is None and isinstance(model.backbone.conv1, nn.Conv2d)
+
+
+def test_calibrated_batchnorm_keeps_activations_of_order_one():
+    pytest.importorskip("torchvision")
+    torch.manual_seed(0)
+    model = zoo.TORCHVISION["mobilenet_v2"]()
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        raw = model.eval()(x).abs().max().item()
+        calibrated = zoo.calibrate_batchnorm(model, torch.randn(2, 3, 64, 64))(x).abs().max().item()
+    assert not model.training
+    assert raw < 1e-6 < 1e-2 < calibrated < 1e3
