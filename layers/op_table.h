@@ -11,10 +11,12 @@
 #pragma once
 
 #include "layers/activation/activation.h"
-#include "layers/add/add.h"
 #include "layers/batch_norm/batch_norm.h"
+#include "layers/channel_shuffle/channel_shuffle.h"
+#include "layers/channel_slice/channel_slice.h"
 #include "layers/concat/concat.h"
 #include "layers/conv/conv.h"
+#include "layers/elementwise/elementwise.h"
 #include "layers/flatten/flatten.h"
 #include "layers/linear/linear.h"
 #include "layers/lrn/lrn.h"
@@ -44,10 +46,19 @@
   OP("max_pool2d", make_pool, KILN_GPU(pool_gpu))                  \
   OP("avg_pool2d", make_pool, KILN_GPU(pool_gpu))                  \
   OP("global_avg_pool2d", make_pool, KILN_GPU(pool_gpu))           \
+  OP("global_max_pool2d", make_pool, KILN_GPU(pool_gpu))           \
+  OP("adaptive_avg_pool2d", make_pool, KILN_GPU(pool_gpu))         \
+  OP("adaptive_max_pool2d", make_pool, KILN_GPU(pool_gpu))         \
   OP("linear", make_linear, KILN_GPU(linear_gpu))                  \
   OP("flatten", make_flatten, KILN_GPU(flatten_gpu))               \
   OP("lrn", make_lrn, KILN_GPU(lrn_gpu))                           \
   OP("softmax", make_softmax, KILN_GPU(softmax_gpu))               \
-  OP("add", make_add, KILN_GPU(add_gpu))                           \
+  OP("add", make_elementwise, KILN_GPU(elementwise_gpu))           \
+  OP("sub", make_elementwise, KILN_GPU(elementwise_gpu))           \
+  OP("mul", make_elementwise, KILN_GPU(elementwise_gpu))           \
+  OP("div", make_elementwise, KILN_GPU(elementwise_gpu))           \
   OP("concat", make_concat, KILN_GPU(concat_gpu))                  \
-  OP("upsample_nearest", make_upsample, KILN_GPU(upsample_gpu))
+  OP("upsample_nearest", make_upsample, KILN_GPU(upsample_gpu))    \
+  OP("upsample_bilinear", make_upsample, KILN_GPU(upsample_gpu))    \
+  OP("channel_slice", make_channel_slice, KILN_GPU(channel_slice_gpu))   \
+  OP("channel_shuffle", make_channel_shuffle, KILN_GPU(channel_shuffle_gpu))

@@ -53,6 +53,13 @@ def _weight_array(name, tensor, weight_dtype):
     return arr
 
 
+def _golden_value(layer, values):
+    value = values[layer.value_node]
+    if layer.golden_shape is not None:
+        value = value.reshape(layer.golden_shape)  # same elements, kiln's dims of 1 (graph.Layer)
+    return _numpy(value)
+
+
 def _check_traced_matches(eager, traced):
     eager, traced = _flat_tensors(eager), _flat_tensors(traced)
     if len(eager) != len(traced):
@@ -90,7 +97,7 @@ def export(model, example_input, out_dir, *, weight_dtype="f32", golden_layers=F
         except Exception as e:  # noqa: BLE001 - the user's model failed on the example input
             raise ExportError("the model fails on inputs of shape %s: %s: %s"
                               % ([list(x.shape) for x in inputs], type(e).__name__, e)) from e
-    gm = trace(model)
+    gm = trace(model, inputs)
     traced, values = propagate(gm, inputs, keep_values=golden_layers)
     cx, outputs, _ = convert(gm)
     _check_traced_matches(eager, traced)
@@ -110,7 +117,7 @@ def export(model, example_input, out_dir, *, weight_dtype="f32", golden_layers=F
     golden_out = list(zip(outputs, [_numpy(t) for t in _flat_tensors(traced)]))
     files.update({"golden/" + k: v for k, v in tensor_files("outputs", golden_out).items()})
     if golden_layers:
-        golden_layer_values = [(layer.name, _numpy(values[layer.value_node])) for layer in cx.layers]
+        golden_layer_values = [(layer.name, _golden_value(layer, values)) for layer in cx.layers]
         files.update({"golden/" + k: v for k, v in tensor_files("layers", golden_layer_values).items()})
     write_folder(out_dir, files)
     return ExportResult(out_dir, [n for n, _, _ in cx.inputs], outputs, [layer.name for layer in cx.layers])

@@ -30,6 +30,10 @@ class Layer:
         self.weights = weights
         self.value_node = value_node
         self.weight_names = OrderedDict()
+        # The shape of kiln's output when it differs from value_node's PyTorch value only in dims of 1
+        # (a reduction without keepdim: kiln's pooled [N, C, 1, 1] for PyTorch's [N, C]); golden layers
+        # are written in it. None: the value's own shape.
+        self.golden_shape = None
 
 
 def _qualified(target):

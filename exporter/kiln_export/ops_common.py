@@ -135,7 +135,11 @@ def linear(cx, node, x, weight, bias):
 
 
 def reshape(cx, node, x):
-    """view/reshape/flatten: kiln keeps only the flatten to [N, C*H*W] (and drops reshapes that change nothing)."""
+    """view/reshape/flatten: kiln keeps the flatten to [N, C*H*W], the views of a channel shuffle
+    (ops_channels.shuffle_reshape) and drops reshapes that change nothing."""
+    from . import ops_channels  # imports this module
+    if ops_channels.shuffle_reshape(cx, node, x):
+        return
     shape, out = cx.shape(x), cx.shape(node)
     rest = 1
     for d in shape[1:]:
@@ -145,7 +149,8 @@ def reshape(cx, node, x):
     elif len(shape) >= 2 and tuple(out) == (shape[0], rest):
         cx.emit(node, "flatten", [x])
     else:
-        raise cx.error(node, "reshape from %s to %s is not supported; kiln only flattens to [N, C*H*W]"
+        raise cx.error(node, "reshape from %s to %s is not supported; kiln only flattens to [N, C*H*W] and takes "
+                             "the views of a channel shuffle, x.view(N, g, C/g, H, W).transpose(1, 2).view(N, C, H, W)"
                        % (list(shape), list(out)))
 
 

@@ -137,13 +137,14 @@ _METHODS = [
     ("prelu", [X, ("weight", REQ)], _prelu),
     ("softmax", [X, ("dim", REQ), ("dtype", None)], _SOFTMAX),
     ("flatten", [X, ("start_dim", 0), ("end_dim", -1)], _reshape),
-    ("contiguous", [X, ("memory_format", None)], _identity),
+    ("contiguous", [X, ("memory_format", None)], ops_channels.pass_through),
     ("clone", [X, ("memory_format", None)], _identity),
     ("detach", [X], _identity),
 ]
 
-# view and reshape take their shape as varargs; the handler reads the result's shape instead.
-_VARARG_METHODS = {"view": _reshape, "reshape": _reshape}
+# view and reshape take their shape as varargs; the handler reads the result's shape instead (permute: the
+# node's own arguments).
+_VARARG_METHODS = {"view": _reshape, "reshape": _reshape, "permute": ops_channels.permute_method}
 
 
 def _resolve(path):

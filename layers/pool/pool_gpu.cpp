@@ -1,6 +1,6 @@
-// max_pool2d, avg_pool2d, global_avg_pool2d on the GPU: kiln's pooling kernel in every precision, so
-// the window arithmetic is the CPU reference's (cuDNN's pooling is the deprecated legacy API, and its
-// graph-API resample op takes only NHWC layouts).
+// Every pooling op on the GPU: kiln's pooling kernel in every precision, so the window arithmetic is
+// the CPU reference's (cuDNN's pooling is the deprecated legacy API, its graph-API resample op takes
+// only NHWC layouts, and neither has PyTorch's ceil-mode or adaptive windows).
 #include "engine/gpu/layout.h"
 #include "engine/gpu/op.h"
 #include "layers/pool/pool.h"
@@ -14,11 +14,7 @@ OpDeclaration declare(const Layer&, Precision) { return {}; }
 
 std::unique_ptr<GpuOp> build(const OpBuildEnv& env) {
   const PoolLayer& layer = layer_as<PoolLayer>(env.layer);
-  PoolParams params = layer.params();
-  if (params.mode == PoolMode::GlobalAverage) {
-    params.stride = params.kernel;
-    params.padding = {0, 0};
-  }
+  const PoolParams params = layer.params();
   const Shape x_shape = layer.input_shapes()[0];
   const Shape y_shape = layer.output_shape();
   const int in = env.inputs.at(0);

@@ -55,6 +55,10 @@ std::vector<KindCase> kind_cases() {
       {"avg_pool2d", {{3, 3, 7, 7}},
        [](LayerCase& c, std::mt19937&) { c.attr("kernel_size", 2).attr("stride", 1).attr("padding", 1); }},
       {"global_avg_pool2d", {{3, 3, 5, 4}}, none},
+      {"global_max_pool2d", {{3, 3, 5, 4}}, none},
+      {"adaptive_avg_pool2d", {{3, 3, 5, 4}}, [](LayerCase& c, std::mt19937&) { c.attr("output_size", 3); }},
+      {"adaptive_max_pool2d", {{3, 3, 5, 4}},
+       [](LayerCase& c, std::mt19937&) { c.attr("output_size", std::vector<std::int64_t>{7, 2}); }},
       {"linear", {{3, 9}},
        [](LayerCase& c, std::mt19937& r) {
          c.attr("out_features", 5).weight("weight", {5, 9}, random_floats(45, r)).weight("bias", {5}, random_floats(5, r));
@@ -64,8 +68,15 @@ std::vector<KindCase> kind_cases() {
       {"softmax", {{3, 5, 2, 3}}, none},
       {"softmax", {{3, 10}}, none},
       {"add", {{3, 4, 2, 2}, {3, 4, 2, 2}, {3, 4, 2, 2}}, none},
+      {"sub", {{3, 4, 2, 2}, {3, 4, 1, 1}}, none},
+      {"mul", {{3, 4, 2, 3}}, [](LayerCase& c, std::mt19937& r) { c.weight("other", {4, 1, 1}, random_floats(4, r)); }},
+      {"div", {{3, 5}}, [](LayerCase& c, std::mt19937&) { c.attr("scalar", 0.5).attr("reverse", true); }},
       {"concat", {{3, 2, 3, 3}, {3, 5, 3, 3}}, none},
       {"upsample_nearest", {{3, 2, 3, 2}}, none},
+      {"upsample_bilinear", {{3, 2, 3, 2}},
+       [](LayerCase& c, std::mt19937&) { c.attr("size", std::vector<std::int64_t>{5, 3}); }},
+      {"channel_slice", {{3, 7, 2, 3}}, [](LayerCase& c, std::mt19937&) { c.attr("start", 2).attr("end", 6); }},
+      {"channel_shuffle", {{3, 6, 2, 2}}, [](LayerCase& c, std::mt19937&) { c.attr("groups", 3); }},
   };
 }
 

@@ -1,7 +1,7 @@
 #include "base/errors.h"
 #include "engine/gpu/check.h"
 #include "engine/gpu/kernel_util.cuh"
-#include "layers/add/add_kernels.h"
+#include "layers/elementwise/elementwise_kernels.h"
 
 namespace kiln::gpu {
 
