@@ -5,7 +5,8 @@
 # Logs go to ${OUT:-out/gpu_check}: summary.txt and results.tar.gz (every log and JSON report); the last
 # lines printed are the summary.
 #
-#   bash scripts/gpu_check.sh [stage ...]     stages: env build test gputest compare sanitize demo profile ab
+#   bash scripts/gpu_check.sh [stage ...]     stages: env build test gputest compare zoo imports deconv_ab
+#                                             sanitize demo profile ab
 #                                             (default: all but gputest and ab; gputest runs only
 #                                             kiln_gpu_tests, test runs every CTest test and them)
 #
@@ -95,6 +96,60 @@ if want compare; then
       rc=$?
       cat "$OUT/compare_run.log" >>"$OUT/compare.log"
       note "compare $name $prec (${tol}): rc=$rc $(grep -E '^output |error' "$OUT/compare_run.log" | tail -1 | cut -c1-230)"
+    done
+  done
+fi
+
+if want zoo; then
+  # torchvision's standard families at 224x224 (tests/zoo/zoo_check.py): fp32 with PyTorch's random
+  # weights (bound 1e-5), and with BatchNorm statistics calibrated on random inputs (activations of order
+  # 1, which fp16 needs: bound 1e-2; fp32 shown beside it, bound 1e-4, PyTorch's own fp32 noise being ~1e-5).
+  zoo="$KILN_ROOT/tests/zoo/zoo_check.py"
+  : >"$OUT/zoo.log"
+  for run in "fp32:" "fp32:--calibrate-bn --max-rel-l2 1e-4" "fp16:--calibrate-bn"; do
+    prec=${run%%:*}; extra=${run#*:}
+    work="$models/zoo${extra:+_calibrated}"
+    # shellcheck disable=SC2086
+    "$py" "$zoo" --kiln "$KILN_BUILD/kiln" --shape 1,3,224,224 --work "$work" --device gpu --precision "$prec" \
+      --reuse $extra --json "$OUT/zoo_${prec}${extra:+_calibrated}.json" >>"$OUT/zoo.log" 2>&1
+    note "zoo $prec ${extra}: rc=$? $(tail -1 "$OUT/zoo.log")"
+  done
+  grep -E "PASS|FAIL" "$OUT/zoo.log" | sed 's/^/  /' >>"$summary"
+fi
+
+if want imports; then
+  # kiln and PyTorch in one process, both orders, with the wheel binding and without it (python/README.md).
+  [ -d "$models/autoencoder" ] || PYTHONPATH="$KILN_ROOT/exporter" "$py" -m kiln_export --model kiln_export.zoo:autoencoder \
+    --input-shape 1,3,64,64 --out "$models/autoencoder" >/dev/null 2>&1
+  : >"$OUT/imports.log"
+  for run in "kiln-first:" "torch-first:" "kiln-first:KILN_USE_SYSTEM_CUDA=1"; do
+    order=${run%%:*}; env_set=${run#*:}
+    echo "== $order ${env_set}" >>"$OUT/imports.log"
+    # shellcheck disable=SC2086
+    env $env_set PYTHONPATH="$KILN_BUILD/python" "$py" "$KILN_ROOT/scripts/import_order.py" "$order" \
+      "$models/autoencoder" >>"$OUT/imports.log" 2>&1
+    note "imports $order ${env_set:-(wheel binding)}: rc=$? $(tail -1 "$OUT/imports.log" | cut -c1-200)"
+  done
+fi
+
+if want deconv_ab; then
+  # Transposed convolutions as GEMM + scatter against cuDNN's data gradient (KILN_DECONV=dgrad), one binary.
+  : >"$OUT/deconv_ab.log"
+  for name in autoencoder unet; do
+    [ -d "$models/$name" ] || continue
+    for prec in fp32 fp16; do
+      for batch in 1 32; do
+        line="deconv $name $prec b$batch:"
+        for mode in dgrad gemm; do
+          KILN_DECONV=$mode "$KILN_BUILD/kiln" bench --model "$models/$name" --batch "$batch" --precision "$prec" \
+            --no-transfers --cuda-graph --duration-s 1 --json "$OUT/deconv_${name}_${prec}_b${batch}_${mode}.json" \
+            >>"$OUT/deconv_ab.log" 2>&1
+          ms=$("$py" -c "import json,sys; d=json.load(open(sys.argv[1])); print('%.3f' % d['ms']['compute']['median'])" \
+               "$OUT/deconv_${name}_${prec}_b${batch}_${mode}.json" 2>/dev/null || echo "?")
+          line="$line $mode $ms ms"
+        done
+        note "$line"
+      done
     done
   done
 fi

@@ -23,32 +23,29 @@ import threading
 
 
 def _load_extension():
-    """Imports kiln._kiln so that its CUDA libraries are visible process-wide.
-
-    Note [CUDA libraries in one process]: Python loads an extension and the libraries it needs with
-    RTLD_LOCAL; cuDNN then cannot find symbols it looks up at cudnnCreate and crashes (a null call inside
-    cudnn::graph::LibraryConfig::init, seen on the H200 host with cuDNN 9.14). So kiln's extension is imported
-    RTLD_GLOBAL (its own symbols are hidden). A process holds one copy of each CUDA library per soname:
-    import kiln before torch and both use kiln's (PyTorch runs on them, checked on the H200 host with
-    PyTorch 2.11). Imported after torch, kiln binds to PyTorch's private copies; those are promoted to
-    global here, but that order still crashed in cudnnCreate on that host (python/README.md)."""
-    if "torch" in sys.modules:
-        import ctypes
-        for name in ("libcudart.so.13", "libcublasLt.so.13", "libcublas.so.13", "libcudnn.so.9"):
-            try:
-                ctypes.CDLL(name, mode=os.RTLD_GLOBAL)
-            except OSError:
-                pass
+    """Imports kiln._kiln with its CUDA libraries shared process-wide (Note [CUDA libraries in one
+    process], _libraries.py): RTLD_GLOBAL, because cuDNN looks up symbols at cudnnCreate that it cannot
+    find in a privately loaded extension (a null call inside cudnn::graph::LibraryConfig::init, seen on
+    the H200 host); kiln's own symbols are hidden, so only the CUDA libraries become visible."""
+    from . import _build_info, _libraries
+    cuda, cudnn = _build_info.CUDA_MAJOR, _build_info.CUDNN_MAJOR
+    wanted = []
+    if cuda and cudnn:  # a build with the GPU backend
+        wanted = [("libcudart.so.%s" % cuda, ("nvidia-cuda-runtime",), _build_info.CUDA_VERSION),
+                  ("libcublasLt.so.%s" % cuda, ("nvidia-cublas",), _build_info.CUDA_VERSION),
+                  ("libcublas.so.%s" % cuda, ("nvidia-cublas",), _build_info.CUDA_VERSION),
+                  ("libcudnn.so.%s" % cudnn, ("nvidia-cudnn",), _build_info.CUDNN_VERSION)]
+    report = _libraries.bind_before_extension(wanted)
     flags = sys.getdlopenflags()
     sys.setdlopenflags(flags | os.RTLD_GLOBAL)
     try:
         from . import _kiln as extension
     finally:
         sys.setdlopenflags(flags)
-    return extension
+    return extension, report
 
 
-_load_extension()
+_, _LIBRARY_REPORT = _load_extension()
 
 from ._kiln import (  # noqa: E402,F401  (re-exported)
     CublasError,
@@ -66,8 +63,14 @@ from ._kiln import (  # noqa: E402,F401  (re-exported)
 )
 from . import _kiln  # noqa: E402
 
-__all__ = ["load", "Engine", "Context", "DeviceArray", "gpu_available", "Error", "FormatError", "ModelError",
+__all__ = ["load", "Engine", "Context", "DeviceArray", "gpu_available", "library_report", "Error", "FormatError", "ModelError",
            "UsageError", "LibraryError", "CudaError", "CudnnError", "CublasError", "__version__"]
+
+
+def library_report():
+    """How kiln's CUDA libraries were bound at import: [(soname, path opened first or None, why)]
+    (python/kiln/_libraries.py; a None path means the extension found the library the usual way)."""
+    return list(_LIBRARY_REPORT)
 
 
 def gpu_available():
