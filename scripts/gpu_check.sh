@@ -80,7 +80,7 @@ if want compare; then
       --out "$models/$name" --golden-layers >>"$OUT/compare.log" 2>&1 || note "export $name: FAILED"
     PYTHONPATH="$KILN_ROOT/exporter" "$py" "$KILN_ROOT/scripts/torch_gpu_baseline.py" --model "kiln_export.zoo:$name" \
       --export-dir "$models/$name" 2>&1 | tee -a "$OUT/compare.log" | sed 's/^/  /' >>"$summary"
-    for prec in fp32 tf32 fp16; do
+    for prec in ${KILN_COMPARE_PRECISIONS:-fp32 tf32 fp16}; do
       # fp32: rtol 1e-5; atol 1e-4 because untrained ResNet-50's logits reach about ±110, where float32
       # summation order alone moves near-zero logits by ~3e-5 (PyTorch's own GPU run differs from its CPU
       # run by more, see its baseline line). tf32: 10-bit mantissas, ~1e-3 relative per layer. fp16: half
@@ -138,11 +138,11 @@ if want deconv_ab; then
   for name in autoencoder unet; do
     [ -d "$models/$name" ] || continue
     for prec in fp32 fp16; do
-      for batch in 1 32; do
+      for batch in ${KILN_DECONV_BATCHES:-1 32}; do
         line="deconv $name $prec b$batch:"
         for mode in dgrad gemm; do
           KILN_DECONV=$mode "$KILN_BUILD/kiln" bench --model "$models/$name" --batch "$batch" --precision "$prec" \
-            --no-transfers --cuda-graph --duration-s 1 --json "$OUT/deconv_${name}_${prec}_b${batch}_${mode}.json" \
+            --no-transfers --cuda-graph --warmup-ms 100 --duration-s 0.5 --json "$OUT/deconv_${name}_${prec}_b${batch}_${mode}.json" \
             >>"$OUT/deconv_ab.log" 2>&1
           ms=$("$py" -c "import json,sys; d=json.load(open(sys.argv[1])); print('%.3f' % d['ms']['compute']['median'])" \
                "$OUT/deconv_${name}_${prec}_b${batch}_${mode}.json" 2>/dev/null || echo "?")

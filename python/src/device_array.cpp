@@ -42,7 +42,7 @@ py::object DeviceArray::to_numpy() const {
   std::vector<py::ssize_t> dims(shape_.begin(), shape_.end());
   py::array_t<float> host(dims);
   if (nbytes() > 0) KILN_CUDA_CHECK(cudaMemcpy(host.mutable_data(), buffer_.data(), nbytes(), cudaMemcpyDeviceToHost));
-  return std::move(host);
+  return host;  // implicitly moved into the py::object
 }
 
 void bind_device_array(py::module_& m) {

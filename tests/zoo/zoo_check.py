@@ -49,7 +49,7 @@ def parse():
     return p.parse_args()
 
 
-def export_model(name, shape, folder, reuse, calibrate):
+def export_model(name, shape, folder, reuse, calibrate, half):
     if reuse and os.path.isfile(os.path.join(folder, "model.yaml")):
         return 0.0, None, None
     torch.manual_seed(0)
@@ -61,11 +61,25 @@ def export_model(name, shape, folder, reuse, calibrate):
         zoo.calibrate_batchnorm(model, torch.randn(max(2, shape[0]), *shape[1:]))
     start = time.perf_counter()
     result = export(model, x, folder)
-    return time.perf_counter() - start, len(result.layers), torch_noise(model, x)
+    seconds = time.perf_counter() - start
+    return seconds, len(result.layers), torch_half_error(model, x) if half else torch_noise(model, x)
 
 
 def _first_tensor(y):
     return next(iter(y.values())) if isinstance(y, dict) else y
+
+
+def torch_half_error(model, x):
+    """PyTorch's own float16 error on this input, on the GPU (cuDNN, channels-last half, as kiln's fp16
+    path runs): the relative L2 of its half output against its float32 CPU one. None without CUDA."""
+    if not torch.cuda.is_available():
+        return None
+    with torch.no_grad():
+        ref = _first_tensor(model(x)).double()
+        half = copy.deepcopy(model).cuda().half().to(memory_format=torch.channels_last)
+        y = _first_tensor(half(x.cuda().half().to(memory_format=torch.channels_last))).double().cpu()
+    norm = float(ref.norm())
+    return float((y - ref).norm()) / norm if norm > 0 else 0.0
 
 
 def torch_noise(model, x):
@@ -88,7 +102,10 @@ def main():
         row = {"model": name, "shape": list(shape), "device": args.device, "precision": args.precision,
                "calibrated_bn": args.calibrate_bn}
         try:
-            row["export_s"], row["layers"], row["torch_fp32_vs_fp64"] = export_model(name, shape, folder, args.reuse, args.calibrate_bn)
+            half = args.precision == "fp16"
+            row["export_s"], row["layers"], noise = export_model(name, shape, folder, args.reuse, args.calibrate_bn,
+                                                                 half)
+            row["torch_fp16_vs_fp32" if half else "torch_fp32_vs_fp64"] = noise
         except ExportError as e:
             row["error"] = "export: %s" % e
         if "error" not in row:
@@ -115,6 +132,8 @@ def main():
                             for k, v in row.get("outputs", {}).items())
         if figures and row.get("torch_fp32_vs_fp64") is not None:
             figures += " (PyTorch's own fp32 vs fp64: %.2e)" % row["torch_fp32_vs_fp64"]
+        if figures and row.get("torch_fp16_vs_fp32") is not None:
+            figures += " (PyTorch's own fp16 on the GPU vs fp32: %.2e)" % row["torch_fp16_vs_fp32"]
         print("%-30s %s %s %s%s: %s%s" % (name, args.device, args.precision, "x".join(map(str, shape)),
                                            " (calibrated BN)" if args.calibrate_bn else "",
                                            "PASS" if ok else "FAIL", (" - " + figures) if figures else "")
