@@ -31,9 +31,11 @@ GpuEngineOptions engine_options_from(const std::string& precision, const std::st
   o.workspace_cap_bytes = static_cast<std::uint64_t>(workspace_mb) << 20;
   if (const char* deconv = std::getenv("KILN_DECONV")) {
     if (std::strcmp(deconv, "dgrad") == 0) {
-      o.deconv_gemm = false;
-    } else if (std::strcmp(deconv, "gemm") != 0) {
-      throw UsageError(std::string("KILN_DECONV: expected gemm or dgrad, got '") + deconv + "'");
+      o.deconv = DeconvAlgo::DataGradient;
+    } else if (std::strcmp(deconv, "gemm") == 0) {
+      o.deconv = DeconvAlgo::Gemm;
+    } else if (std::strcmp(deconv, "auto") != 0) {
+      throw UsageError(std::string("KILN_DECONV: expected auto, gemm or dgrad, got '") + deconv + "'");
     }
   }
   return o;

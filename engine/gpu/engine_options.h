@@ -33,6 +33,8 @@ enum class Precision { Fp32, Tf32, Fp16 };
 // Both fall back to a plan that needs no workspace when nothing fits the cap.
 enum class AlgoMode { Heuristic, Find };
 
+enum class DeconvAlgo { Auto, Gemm, DataGradient };
+
 struct GpuEngineOptions {
   Precision precision = Precision::Fp32;
   AlgoMode algo = AlgoMode::Heuristic;
@@ -47,11 +49,12 @@ struct GpuEngineOptions {
   bool fuse = true;
   // Debugging: synchronize the stream after every layer so an asynchronous failure names its layer.
   bool sync_each_layer = false;
-  // Run transposed convolutions whose kernel equals their stride as one cuBLASLt GEMM and a scatter
-  // kernel (Note [deconvolution as GEMM], layers/conv/deconv_gemm_gpu.h) instead of cuDNN's data
-  // gradient. engine_options_from turns it off when the environment has KILN_DECONV=dgrad (for
-  // before/after measurements with the same binary).
-  bool deconv_gemm = true;
+  // How transposed convolutions whose kernel equals their stride run (Note [deconvolution as GEMM],
+  // layers/conv/deconv_gemm_gpu.h): Auto takes the GEMM in fp32 and tf32 (2.3-2.4x faster networks at
+  // batch 32 on an H200) and cuDNN's data gradient in fp16 (as fast or faster there: benchmarks/NOTES.md);
+  // Gemm and DataGradient force one. engine_options_from reads KILN_DECONV=auto|gemm|dgrad from the
+  // environment (before/after measurements with one binary).
+  DeconvAlgo deconv = DeconvAlgo::Auto;
 };
 
 // The one place engine options are made from the strings of the command line and the bench

@@ -46,11 +46,24 @@ MatmulProblem make_matmul(cublasComputeType_t compute, bool transpose_a, bool tr
   return pr;
 }
 
+std::uint32_t common_alignment(std::initializer_list<std::uint64_t> bytes) {
+  std::uint32_t align = 256;
+  for (const std::uint64_t b : bytes) {
+    while (align > 1 && b % align != 0) align /= 2;
+  }
+  return align;
+}
+
 cublasLtMatmulHeuristicResult_t pick_matmul_algorithm(cublasLtHandle_t handle, const MatmulProblem& pr,
-                                                      std::uint64_t workspace) {
+                                                      std::uint64_t workspace, std::uint32_t min_alignment) {
   MatmulPreference pref = make_resource<MatmulPreference>(&cublasLtMatmulPreferenceCreate, "cublasLtMatmulPreferenceCreate");
   KILN_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref.get(), CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
                                                          &workspace, sizeof(workspace)));
+  for (const cublasLtMatmulPreferenceAttributes_t attr :
+       {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
+        CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES}) {
+    KILN_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref.get(), attr, &min_alignment, sizeof(min_alignment)));
+  }
   cublasLtMatmulHeuristicResult_t result{};
   int count = 0;
   KILN_CUBLAS_CHECK(cublasLtMatmulAlgoGetHeuristic(handle, pr.op.get(), pr.a.get(), pr.b.get(), pr.d.get(), pr.d.get(),

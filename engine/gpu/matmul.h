@@ -10,6 +10,7 @@
 #include <cublasLt.h>
 
 #include <cstdint>
+#include <initializer_list>
 
 #include "engine/gpu/engine_options.h"
 #include "engine/gpu/resource.h"
@@ -41,9 +42,15 @@ MatmulProblem make_matmul(cublasComputeType_t compute, bool transpose_a, bool tr
                           const MatmulOperand& b, const MatmulOperand& d, const void* bias = nullptr);
 
 // cuBLASLt's first heuristic choice within `workspace` bytes (deterministic for a problem, so every
-// context picks the same one). Throws CublasError when there is none.
+// context picks the same one). `min_alignment`: the alignment in bytes (a power of two, 4..256) that
+// every pointer the problem will run on has, and every batch stride keeps; cuBLASLt assumes 256 unless
+// told, and an algorithm chosen for 256 fails on a pointer that is less aligned. Throws CublasError
+// when there is none.
 cublasLtMatmulHeuristicResult_t pick_matmul_algorithm(cublasLtHandle_t handle, const MatmulProblem& problem,
-                                                      std::uint64_t workspace);
+                                                      std::uint64_t workspace, std::uint32_t min_alignment = 256);
+
+// The largest power of two <= 256 dividing every value of `bytes` (offsets and strides in bytes).
+std::uint32_t common_alignment(std::initializer_list<std::uint64_t> bytes);
 
 // Enqueues D = A * B (alpha 1, beta 0) on `stream`, checked.
 void run_matmul(cublasLtHandle_t handle, const MatmulProblem& problem, const cublasLtMatmulHeuristicResult_t& algo,

@@ -223,7 +223,8 @@ OpDeclaration declare(const Layer& layer, Precision p) {
 
 std::unique_ptr<GpuOp> build(const OpBuildEnv& env) {
   const ConvLayer& layer = layer_as<ConvLayer>(env.layer);
-  if (env.options.deconv_gemm) {
+  const DeconvAlgo mode = env.options.deconv;
+  if (mode == DeconvAlgo::Gemm || (mode == DeconvAlgo::Auto && env.precision() != Precision::Fp16)) {
     const DeconvGemmPlan plan = plan_deconv_gemm(layer.params(), layer.output_shape(), env.precision(), env.max_batch,
                                                  env.options.workspace_cap_bytes);
     if (plan.eligible) return make_deconv_gemm_op(env, plan);

@@ -3,6 +3,7 @@
 #include "layers/conv/deconv_gemm_gpu.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <optional>
 #include <vector>
 
@@ -67,8 +68,9 @@ class DeconvGemmOp final : public GpuOp {
     const bool half = precision_ == Precision::Fp16;
     w_ = env.weights.get({&layer_.weight(), half ? WeightForm::F16Filter : WeightForm::F32, p_.groups});
     if (layer_.bias()) bias_ = static_cast<const float*>(env.weights.get({layer_.bias(), half ? WeightForm::F32Padded : WeightForm::F32}));
-    // Choose once at max batch so an engine that cannot run the GEMM fails at load, not in a context.
-    (void)problem(env.cublaslt, plan_.chunk, plan_.matmul_workspace);
+    // Choose once at max batch so an engine that cannot run the GEMM fails at load, not in a context
+    // (with the weakest alignment a context can give it; prepare() asks again with the real one).
+    (void)problem(env.cublaslt, plan_.chunk, plan_.matmul_workspace, 4);
   }
 
   std::unique_ptr<PreparedOp> prepare(const OpRunEnv& env, std::int64_t batch) const override {
@@ -81,14 +83,22 @@ class DeconvGemmOp final : public GpuOp {
     op->kh = p_.kernel[0];
     op->kw = p_.kernel[1];
     const std::uint64_t reserve = align_up(std::min(plan_.matmul_workspace, env.workspace_bytes));
-    op->full = problem(env.cublaslt, std::min(batch, plan_.chunk), reserve);
-    if (batch > plan_.chunk && batch % plan_.chunk != 0) op->rest = problem(env.cublaslt, batch % plan_.chunk, reserve);
     op->x = env.tensor(in_);
     op->w = w_;
     op->product = static_cast<char*>(env.workspace) + reserve;
     op->y = activation_view(env.tensor(out_), Layer::at_batch(layer_.output_shape(), batch), precision_);
     op->x_image_bytes = activation_bytes(Layer::at_batch(xs, 1), precision_);
     op->y_image_bytes = activation_bytes(Layer::at_batch(layer_.output_shape(), 1), precision_);
+    // Every pointer a GEMM runs on: the input of each chunk (chunk * image bytes apart), the weights, the
+    // product; and in fp32 the per-image batch strides of the input and the product.
+    const std::uint32_t align = common_alignment(
+        {reinterpret_cast<std::uintptr_t>(op->x), reinterpret_cast<std::uintptr_t>(w_),
+         reinterpret_cast<std::uintptr_t>(op->product), static_cast<std::uint64_t>(plan_.chunk) * op->x_image_bytes,
+         op->fp16 ? 256 : op->x_image_bytes, op->fp16 ? 256 : plan_.product_bytes});
+    op->full = problem(env.cublaslt, std::min(batch, plan_.chunk), reserve, align);
+    if (batch > plan_.chunk && batch % plan_.chunk != 0) {
+      op->rest = problem(env.cublaslt, batch % plan_.chunk, reserve, align);
+    }
     op->bias = bias_;
     op->act = act_;
     return op;
@@ -106,7 +116,8 @@ class DeconvGemmOp final : public GpuOp {
   std::uint64_t workspace_bytes() const override { return align_up(plan_.matmul_workspace) + plan_.chunk * plan_.product_bytes; }
 
  private:
-  ChunkProblem problem(cublasLtHandle_t handle, std::int64_t images, std::uint64_t workspace) const {
+  ChunkProblem problem(cublasLtHandle_t handle, std::int64_t images, std::uint64_t workspace,
+                       std::uint32_t alignment) const {
     ChunkProblem c;
     c.images = images;
     const Shape& xs = layer_.input_shapes()[0];
@@ -129,7 +140,7 @@ class DeconvGemmOp final : public GpuOp {
                          {CUDA_R_32F, static_cast<std::uint64_t>(q), static_cast<std::uint64_t>(cin), q, n, 0},
                          {CUDA_R_32F, static_cast<std::uint64_t>(hw), static_cast<std::uint64_t>(q), hw, n, q * hw});
     }
-    c.algo = pick_matmul_algorithm(handle, c.pr, workspace);
+    c.algo = pick_matmul_algorithm(handle, c.pr, workspace, alignment);
     return c;
   }
 

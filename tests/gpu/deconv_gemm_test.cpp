@@ -101,7 +101,43 @@ std::vector<Case> deconv_gemm_cases() {
           deconv("gemm_k2_32to16_wide", {3, 32, 16, 16}, 16, {2, 2}, true, "relu")};
 }
 
+// Default options: the GEMM in fp32 and tf32, the data gradient in fp16 (DeconvAlgo::Auto).
 INSTANTIATE_TEST_SUITE_P(DeconvGemm, GpuLayerTest, ::testing::ValuesIn(deconv_gemm_cases()), case_label);
+
+// The same rows with the GEMM forced in fp16, plus inputs whose images are not 16-byte multiples (5 x 3 x 3
+// floats: each image's matrix and each chunk start less aligned than cuBLASLt assumes by default).
+class DeconvGemmFp16Test : public ::testing::TestWithParam<Case> {};
+
+TEST_P(DeconvGemmFp16Test, MatchesCpuReferenceWithTheGemmForced) {
+  KILN_REQUIRE_GPU();
+  const Case& c = GetParam();
+  const TestModel model(c.inputs, c.layers, {c.output}, c.weights);
+  GpuEngineOptions options;
+  options.deconv = DeconvAlgo::Gemm;
+  options.precision = Precision::Fp16;
+  expect_matches_cpu(model.dir(), options, 3, {3, 1, 2}, kFp16Tol);
+}
+
+INSTANTIATE_TEST_SUITE_P(DeconvGemm, DeconvGemmFp16Test, ::testing::ValuesIn(deconv_gemm_cases()), case_label);
+
+TEST(DeconvGemm, UnalignedImagesAndChunks) {
+  KILN_REQUIRE_GPU();
+  // [5, 3, 3] float images are 180 B apart (each image's matrix only 4-byte aligned). [5, 39, 41] with a
+  // 1 MiB cap: 8 images per GEMM, so chunks start 8 x 31980 B (fp32: 32-byte aligned) or 8 x 25584 B
+  // (fp16: 128-byte aligned) apart, where cuBLASLt assumes 256 unless told.
+  for (const Shape& x : {Shape{9, 5, 3, 3}, Shape{9, 5, 39, 41}}) {
+    const Case c = deconv("unaligned", x, 4, {2, 2}, true, "relu");
+    const TestModel model(c.inputs, c.layers, {c.output}, c.weights);
+    for (const Precision p : {Precision::Fp32, Precision::Tf32, Precision::Fp16}) {
+      GpuEngineOptions options;
+      options.precision = p;
+      options.deconv = DeconvAlgo::Gemm;
+      options.workspace_cap_bytes = 1u << 20;
+      const double tol = p == Precision::Fp32 ? kFp32Tol : p == Precision::Tf32 ? kTf32Tol : kFp16Tol;
+      expect_matches_cpu(model.dir(), options, 9, {9, 8, 5, 1}, tol);
+    }
+  }
+}
 
 TEST(DeconvGemm, ReportsTheGemmPathAndSplitsBatchesIntoChunks) {
   KILN_REQUIRE_GPU();
@@ -112,6 +148,7 @@ TEST(DeconvGemm, ReportsTheGemmPathAndSplitsBatchesIntoChunks) {
   for (const Precision p : {Precision::Fp32, Precision::Fp16}) {
     GpuEngineOptions options;
     options.precision = p;
+    options.deconv = DeconvAlgo::Gemm;  // fp16 takes the data gradient by default
     options.workspace_cap_bytes = 1u << 20;
     GraphBuildOptions g;
     g.max_batch = 8;
@@ -127,7 +164,7 @@ TEST(DeconvGemm, DataGradientStaysWhenTheGemmIsOff) {
   const Case c = deconv("dgrad", {2, 8, 6, 6}, 4, {2, 2}, true, "relu");
   const TestModel model(c.inputs, c.layers, {c.output}, c.weights);
   GpuEngineOptions options;
-  options.deconv_gemm = false;
+  options.deconv = DeconvAlgo::DataGradient;
   GraphBuildOptions g;
   g.max_batch = 2;
   const auto engine = GpuEngine::load(model.dir(), options, g);
