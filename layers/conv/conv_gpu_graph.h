@@ -67,6 +67,9 @@ struct ConvPlan {
   EngineChoice choice;
   std::int64_t workspace = 0;
   double measured_ms = -1.0;  // set by find mode
+  // True when neither heuristics mode offered a usable config and the plan comes from cuDNN's fallback
+  // list (generic engines, e.g. eng0: 0.3-0.8 TFLOP/s for MobileNet's fused 1x1 conv+bias+relu6 on an H200).
+  bool from_fallback = false;
 };
 
 // Device buffers to time candidates on (find mode).

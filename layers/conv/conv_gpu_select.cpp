@@ -233,6 +233,7 @@ std::optional<ConvPlan> select_conv_plan(cudnnHandle_t handle, const ConvGraph& 
   for (BackendDescriptor& cfg : heuristic_configs(graph.graph, CUDNN_HEUR_MODE_FALLBACK, why)) {
     if (!allowed(cfg, req.precision, why)) continue;
     std::optional<ConvPlan> p = try_plan(handle, std::move(cfg), {}, why);
+    if (p) p->from_fallback = true;
     if (p && p->workspace == 0) return p;
     if (p && p->workspace <= cap) fallbacks.push_back(std::move(*p));
   }
