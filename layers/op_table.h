@@ -19,6 +19,7 @@
 #include "layers/elementwise/elementwise.h"
 #include "layers/flatten/flatten.h"
 #include "layers/linear/linear.h"
+#include "layers/layer_norm/layer_norm.h"
 #include "layers/lrn/lrn.h"
 #include "layers/pool/pool.h"
 #include "layers/softmax/softmax.h"
@@ -61,4 +62,5 @@
   OP("upsample_nearest", make_upsample, KILN_GPU(upsample_gpu))    \
   OP("upsample_bilinear", make_upsample, KILN_GPU(upsample_gpu))    \
   OP("channel_slice", make_channel_slice, KILN_GPU(channel_slice_gpu))   \
-  OP("channel_shuffle", make_channel_shuffle, KILN_GPU(channel_shuffle_gpu))
+  OP("channel_shuffle", make_channel_shuffle, KILN_GPU(channel_shuffle_gpu)) \
+  OP("layer_norm", make_layer_norm, KILN_GPU(layer_norm_gpu))

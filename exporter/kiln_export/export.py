@@ -55,6 +55,8 @@ def _weight_array(name, tensor, weight_dtype):
 
 def _golden_value(layer, values):
     value = values[layer.value_node]
+    if layer.golden_permute is not None:
+        value = value.permute(*layer.golden_permute)  # a layer on a channels-last view (graph.Layer)
     if layer.golden_shape is not None:
         value = value.reshape(layer.golden_shape)  # same elements, kiln's dims of 1 (graph.Layer)
     return _numpy(value)

@@ -34,6 +34,9 @@ class Layer:
         # (a reduction without keepdim: kiln's pooled [N, C, 1, 1] for PyTorch's [N, C]); golden layers
         # are written in it. None: the value's own shape.
         self.golden_shape = None
+        # The permutation that takes value_node's PyTorch value to kiln's layout (a layer computed on a
+        # channels-last view: PyTorch's NHWC value, kiln's NCHW tensor: (0, 3, 1, 2)); None: as it is.
+        self.golden_permute = None
 
 
 def _qualified(target):
@@ -62,6 +65,9 @@ class Converter:
         self.layers = []
         self.layer_by_name = {}
         self.inputs = []  # (name, shape, placeholder node)
+        # fx node -> kiln tensor whose NCHW value the node holds as NHWC (Note [channels-last views],
+        # ops_channels_last.py). Such a node's value is also in `value`, but name_of() refuses it.
+        self.channels_last = {}
 
     # --- messages -------------------------------------------------------------------------------
     def where(self, node):
@@ -122,6 +128,9 @@ class Converter:
                 raise self.error(node, "reads the parameter or buffer `%s` directly; kiln takes weights only "
                                        "from supported modules (nn.Conv2d, nn.Linear, ...)" % arg.target)
             raise self.error(node, "reads `%s`, which kiln could not convert" % arg.name)
+        if arg in self.channels_last:
+            from . import ops_channels_last  # imports this module
+            raise self.error(node, ops_channels_last.refusal(arg))
         name = self.value[arg]
         while name in self.latest:
             name = self.latest[name]
@@ -135,7 +144,14 @@ class Converter:
 
     def emit(self, node, op, inputs, attributes=None, weights=None):
         """Adds a layer computing `node`; `inputs` are fx nodes. Returns the Layer."""
+        if any(x in self.channels_last for x in inputs):
+            from . import ops_channels_last  # imports this module
+            return ops_channels_last.emit_on_views(self, node, op, inputs, attributes, weights)
         names = [self.name_of(node, self.tensor_arg(node, x)) for x in inputs]
+        return self.emit_names(node, op, names, attributes, weights)
+
+    def emit_names(self, node, op, names, attributes=None, weights=None):
+        """emit() with the kiln tensors it reads given by name (the sources of channels-last views)."""
         name = self.names.take(_layer_base_name(node))
         w = OrderedDict((k, v) for k, v in (weights or {}).items() if v is not None)
         layer = Layer(name, op, names, OrderedDict(attributes or {}), w, node)
@@ -145,8 +161,24 @@ class Converter:
         return layer
 
     def alias(self, node, src):
-        """`node` computes nothing kiln needs (dropout, identity): its readers read `src`."""
+        """`node` computes nothing kiln needs (dropout, identity): its readers read `src` (a channels-last
+        view stays one)."""
+        if src in self.channels_last:
+            self.view(node, self.view_source(node, src))
+            return
         self.value[node] = self.name_of(node, self.tensor_arg(node, src))
+
+    def view(self, node, name):
+        """`node`'s value is kiln tensor `name` (NCHW) viewed as NHWC (Note [channels-last views])."""
+        self.value[node] = name
+        self.channels_last[node] = name
+
+    def view_source(self, node, arg):
+        """The kiln tensor (NCHW) that the channels-last view `arg` holds now (Note [in-place ops])."""
+        name = self.channels_last[self.tensor_arg(node, arg)]
+        while name in self.latest:
+            name = self.latest[name]
+        return name
 
     def rename_layer(self, old, wanted):
         """Renames layer `old` to `wanted` (sanitized) everywhere it is read, for outputs named after dict
@@ -173,6 +205,9 @@ class Converter:
         for node, name in self.value.items():
             if name == old:
                 self.value[node] = new
+        for node, name in self.channels_last.items():
+            if name == old:
+                self.channels_last[node] = new
         self.latest = {(new if k == old else k): (new if v == old else v) for k, v in self.latest.items()}
 
     def overwrote(self, node, target):

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from . import ops_common as c
-from . import ops_channels, ops_elementwise, ops_pool
+from . import ops_channels, ops_channels_last, ops_elementwise, ops_pool
 from .ops_common import REQ
 
 X = ("input", REQ)
@@ -54,7 +54,9 @@ def _identity(cx, node, a):
 
 def _linear(cx, node, a):
     bias = None if a["bias"] is None else cx.parameter(node, a["bias"], "bias")
-    c.linear(cx, node, cx.tensor_arg(node, a["input"]), cx.parameter(node, a["weight"], "weight"), bias)
+    x = cx.tensor_arg(node, a["input"])
+    lower = ops_channels_last.linear if ops_channels_last.is_view(cx, x) else c.linear  # on the last dim
+    lower(cx, node, x, cx.parameter(node, a["weight"], "weight"), bias)
 
 
 def _reshape(cx, node, a):
@@ -144,7 +146,7 @@ _METHODS = [
 
 # view and reshape take their shape as varargs; the handler reads the result's shape instead (permute: the
 # node's own arguments).
-_VARARG_METHODS = {"view": _reshape, "reshape": _reshape, "permute": ops_channels.permute_method}
+_VARARG_METHODS = {"view": _reshape, "reshape": _reshape, "permute": ops_channels_last.permute_method}
 
 
 def _resolve(path):
@@ -164,9 +166,11 @@ def _resolve(path):
     return obj
 
 
-# Op families with their own lowering file add their tables here.
-_FUNCTIONS += ops_pool.FUNCTIONS + ops_elementwise.FUNCTIONS + ops_channels.FUNCTIONS
-_METHODS += ops_pool.METHODS + ops_elementwise.METHODS + ops_channels.METHODS
+# Op families with their own lowering file add their tables here. ops_channels_last wraps some of
+# ops_elementwise's and ops_channels' entries: its functions go first (the first entry of a target
+# wins), its methods last (the last wins).
+_FUNCTIONS += ops_channels_last.FUNCTIONS + ops_pool.FUNCTIONS + ops_elementwise.FUNCTIONS + ops_channels.FUNCTIONS
+_METHODS += ops_pool.METHODS + ops_elementwise.METHODS + ops_channels.METHODS + ops_channels_last.METHODS
 
 FUNCTION_HANDLERS = {}
 for _path, _params, _handler in _FUNCTIONS:

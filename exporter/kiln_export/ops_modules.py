@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from . import ops_common as c
-from . import ops_pool
+from . import ops_channels_last, ops_pool
 
 
 def _conv_padding(cx, node, m):
@@ -97,7 +97,9 @@ def batch_norm2d(cx, node, m):
 
 
 def linear(cx, node, m):
-    c.linear(cx, node, c.module_input(cx, node), m.weight, m.bias)
+    x = c.module_input(cx, node)
+    lower = ops_channels_last.linear if ops_channels_last.is_view(cx, x) else c.linear  # on the last dim
+    lower(cx, node, x, m.weight, m.bias)
 
 
 def _softmax2d(cx, node, m):
@@ -120,6 +122,7 @@ _HANDLERS = {
     "ConvTranspose2d": conv_transpose2d,
     "BatchNorm2d": batch_norm2d,
     "Linear": linear,
+    "LayerNorm": ops_channels_last.layer_norm_module,  # a view's last dim or [N, C] (Note [channels-last views])
     "ReLU": lambda cx, n, m: c.unary(cx, n, "relu", c.module_input(cx, n), inplace=m.inplace),
     "LeakyReLU": lambda cx, n, m: c.unary(cx, n, "leaky_relu", c.module_input(cx, n),
                                           {"negative_slope": float(m.negative_slope)}, m.inplace),

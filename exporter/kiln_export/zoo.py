@@ -115,7 +115,8 @@ def _named(name, segmentation=False):
 # torchvision's standard CNN families (issue: real models), for `--model kiln_export.zoo:<name>`, the
 # model-zoo tests and the benchmarks. Inputs 3x224x224 (any size from 64x64 works for these).
 TORCHVISION = {name: _named(name) for name in (
-    "mobilenet_v2", "mobilenet_v3_large", "efficientnet_b0", "squeezenet1_1", "shufflenet_v2_x1_0", "densenet121")}
+    "mobilenet_v2", "mobilenet_v3_large", "efficientnet_b0", "squeezenet1_1", "shufflenet_v2_x1_0", "densenet121",
+    "convnext_tiny")}
 TORCHVISION.update({name: _named(name, segmentation=True) for name in ("fcn_resnet50", "deeplabv3_mobilenet_v3_large")})
 globals().update(TORCHVISION)
 

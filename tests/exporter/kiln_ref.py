@@ -11,6 +11,7 @@ import yaml
 
 import ref_channels
 import ref_elementwise
+import ref_layer_norm
 import ref_pool
 from kiln_export import read_tensors
 
@@ -44,7 +45,7 @@ OPS = {
 }
 
 # Op families with their own reference file (ref_<family>.py: OPS, check_attribute, run_layer).
-FAMILIES = (ref_pool, ref_elementwise, ref_channels)
+FAMILIES = (ref_pool, ref_elementwise, ref_channels, ref_layer_norm)
 for _family in FAMILIES:
     OPS.update(_family.OPS)
 

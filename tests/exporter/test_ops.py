@@ -151,8 +151,9 @@ def _iadd(s, x):
     return y
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
-def test_op_exports_and_matches_pytorch(case, tmp_path, randn):
+def check_case(case, tmp_path, randn):
+    """Exports a case (id, model factory, input shape, ops it must use) with golden layers and checks the
+    folder and every golden tensor with kiln_ref; returns the parsed model.yaml."""
     _, factory, shape, ops = case
     torch.manual_seed(0)
     model = factory()
@@ -161,6 +162,12 @@ def test_op_exports_and_matches_pytorch(case, tmp_path, randn):
     used = {layer["op"] for layer in m["layers"]}
     assert ops <= used, "expected ops %s, model.yaml has %s" % (ops, used)
     assert result.layers == [layer["name"] for layer in m["layers"]]
+    return m
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_op_exports_and_matches_pytorch(case, tmp_path, randn):
+    check_case(case, tmp_path, randn)
 
 
 def test_functional_linear_reads_parameters(tmp_path, randn):

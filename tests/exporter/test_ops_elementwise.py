@@ -12,6 +12,7 @@ from torch import nn
 
 import kiln_ref
 from kiln_export import ExportError, export
+from test_ops import check_case
 
 
 class Fn(nn.Module):
@@ -135,14 +136,7 @@ CASES = [
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_elementwise_exports_and_matches_pytorch(case, tmp_path, randn):
-    _, factory, shape, ops = case
-    torch.manual_seed(0)
-    model = factory()
-    result = export(model, randn(*shape), tmp_path / "m", golden_layers=True)
-    m = kiln_ref.check_against_golden(str(tmp_path / "m"))
-    used = {layer["op"] for layer in m["layers"]}
-    assert ops <= used, "expected ops %s, model.yaml has %s" % (ops, used)
-    assert result.layers == [layer["name"] for layer in m["layers"]]
+    check_case(case, tmp_path, randn)
 
 
 def _layers(tmp_path, model, shape, randn):

@@ -8,27 +8,7 @@ from torch import nn
 
 import kiln_ref
 from kiln_export import ExportError, export
-
-
-class Fn(nn.Module):
-    """Wraps a function of (self, x) so functional forms can be traced; `mods` become submodules."""
-
-    def __init__(self, fn, **mods):
-        super().__init__()
-        self.fn = fn
-        for k, v in mods.items():
-            self.add_module(k, v)
-
-    def forward(self, x):
-        return self.fn(self, x)
-
-
-def seq(*mods):
-    return nn.Sequential(*mods)
-
-
-def conv(cin=3, cout=4):
-    return nn.Conv2d(cin, cout, 3, padding=1)
+from test_ops import Fn, conv, seq
 
 
 def _aspp(s, x):

@@ -85,7 +85,7 @@ def test_torchvision_models_are_built_without_downloading():
     pytest.importorskip("torchvision")
     assert sorted(zoo.TORCHVISION) == sorted([
         "mobilenet_v2", "mobilenet_v3_large", "efficientnet_b0", "squeezenet1_1", "shufflenet_v2_x1_0",
-        "densenet121", "fcn_resnet50", "deeplabv3_mobilenet_v3_large"])
+        "densenet121", "convnext_tiny", "fcn_resnet50", "deeplabv3_mobilenet_v3_large"])
     model = zoo.TORCHVISION["fcn_resnet50"]()
     assert model.aux_classifier is None and isinstance(model.backbone.conv1, nn.Conv2d)
 

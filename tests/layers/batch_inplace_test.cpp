@@ -77,6 +77,10 @@ std::vector<KindCase> kind_cases() {
        [](LayerCase& c, std::mt19937&) { c.attr("size", std::vector<std::int64_t>{5, 3}); }},
       {"channel_slice", {{3, 7, 2, 3}}, [](LayerCase& c, std::mt19937&) { c.attr("start", 2).attr("end", 6); }},
       {"channel_shuffle", {{3, 6, 2, 2}}, [](LayerCase& c, std::mt19937&) { c.attr("groups", 3); }},
+      {"layer_norm", {{3, 5, 2, 3}},
+       [](LayerCase& c, std::mt19937& r) {
+         c.attr("eps", 1e-6).weight("weight", {5}, random_floats(5, r)).weight("bias", {5}, random_floats(5, r));
+       }},
   };
 }
 
