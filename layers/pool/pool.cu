@@ -51,6 +51,89 @@ __global__ void pool_kernel(const T* x, T* y, TensorView xv, Coords coords_of_y,
   }
 }
 
+// Large windows (global pooling, SE blocks' squeeze: 112x112 positions per output) — a block per
+// output position and tile of channels, its threads splitting the window, then a fixed-order tree
+// reduction in shared memory (so results are bit-identical run to run). The per-thread kernel above
+// would walk such a window serially in a handful of threads (EfficientNet-B0's first squeeze: 6 ms).
+// Threads: `lanes` channel lanes x (kThreads / lanes) window lanes; with the channels innermost the
+// channel lanes are adjacent threads (coalesced 16-byte loads), else the window lanes are (NCHW rows).
+template <class T, int V, bool ChannelsInner>
+__global__ void pool_window_kernel(const T* x, T* y, TensorView xv, TensorView yv, Window win, int lanes) {
+  __shared__ float partial[kThreads][V];
+  const int rows = kThreads / lanes;
+  const int lane = ChannelsInner ? threadIdx.x % lanes : threadIdx.x / rows;
+  const int row = ChannelsInner ? threadIdx.x / lanes : threadIdx.x % rows;
+  const std::int64_t c = (static_cast<std::int64_t>(blockIdx.y) * lanes + lane) * V;
+  std::int64_t o = blockIdx.x;  // n, oh, ow of y
+  const std::int64_t ow = o % yv.w;
+  o /= yv.w;
+  const std::int64_t oh = o % yv.h;
+  const std::int64_t n = o / yv.h;
+  const PoolSpan sh = pool_span(win.h, oh), sw = pool_span(win.w, ow);
+  const std::uint32_t cols = static_cast<std::uint32_t>(span_count(sw));
+  const std::uint32_t area = static_cast<std::uint32_t>(span_count(sh)) * cols;
+  float acc[V];
+#pragma unroll
+  for (int j = 0; j < V; ++j) acc[j] = win.is_max ? -INFINITY : 0.0f;
+  if (c < xv.cs) {
+    for (std::uint32_t q = row; q < area; q += rows) {
+      const std::int64_t hh = sh.lo + static_cast<std::int64_t>(q / cols) * sh.step;
+      const std::int64_t ww = sw.lo + static_cast<std::int64_t>(q % cols) * sw.step;
+      float f[V];
+      load_n<T, V>(x + offset_of(xv, n, c, hh, ww), f);
+#pragma unroll
+      for (int j = 0; j < V; ++j) {
+        if (win.is_max) {
+          if (f[j] > acc[j] || isnan(f[j])) acc[j] = f[j];
+        } else {
+          acc[j] += f[j];
+        }
+      }
+    }
+  }
+  const int me = row * lanes + lane;
+#pragma unroll
+  for (int j = 0; j < V; ++j) partial[me][j] = acc[j];
+  __syncthreads();
+  for (int half = rows / 2; half > 0; half /= 2) {
+    if (row < half) {
+      const int other = (row + half) * lanes + lane;
+#pragma unroll
+      for (int j = 0; j < V; ++j) {
+        const float b = partial[other][j];
+        if (win.is_max) {
+          if (b > partial[me][j] || isnan(b)) partial[me][j] = b;
+        } else {
+          partial[me][j] += b;
+        }
+      }
+    }
+    __syncthreads();
+  }
+  if (row != 0 || c >= xv.cs) return;
+#pragma unroll
+  for (int j = 0; j < V; ++j) acc[j] = partial[me][j];
+  if (!win.is_max) {
+    const std::int64_t valid = static_cast<std::int64_t>(area);
+    const std::int64_t count = win.divisor > 0 ? win.divisor : win.count_pad ? sh.padded * sw.padded : valid;
+#pragma unroll
+    for (int j = 0; j < V; ++j) acc[j] = valid == 0 ? 0.0f : acc[j] / static_cast<float>(count);
+  }
+#pragma unroll
+  for (int j = 0; j < V; ++j)
+    if (c + j >= xv.c) acc[j] = 0.0f;  // fp16 pad channels
+  store_n<T, V>(y + offset_of(yv, n, c, oh, ow), acc);
+}
+
+// The most input positions one output's window can hold on an axis.
+std::int64_t window_extent(const PoolAxis& a) {
+  return a.adaptive ? (a.in + a.out - 1) / a.out + 1 : a.kernel;
+}
+
+// Windows of at least this many positions go to pool_window_kernel: below it a thread per output
+// keeps more outputs in flight than a block per output would (ResNet's 3x3 max pool, 7x7 average).
+constexpr std::int64_t kLargeWindow = 64;
+
 }  // namespace
 
 void launch_pool(const TensorView& x, const TensorView& y, const PoolParams& p, cudaStream_t stream) {
@@ -67,6 +150,29 @@ void launch_pool(const TensorView& x, const TensorView& y, const PoolParams& p, 
     const auto* xs = static_cast<const T*>(x.data);
     auto* ys = static_cast<T*>(y.data);
     const bool vector = channel_vectors_fit<T>(x, y);
+    const std::int64_t window = window_extent(win.h) * window_extent(win.w);
+    const std::int64_t outputs = y.n * y.h * y.w;
+    if (window >= kLargeWindow && window < (std::int64_t{1} << 31) && outputs < (std::int64_t{1} << 31)) {
+      // Channel lanes: with the channels innermost, up to 32 vectors of channels side by side (a power
+      // of two, so the window lanes' tree halves evenly); in NCHW, 8 channels of 32 window lanes each.
+      const std::int64_t vectors = vector ? x.cs / kV : x.cs;
+      int lanes = 8;
+      if (x.channels_inner()) {
+        lanes = 1;
+        while (lanes < 32 && lanes < vectors) lanes *= 2;
+      }
+      const dim3 grid(static_cast<unsigned>(outputs), static_cast<unsigned>((vectors + lanes - 1) / lanes));
+      if (grid.y > 65535) throw UsageError("launch_pool: too many channels for one pooling launch");
+      if (vector) {
+        pool_window_kernel<T, kV, true><<<grid, kThreads, 0, stream>>>(xs, ys, x, y, win, lanes);
+      } else if (x.channels_inner()) {
+        pool_window_kernel<T, 1, true><<<grid, kThreads, 0, stream>>>(xs, ys, x, y, win, lanes);
+      } else {
+        pool_window_kernel<T, 1, false><<<grid, kThreads, 0, stream>>>(xs, ys, x, y, win, lanes);
+      }
+      KILN_CUDA_CHECK(cudaGetLastError());
+      return;
+    }
     with_coords(y, [&](auto coords) {
       if (vector) {
         pool_kernel<T, kV><<<grid_for(total / kV), kThreads, 0, stream>>>(xs, ys, x, coords, win, total / kV);

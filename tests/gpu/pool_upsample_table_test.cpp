@@ -3,7 +3,7 @@
 // divisor_override, adaptive pooling (to 1x1, 6x6 from 13x13 as AlexNet/VGG, 7x7 from 5x5 where the
 // windows overlap), global max pooling, nearest 'nearest' / 'nearest-exact' at non-integer ratios and
 // with a kept scale_factor, bilinear both ways of align_corners, non-integer ratios and from 1x1 (the
-// ASPP pooling branch). 5 channels (fp16 pads 5 to 8) and 16 (the 16-byte vector paths), odd sizes.
+// ASPP pooling branch), large windows (the block-per-output kernel). 5 channels (fp16 pads 5 to 8) and 16 (the 16-byte vector paths), odd sizes.
 #include <string>
 #include <vector>
 
@@ -45,6 +45,20 @@ std::vector<Case> pool_cases() {
   v.push_back(layer("adaptive_avg_7x7_from_5", {3, 5, 5, 5}, "adaptive_avg_pool2d", "output_size: 7"));
   v.push_back(layer("adaptive_max_7x7_from_5_c16", {3, 16, 5, 5}, "adaptive_max_pool2d", "output_size: 7"));
   v.push_back(layer("adaptive_avg_1x1_c16_from_7", {3, 16, 7, 7}, "adaptive_avg_pool2d", "output_size: 1"));
+  // Windows of 64 positions or more take the block-per-output kernel: global pooling of a large plane
+  // (EfficientNet's squeeze), channel tiles beyond one block (300 channels: 38 vectors in fp16, 38
+  // tiles of 8 in fp32), sliding windows with padding counted, and adaptive windows of unequal sizes.
+  for (const std::int64_t c : {5, 16, 300}) {
+    const std::string tag = "c" + std::to_string(c);
+    v.push_back(layer("global_avg_large_" + tag, {2, c, 37, 41}, "adaptive_avg_pool2d", "output_size: 1"));
+    v.push_back(layer("global_max_large_" + tag, {2, c, 37, 41}, "global_max_pool2d"));
+  }
+  v.push_back(layer("avgpool_9x9_pad_counted_c16", {2, 16, 23, 20}, "avg_pool2d", "kernel_size: 9, stride: 3, padding: 2"));
+  v.push_back(layer("avgpool_9x9_pad_uncounted_c5", {2, 5, 23, 20}, "avg_pool2d",
+                    "kernel_size: 9, stride: 3, padding: 2, count_include_pad: false"));
+  v.push_back(layer("maxpool_9x8_dilated_c16", {2, 16, 40, 33}, "max_pool2d", "kernel_size: [9, 8], stride: 4, dilation: 2"));
+  v.push_back(layer("adaptive_max_2x3_from_30x31_c5", {2, 5, 30, 31}, "adaptive_max_pool2d", "output_size: [2, 3]"));
+  v.push_back(layer("adaptive_avg_2x3_from_30x31_c16", {2, 16, 30, 31}, "adaptive_avg_pool2d", "output_size: [2, 3]"));
   return v;
 }
 
