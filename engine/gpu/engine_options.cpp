@@ -38,6 +38,15 @@ GpuEngineOptions engine_options_from(const std::string& precision, const std::st
       throw UsageError(std::string("KILN_DECONV: expected auto, gemm or dgrad, got '") + deconv + "'");
     }
   }
+  if (const char* depthwise = std::getenv("KILN_DEPTHWISE")) {
+    if (std::strcmp(depthwise, "kiln") == 0) {
+      o.depthwise = DepthwiseAlgo::Kiln;
+    } else if (std::strcmp(depthwise, "cudnn") == 0) {
+      o.depthwise = DepthwiseAlgo::Cudnn;
+    } else if (std::strcmp(depthwise, "auto") != 0) {
+      throw UsageError(std::string("KILN_DEPTHWISE: expected auto, kiln or cudnn, got '") + depthwise + "'");
+    }
+  }
   return o;
 }
 

@@ -34,6 +34,7 @@ enum class Precision { Fp32, Tf32, Fp16 };
 enum class AlgoMode { Heuristic, Find };
 
 enum class DeconvAlgo { Auto, Gemm, DataGradient };
+enum class DepthwiseAlgo { Auto, Kiln, Cudnn };
 
 struct GpuEngineOptions {
   Precision precision = Precision::Fp32;
@@ -55,6 +56,13 @@ struct GpuEngineOptions {
   // Gemm and DataGradient force one. engine_options_from reads KILN_DECONV=auto|gemm|dgrad from the
   // environment (before/after measurements with one binary).
   DeconvAlgo deconv = DeconvAlgo::Auto;
+  // How depthwise convolutions (groups = in = out channels) run (Note [depthwise convolution],
+  // layers/conv/depthwise_gpu.h). Auto: in fp16 kiln's kernel unless cuDNN runs the layer on an engine
+  // other than its generic engine 0 (MobileNet-V2 batch 32 4.24 -> 1.12 ms, ConvNeXt-T 13.2 -> 3.65 ms on
+  // an H200; EfficientNet-B0's eng8 layers stay, 15 % faster than the kernel); in fp32 and tf32 cuDNN's
+  // graph (equal or 3-13 % faster there: benchmarks/NOTES.md). Kiln and Cudnn force one.
+  // engine_options_from reads KILN_DEPTHWISE=auto|kiln|cudnn from the environment.
+  DepthwiseAlgo depthwise = DepthwiseAlgo::Auto;
 };
 
 // The one place engine options are made from the strings of the command line and the bench

@@ -34,6 +34,8 @@ std::uint64_t form_bytes(const WeightRequest& r) {
       return static_cast<std::uint64_t>(pad_channels(static_cast<std::int64_t>(element_count(e.shape)))) * 2;
     case WeightForm::F16Filter:
       return fp16_filter_layout(e.shape, r.groups).bytes();
+    case WeightForm::F16Taps:
+      return e.shape.size() == 4 ? static_cast<std::uint64_t>(e.shape[2] * e.shape[3] * pad_channels(e.shape[0])) * 2 : 0;
   }
   return 0;
 }
@@ -57,6 +59,19 @@ void write_form(const WeightRequest& r, const std::byte* blob, std::byte* dst) {
       throw ModelError("weight " + e.name + ": a convolution filter must be 4-D, found " + shape_to_string(e.shape));
     }
     pack_fp16_filter(v.data(), e.shape, r.groups, reinterpret_cast<std::uint16_t*>(dst));
+    return;
+  }
+  if (r.form == WeightForm::F16Taps) {
+    if (e.shape.size() != 4 || e.shape[1] != 1) {
+      throw ModelError("weight " + e.name + ": a depthwise filter must be [C, 1, kh, kw], found " + shape_to_string(e.shape));
+    }
+    const std::int64_t channels = e.shape[0], taps = e.shape[2] * e.shape[3], stored = pad_channels(channels);
+    std::memset(dst, 0, form_bytes(r));
+    for (std::int64_t c = 0; c < channels; ++c)
+      for (std::int64_t t = 0; t < taps; ++t) {
+        const std::uint16_t h = float_to_half(v[static_cast<std::size_t>(c * taps + t)]);
+        std::memcpy(dst + (t * stored + c) * 2, &h, 2);
+      }
     return;
   }
   std::memset(dst, 0, form_bytes(r));  // the padding of padded forms

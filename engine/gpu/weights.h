@@ -31,6 +31,8 @@ enum class WeightForm {
   F32Padded,     // a [C] channel vector as float32, zero-padded to pad_channels(C) (kernel epilogues, batch_norm)
   F16Padded,     // the same as half (cuDNN graph bias)
   F16Filter,     // a convolution filter, KRSC half (fp16_filter_layout / pack_fp16_filter)
+  F16Taps,       // a depthwise filter [C, 1, kh, kw] as half [kh*kw][pad_channels(C)], pads 0
+                 // (layers/conv/depthwise_kernels.h: 8 channels of one tap per 16-byte load)
 };
 
 struct WeightRequest {

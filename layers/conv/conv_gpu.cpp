@@ -1,5 +1,7 @@
 // conv2d and conv_transpose2d on the GPU: cuDNN's graph API (layers/conv/conv_gpu_graph.h), except the
-// transposed convolutions whose kernel equals their stride, which run as a GEMM (layers/conv/deconv_gemm_gpu.h).
+// transposed convolutions whose kernel equals their stride, which run as a GEMM (layers/conv/deconv_gemm_gpu.h),
+// depthwise convolutions, which run as kiln's kernel (layers/conv/depthwise_gpu.h), and 1x1 convolutions of a
+// 1x1 input, which run as a GEMM (layers/conv/pointwise_gemm_gpu.h).
 //
 // The convolution's epilogue is [bias add (if the layer has a bias), activation (if one was folded
 // in)]. At load the op tries graphs that contain the whole epilogue, then a shorter prefix of it, down
@@ -19,6 +21,8 @@
 #include "layers/conv/conv.h"
 #include "layers/conv/conv_gpu_graph.h"
 #include "layers/conv/deconv_gemm_gpu.h"
+#include "layers/conv/depthwise_gpu.h"
+#include "layers/conv/pointwise_gemm_gpu.h"
 
 namespace kiln::gpu {
 
@@ -116,6 +120,7 @@ class ConvOp final : public GpuOp {
         }
         if (plan && (!plan->from_fallback || !fallback_k)) {
           fused_ = k;
+          from_fallback_ = plan->from_fallback;
           choice_ = plan->choice;
           workspace_ = static_cast<std::uint64_t>(plan->workspace);
           measured_ms_ = plan->measured_ms;
@@ -129,6 +134,7 @@ class ConvOp final : public GpuOp {
     }
     if (fallback_k) {
       fused_ = *fallback_k;
+      from_fallback_ = true;
       choice_ = fallback_choice;
       workspace_ = fallback_workspace;
       return;
@@ -175,6 +181,9 @@ class ConvOp final : public GpuOp {
     return s + ")";
   }
   std::uint64_t workspace_bytes() const override { return workspace_; }
+  // True when the chosen plan came from cuDNN's fallback list or runs on engine 0, its generic one
+  // (which the heuristics also offer for depthwise graphs in NHWC half).
+  bool on_generic_engine() const { return from_fallback_ || choice_.engine_id == 0; }
 
  private:
   int epilogue_steps() const { return (b_ ? 1 : 0) + (act_ ? 1 : 0); }
@@ -231,6 +240,7 @@ class ConvOp final : public GpuOp {
   std::int64_t weight_alignment_;
   FilterLayout filter_;                    // Fp16 only
   int fused_ = 0;
+  bool from_fallback_ = false;
   EngineChoice choice_;
   std::uint64_t workspace_ = 0;
   double measured_ms_ = -1.0;
@@ -238,13 +248,33 @@ class ConvOp final : public GpuOp {
 
 OpDeclaration declare(const Layer& layer, Precision p) {
   OpDeclaration d;
-  d.weights = weight_forms(layer_as<ConvLayer>(layer), p);
+  const ConvLayer& conv = layer_as<ConvLayer>(layer);
+  d.weights = weight_forms(conv, p);
+  // Both forms of a depthwise filter (a few KiB): which path runs is an engine option build() reads.
+  if (is_depthwise(conv.params())) {
+    for (const WeightRequest& r : depthwise_weight_forms(conv, p)) d.weights.push_back(r);
+  }
   d.accepts_epilogues = kActivationEpilogue;
   return d;
 }
 
 std::unique_ptr<GpuOp> build(const OpBuildEnv& env) {
   const ConvLayer& layer = layer_as<ConvLayer>(env.layer);
+  if (is_depthwise(layer.params())) {
+    const DepthwiseAlgo how = env.options.depthwise;
+    if (how == DepthwiseAlgo::Kiln) return make_depthwise_op(env);
+    if (how == DepthwiseAlgo::Auto && env.precision() == Precision::Fp16) {
+      // cuDNN's graph where a specialised engine runs it, kiln's kernel where only the generic engine 0
+      // (or nothing) does: Note [depthwise convolution].
+      try {
+        auto conv = std::make_unique<ConvOp>(env);
+        if (!conv->on_generic_engine()) return conv;
+      } catch (const CudnnError&) {
+      }
+      return make_depthwise_op(env);
+    }
+  }
+  if (is_pointwise_of_vector(layer.params(), layer.input_shapes()[0])) return make_pointwise_gemm_op(env);
   const DeconvAlgo mode = env.options.deconv;
   if (mode == DeconvAlgo::Gemm || (mode == DeconvAlgo::Auto && env.precision() != Precision::Fp16)) {
     const DeconvGemmPlan plan = plan_deconv_gemm(layer.params(), layer.output_shape(), env.precision(), env.max_batch,

@@ -4,6 +4,10 @@
 
 #include <cublasLt.h>
 
+#include <cstdlib>
+#include <string>
+#include <utility>
+
 #include "engine/gpu/backend.h"
 #include "engine/gpu/check.h"
 #include "engine/gpu/resource.h"
@@ -123,6 +127,31 @@ TEST(GpuOptions, BuiltFromTheCommandLineStringsInOnePlace) {
               HasSubstr("--workspace-mb: expected a size in MiB from 0 to 2^30, got -1"));
   EXPECT_THAT(message_of<UsageError>([] { engine_options_from("bf16", "heuristic", 8); }),
               HasSubstr("got 'bf16'"));
+}
+
+// The A/B switches of the environment: KILN_DECONV and KILN_DEPTHWISE pick a path or name the choices.
+TEST(GpuOptions, EnvironmentPicksDeconvolutionAndDepthwisePaths) {
+  const auto with_env = [](const char* name, const char* value) {
+    setenv(name, value, 1);
+    GpuEngineOptions o;
+    std::string error;
+    try {
+      o = engine_options_from("fp16", "heuristic", 8);
+    } catch (const UsageError& e) {
+      error = e.what();
+    }
+    unsetenv(name);
+    return std::make_pair(o, error);
+  };
+  EXPECT_EQ(engine_options_from("fp16", "heuristic", 8).depthwise, DepthwiseAlgo::Auto);
+  EXPECT_EQ(with_env("KILN_DEPTHWISE", "kiln").first.depthwise, DepthwiseAlgo::Kiln);
+  EXPECT_EQ(with_env("KILN_DEPTHWISE", "cudnn").first.depthwise, DepthwiseAlgo::Cudnn);
+  EXPECT_EQ(with_env("KILN_DEPTHWISE", "auto").first.depthwise, DepthwiseAlgo::Auto);
+  EXPECT_THAT(with_env("KILN_DEPTHWISE", "fast").second,
+              HasSubstr("KILN_DEPTHWISE: expected auto, kiln or cudnn, got 'fast'"));
+  EXPECT_EQ(with_env("KILN_DECONV", "gemm").first.deconv, DeconvAlgo::Gemm);
+  EXPECT_EQ(with_env("KILN_DECONV", "dgrad").first.deconv, DeconvAlgo::DataGradient);
+  EXPECT_THAT(with_env("KILN_DECONV", "x").second, HasSubstr("KILN_DECONV: expected auto, gemm or dgrad, got 'x'"));
 }
 
 class GpuRunErrors : public ::testing::Test {

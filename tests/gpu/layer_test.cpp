@@ -142,7 +142,57 @@ std::vector<Case> cases() {
   v.push_back(conv_case("conv_groups2", {3, 6, 8, 8}, conv([](ConvSpec& c) { c.groups = 2; c.padding = {1, 1}; })));
   v.push_back(conv_case("conv_depthwise", {3, 8, 7, 7},
                         conv([](ConvSpec& c) { c.out = 8; c.groups = 8; c.padding = {1, 1}; })));
+  // Depthwise convolutions (kiln's kernel, Note [depthwise convolution]): MobileNet's 3x3 stride 2 with
+  // relu6 on 144 channels (18 vectors of 8), EfficientNet's 5x5 stride 2 with silu, ConvNeXt's 7x7
+  // without bias, dilation with odd channels (fp16 pads 5 to 8), an asymmetric kernel and stride with
+  // sigmoid (whose value at 0 must not reach the pad channels), and no padding.
+  const auto dw = [&](std::int64_t ch, auto set) {
+    return conv([&](ConvSpec& c) {
+      c.out = ch;
+      c.groups = ch;
+      c.gain = 4.0f;
+      set(c);
+    });
+  };
+  v.push_back(conv_case("dwconv3x3_s2_relu6_c144", {3, 144, 13, 11}, dw(144, [](ConvSpec& c) {
+                          c.stride = {2, 2}; c.padding = {1, 1}; c.activation = {"relu6"}; })));
+  v.push_back(conv_case("dwconv5x5_s2_silu_c40", {3, 40, 15, 14}, dw(40, [](ConvSpec& c) {
+                          c.kernel = {5, 5}; c.stride = {2, 2}; c.padding = {2, 2}; c.activation = {"silu"}; })));
+  v.push_back(conv_case("dwconv7x7_nobias_c16", {3, 16, 9, 8}, dw(16, [](ConvSpec& c) {
+                          c.kernel = {7, 7}; c.padding = {3, 3}; c.bias = false; })));
+  v.push_back(conv_case("dwconv_dilation2_hardswish_c5", {3, 5, 10, 9}, dw(5, [](ConvSpec& c) {
+                          c.padding = {2, 2}; c.dilation = {2, 2}; c.activation = {"hardswish"}; })));
+  v.push_back(conv_case("dwconv3x5_s1x2_sigmoid_c24", {3, 24, 7, 12}, dw(24, [](ConvSpec& c) {
+                          c.kernel = {3, 5}; c.stride = {1, 2}; c.padding = {1, 2}; c.activation = {"sigmoid"}; })));
+  v.push_back(conv_case("dwconv3x3_nopad_c8", {3, 8, 6, 6}, dw(8, [](ConvSpec&) {})));
+  // 5x5 stride 1 (EfficientNet) and a 7x7 over a row of 13.
+  v.push_back(conv_case("dwconv5x5_s1_relu_c32", {3, 32, 11, 13}, dw(32, [](ConvSpec& c) {
+                          c.kernel = {5, 5}; c.padding = {2, 2}; c.activation = {"relu"}; })));
+  v.push_back(conv_case("dwconv7x7_w13_c8", {3, 8, 5, 13}, dw(8, [](ConvSpec& c) { c.kernel = {7, 7}; c.padding = {3, 3}; })));
   v.push_back(conv_case("conv1x1", {3, 13, 5, 5}, conv([](ConvSpec& c) { c.out = 7; c.kernel = {1, 1}; })));
+  // 1x1 convolutions of a 1x1 input run as a GEMM (layers/conv/pointwise_gemm_gpu.h): with a folded
+  // activation, without bias at odd channel counts, with a stride (still 1x1), and the whole
+  // squeeze-excitation block of EfficientNet / MobileNet-V3 (pool, two such convs, gate multiply).
+  v.push_back(conv_case("conv1x1_of_vector_sigmoid_c40", {3, 40, 1, 1}, conv([](ConvSpec& c) {
+                          c.out = 10; c.kernel = {1, 1}; c.gain = 4.0f; c.activation = {"sigmoid"}; })));
+  v.push_back(conv_case("conv1x1_of_vector_nobias_c5", {3, 5, 1, 1}, conv([](ConvSpec& c) {
+                          c.out = 7; c.kernel = {1, 1}; c.bias = false; })));
+  v.push_back(conv_case("conv1x1_of_vector_stride2_silu_c16", {3, 16, 1, 1}, conv([](ConvSpec& c) {
+                          c.out = 24; c.kernel = {1, 1}; c.stride = {2, 2}; c.activation = {"silu"}; })));
+  {
+    Case se{"conv_squeeze_excitation_c24",
+            {{"x", {3, 24, 9, 7}}},
+            {"{name: p, op: global_avg_pool2d, inputs: [x]}",
+             "{name: f1, op: conv2d, inputs: [p], attributes: {out_channels: 6, kernel_size: 1}, weights: {weight: w1, bias: b1}}",
+             "{name: a1, op: silu, inputs: [f1]}",
+             "{name: f2, op: conv2d, inputs: [a1], attributes: {out_channels: 24, kernel_size: 1}, weights: {weight: w2, bias: b2}}",
+             "{name: g, op: sigmoid, inputs: [f2]}",
+             "{name: l, op: mul, inputs: [x, g]}"},
+            {{"w1", {6, 24, 1, 1}}, {"b1", {6}}, {"w2", {24, 6, 1, 1}}, {"b2", {24}}},
+            "l",
+            true};
+    v.push_back(se);
+  }
   v.push_back(conv_case("conv_asymmetric", {3, 3, 9, 8},
                         conv([](ConvSpec& c) { c.out = 5; c.kernel = {3, 1}; c.stride = {2, 1}; c.padding = {1, 0}; })));
   v.push_back(conv_case("conv_19to21", {3, 19, 12, 12}, conv([](ConvSpec& c) { c.out = 21; c.padding = {1, 1}; })));
@@ -331,6 +381,44 @@ TEST_P(GpuConvTest, MatchesCpuReferenceUnfusedFindMode) {
   expect_matches_cpu(model.dir(), options, 3, {3, 2}, kFp16Tol);
 }
 
+// Depthwise convolutions by every path GpuEngineOptions::depthwise offers: kiln's kernel, cuDNN's graph,
+// and Auto's pick between them (the layer report says which ran). Each matches the CPU
+// reference.
+class GpuDepthwiseTest : public ::testing::TestWithParam<Case> {};
+
+std::vector<Case> depthwise_cases() {
+  std::vector<Case> out;
+  for (Case& c : cases()) {
+    if (c.label.rfind("dwconv", 0) == 0 || c.label == "conv_depthwise") out.push_back(std::move(c));
+  }
+  return out;
+}
+
+TEST_P(GpuDepthwiseTest, EveryPathMatchesTheCpuReference) {
+  KILN_REQUIRE_GPU();
+  const Case& c = GetParam();
+  const TestModel model(c.inputs, c.layers, {c.output}, c.weights);
+  for (const Precision p : {Precision::Fp32, Precision::Fp16}) {
+    for (const DepthwiseAlgo how : {DepthwiseAlgo::Kiln, DepthwiseAlgo::Cudnn, DepthwiseAlgo::Auto}) {
+      GpuEngineOptions options;
+      options.precision = p;
+      options.depthwise = how;
+      const auto engine = GpuEngine::load(model.dir(), options);
+      const std::string impl = engine->layer_reports().at(0).implementation;
+      const bool kiln = impl.rfind("kiln depthwise kernel", 0) == 0;
+      if (how != DepthwiseAlgo::Auto) {
+        EXPECT_EQ(kiln, how != DepthwiseAlgo::Cudnn) << impl;
+      }
+      // fp32 and tf32 keep cuDNN's graph under Auto.
+      if (how == DepthwiseAlgo::Auto && p == Precision::Fp32) {
+        EXPECT_FALSE(kiln) << impl;
+      }
+      SCOPED_TRACE(impl);
+      expect_matches_cpu(model.dir(), options, 3, {3, 2}, p == Precision::Fp16 ? kFp16Tol : kFp32Tol);
+    }
+  }
+}
+
 // Host side: prelu declares its slopes (float; fp16 pads per-channel ones to the stored channels) and
 // is no epilogue (a producer's epilogue carries no weights); the other activations are epilogues.
 TEST(ActivationDeclarations, PreluDeclaresItsSlopesAndIsNoEpilogue) {
@@ -360,6 +448,7 @@ TEST(ActivationDeclarations, PreluDeclaresItsSlopesAndIsNoEpilogue) {
 
 INSTANTIATE_TEST_SUITE_P(Table, GpuLayerTest, ::testing::ValuesIn(cases()), case_label);
 INSTANTIATE_TEST_SUITE_P(Table, GpuConvTest, ::testing::ValuesIn(conv_cases()), case_label);
+INSTANTIATE_TEST_SUITE_P(Table, GpuDepthwiseTest, ::testing::ValuesIn(depthwise_cases()), case_label);
 
 }  // namespace
 }  // namespace kiln::gpu::test
