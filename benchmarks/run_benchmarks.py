@@ -50,7 +50,7 @@ SHAPES = {"autoencoder": (3, 512, 512), "resnet18": (3, 224, 224), "resnet50": (
 # torchvision's standard families (kiln_export.zoo.TORCHVISION), not in the default set: --models mobilenet_v2,...
 ZOO_SHAPES = {name: (3, 224, 224) for name in (
     "mobilenet_v2", "mobilenet_v3_large", "efficientnet_b0", "squeezenet1_1", "shufflenet_v2_x1_0", "densenet121",
-    "fcn_resnet50", "deeplabv3_mobilenet_v3_large")}
+    "fcn_resnet50", "deeplabv3_mobilenet_v3_large", "convnext_tiny")}
 # fp32 eager+graph ms at batch 1 and 32 (anchors section 1), to estimate how long a measurement takes.
 EST_MS = {("autoencoder", 1): 1.64, ("autoencoder", 32): 44.5, ("resnet18", 1): 1.24, ("resnet18", 32): 4.12,
           ("resnet50", 1): 2.24, ("resnet50", 32): 10.7, ("unet", 1): 1.13, ("unet", 32): 20.7}

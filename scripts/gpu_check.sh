@@ -5,7 +5,7 @@
 # Logs go to ${OUT:-out/gpu_check}: summary.txt and results.tar.gz (every log and JSON report); the last
 # lines printed are the summary.
 #
-#   bash scripts/gpu_check.sh [stage ...]     stages: env build test gputest compare zoo imports deconv_ab
+#   bash scripts/gpu_check.sh [stage ...]     stages: env build test gputest compare zoo zoo_perf depthwise_ab imports deconv_ab
 #                                             sanitize demo profile ab
 #                                             (default: all but gputest and ab; gputest runs only
 #                                             kiln_gpu_tests, test runs every CTest test and them)
@@ -66,7 +66,8 @@ if want test; then
 fi
 
 if want gputest && ! want test; then
-  "$KILN_BUILD/tests/gpu/kiln_gpu_tests" --gtest_brief=1 >"$OUT/gpu_tests.log" 2>&1
+  # KILN_GTEST_FILTER narrows the run (a gtest filter), for a short check of the tests a change touches.
+  "$KILN_BUILD/tests/gpu/kiln_gpu_tests" --gtest_brief=1 --gtest_filter="${KILN_GTEST_FILTER:-*}" >"$OUT/gpu_tests.log" 2>&1
   note "gpu tests: $(grep -E '^\[  (PASSED|FAILED|SKIPPED)' "$OUT/gpu_tests.log" | tr '\n' ' ')"
   grep -E "^\[  FAILED" "$OUT/gpu_tests.log" | head -20 | tee -a "$summary"
 fi
@@ -115,6 +116,57 @@ if want zoo; then
     note "zoo $prec ${extra}: rc=$? $(tail -1 "$OUT/zoo.log")"
   done
   grep -E "PASS|FAIL" "$OUT/zoo.log" | sed 's/^/  /' >>"$summary"
+fi
+
+if want zoo_perf; then
+  # The zoo models (calibrated exports of the zoo stage): kiln bench at batch 1 and 32 in fp16 and fp32, and
+  # a kiln profile at batch 32 in fp16 (KILN_ZOO_PERF_MODELS picks them; default every exported one).
+  : >"$OUT/zoo_perf.log"
+  for dir in "$models"/zoo_calibrated/*/; do
+    name=$(basename "$dir")
+    case " ${KILN_ZOO_PERF_MODELS:-$name} " in *" $name "*) ;; *) continue ;; esac
+    # KILN_ZOO_PERF_DEPTHWISE="cudnn kiln" times both depthwise paths (layers/conv/depthwise_gpu.h).
+    for dw in ${KILN_ZOO_PERF_DEPTHWISE:-kiln}; do
+      line="zoo_perf $name (depthwise $dw):"
+      for prec in fp16 fp32; do
+        for batch in 1 32; do
+          json="$OUT/zoo_bench_${name}_${prec}_b${batch}_${dw}.json"
+          KILN_DEPTHWISE=$dw "$KILN_BUILD/kiln" bench --model "$dir" --batch "$batch" --precision "$prec" --no-transfers \
+            --cuda-graph --warmup-ms 100 --duration-s 0.5 --json "$json" >>"$OUT/zoo_perf.log" 2>&1
+          ms=$("$py" -c "import json,sys; d=json.load(open(sys.argv[1])); print('%.3f' % d['ms']['compute']['median'])" \
+               "$json" 2>/dev/null || echo "?")
+          line="$line $prec/b$batch $ms"
+        done
+      done
+      note "$line ms"
+    done
+    echo "== $name batch 32 fp16" >>"$OUT/zoo_profile.log"
+    "$KILN_BUILD/kiln" profile --model "$dir" --batch 32 --precision fp16 >>"$OUT/zoo_profile.log" 2>&1
+  done
+fi
+
+if want depthwise_ab; then
+  # Every depthwise path (GpuEngineOptions::depthwise, KILN_DEPTHWISE) on the models that have such
+  # layers, random weights, kiln bench in fp16 and fp32 at KILN_DEPTHWISE_BATCHES (default 32).
+  for name in ${KILN_DEPTHWISE_MODELS:-mobilenet_v2 efficientnet_b0 convnext_tiny}; do
+    dir="$models/dw_$name"
+    [ -f "$dir/model.yaml" ] || PYTHONPATH="$KILN_ROOT/exporter" "$py" -m kiln_export --model "kiln_export.zoo:$name" \
+      --input-shape 1,3,224,224 --out "$dir" >>"$OUT/depthwise_ab.log" 2>&1
+    for prec in ${KILN_DEPTHWISE_PRECISIONS:-fp16 fp32}; do
+      for batch in ${KILN_DEPTHWISE_BATCHES:-32}; do
+        line="depthwise $name $prec b$batch:"
+        for mode in cudnn kiln auto; do
+          json="$OUT/dw_${name}_${prec}_b${batch}_${mode}.json"
+          KILN_DEPTHWISE=$mode "$KILN_BUILD/kiln" bench --model "$dir" --batch "$batch" --precision "$prec" \
+            --no-transfers --cuda-graph --warmup-ms 100 --duration-s 0.4 --json "$json" >>"$OUT/depthwise_ab.log" 2>&1
+          ms=$("$py" -c "import json,sys; d=json.load(open(sys.argv[1])); print('%.3f' % d['ms']['compute']['median'])" \
+               "$json" 2>/dev/null || echo "?")
+          line="$line $mode $ms"
+        done
+        note "$line ms"
+      done
+    done
+  done
 fi
 
 if want imports; then
