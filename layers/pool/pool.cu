@@ -15,6 +15,31 @@ struct Window {
   std::int64_t divisor;  // 0: none
 };
 
+// Folds one value into a partial result: the larger (NaN wins, as in PyTorch) or the sum.
+__device__ __forceinline__ void pool_combine(float& acc, float v, int is_max) {
+  if (is_max) {
+    if (v > acc || isnan(v)) acc = v;
+  } else {
+    acc += v;
+  }
+}
+
+// The output of a window of `valid` input positions from its V partial results: average pooling
+// divides as PyTorch does (divisor_override, else the padded or the valid count); stored pad channels
+// (c + j >= real channels) become 0.
+template <int V>
+__device__ __forceinline__ void pool_finish(float (&acc)[V], const Window& win, const PoolSpan& sh, const PoolSpan& sw,
+                                            std::int64_t valid, std::int64_t c, std::int64_t channels) {
+  if (!win.is_max) {
+    const std::int64_t count = win.divisor > 0 ? win.divisor : win.count_pad ? sh.padded * sw.padded : valid;
+#pragma unroll
+    for (int j = 0; j < V; ++j) acc[j] = valid == 0 ? 0.0f : acc[j] / static_cast<float>(count);
+  }
+#pragma unroll
+  for (int j = 0; j < V; ++j)
+    if (c + j >= channels) acc[j] = 0.0f;  // fp16 pad channels
+}
+
 // One thread per V stored elements of y in memory order; V > 1 only with the channels innermost, so
 // the V elements are consecutive channels of one output position.
 template <class T, int V, class Coords>
@@ -30,23 +55,9 @@ __global__ void pool_kernel(const T* x, T* y, TensorView xv, Coords coords_of_y,
         float f[V];
         load_n<T, V>(x + offset_of(xv, k.n, k.c, hh, ww), f);
 #pragma unroll
-        for (int j = 0; j < V; ++j) {
-          if (win.is_max) {
-            if (f[j] > acc[j] || isnan(f[j])) acc[j] = f[j];
-          } else {
-            acc[j] += f[j];
-          }
-        }
+        for (int j = 0; j < V; ++j) pool_combine(acc[j], f[j], win.is_max);
       }
-    if (!win.is_max) {
-      const std::int64_t valid = span_count(sh) * span_count(sw);
-      const std::int64_t count = win.divisor > 0 ? win.divisor : win.count_pad ? sh.padded * sw.padded : valid;
-#pragma unroll
-      for (int j = 0; j < V; ++j) acc[j] = valid == 0 ? 0.0f : acc[j] / static_cast<float>(count);
-    }
-#pragma unroll
-    for (int j = 0; j < V; ++j)
-      if (k.c + j >= xv.c) acc[j] = 0.0f;  // fp16 pad channels
+    pool_finish<V>(acc, win, sh, sw, span_count(sh) * span_count(sw), k.c, xv.c);
     store_n<T, V>(y + v * V, acc);
   }
 }
@@ -82,13 +93,7 @@ __global__ void pool_window_kernel(const T* x, T* y, TensorView xv, TensorView y
       float f[V];
       load_n<T, V>(x + offset_of(xv, n, c, hh, ww), f);
 #pragma unroll
-      for (int j = 0; j < V; ++j) {
-        if (win.is_max) {
-          if (f[j] > acc[j] || isnan(f[j])) acc[j] = f[j];
-        } else {
-          acc[j] += f[j];
-        }
-      }
+      for (int j = 0; j < V; ++j) pool_combine(acc[j], f[j], win.is_max);
     }
   }
   const int me = row * lanes + lane;
@@ -99,29 +104,14 @@ __global__ void pool_window_kernel(const T* x, T* y, TensorView xv, TensorView y
     if (row < half) {
       const int other = (row + half) * lanes + lane;
 #pragma unroll
-      for (int j = 0; j < V; ++j) {
-        const float b = partial[other][j];
-        if (win.is_max) {
-          if (b > partial[me][j] || isnan(b)) partial[me][j] = b;
-        } else {
-          partial[me][j] += b;
-        }
-      }
+      for (int j = 0; j < V; ++j) pool_combine(partial[me][j], partial[other][j], win.is_max);
     }
     __syncthreads();
   }
   if (row != 0 || c >= xv.cs) return;
 #pragma unroll
   for (int j = 0; j < V; ++j) acc[j] = partial[me][j];
-  if (!win.is_max) {
-    const std::int64_t valid = static_cast<std::int64_t>(area);
-    const std::int64_t count = win.divisor > 0 ? win.divisor : win.count_pad ? sh.padded * sw.padded : valid;
-#pragma unroll
-    for (int j = 0; j < V; ++j) acc[j] = valid == 0 ? 0.0f : acc[j] / static_cast<float>(count);
-  }
-#pragma unroll
-  for (int j = 0; j < V; ++j)
-    if (c + j >= xv.c) acc[j] = 0.0f;  // fp16 pad channels
+  pool_finish<V>(acc, win, sh, sw, static_cast<std::int64_t>(area), c, xv.c);
   store_n<T, V>(y + offset_of(yv, n, c, oh, ow), acc);
 }
 
