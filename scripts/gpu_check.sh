@@ -29,6 +29,18 @@ want() { local s; for s in "${stages[@]}"; do [ "$s" = "$1" ] && return 0; done;
 py="$(kiln_python)"
 models="$OUT/models"  # exported models stay here, out of the results
 
+# One `kiln bench` (CUDA graph, no transfers) of model folder DIR at BATCH and PREC, with the environment
+# assignments given after them (KILN_DEPTHWISE=kiln ...); its JSON goes to JSON, its output to LOG. Prints
+# the median GPU compute ms, or ? when the run failed.
+bench_ms() {  # JSON LOG DIR BATCH PREC [VAR=value ...]
+  local json=$1 log=$2 dir=$3 batch=$4 prec=$5
+  shift 5
+  env "$@" "$KILN_BUILD/kiln" bench --model "$dir" --batch "$batch" --precision "$prec" --no-transfers --cuda-graph \
+    --warmup-ms 100 --duration-s 0.5 --json "$json" >>"$log" 2>&1
+  "$py" -c "import json,sys; d=json.load(open(sys.argv[1])); print('%.3f' % d['ms']['compute']['median'])" \
+    "$json" 2>/dev/null || echo "?"
+}
+
 if want env; then
   {
     date -u
@@ -130,11 +142,8 @@ if want zoo_perf; then
       line="zoo_perf $name (depthwise $dw):"
       for prec in fp16 fp32; do
         for batch in 1 32; do
-          json="$OUT/zoo_bench_${name}_${prec}_b${batch}_${dw}.json"
-          KILN_DEPTHWISE=$dw "$KILN_BUILD/kiln" bench --model "$dir" --batch "$batch" --precision "$prec" --no-transfers \
-            --cuda-graph --warmup-ms 100 --duration-s 0.5 --json "$json" >>"$OUT/zoo_perf.log" 2>&1
-          ms=$("$py" -c "import json,sys; d=json.load(open(sys.argv[1])); print('%.3f' % d['ms']['compute']['median'])" \
-               "$json" 2>/dev/null || echo "?")
+          ms=$(bench_ms "$OUT/zoo_bench_${name}_${prec}_b${batch}_${dw}.json" "$OUT/zoo_perf.log" "$dir" "$batch" "$prec" \
+               KILN_DEPTHWISE="$dw")
           line="$line $prec/b$batch $ms"
         done
       done
@@ -156,11 +165,8 @@ if want depthwise_ab; then
       for batch in ${KILN_DEPTHWISE_BATCHES:-32}; do
         line="depthwise $name $prec b$batch:"
         for mode in cudnn kiln auto; do
-          json="$OUT/dw_${name}_${prec}_b${batch}_${mode}.json"
-          KILN_DEPTHWISE=$mode "$KILN_BUILD/kiln" bench --model "$dir" --batch "$batch" --precision "$prec" \
-            --no-transfers --cuda-graph --warmup-ms 100 --duration-s 0.4 --json "$json" >>"$OUT/depthwise_ab.log" 2>&1
-          ms=$("$py" -c "import json,sys; d=json.load(open(sys.argv[1])); print('%.3f' % d['ms']['compute']['median'])" \
-               "$json" 2>/dev/null || echo "?")
+          ms=$(bench_ms "$OUT/dw_${name}_${prec}_b${batch}_${mode}.json" "$OUT/depthwise_ab.log" "$dir" "$batch" "$prec" \
+               KILN_DEPTHWISE="$mode")
           line="$line $mode $ms"
         done
         note "$line ms"
@@ -193,11 +199,8 @@ if want deconv_ab; then
       for batch in ${KILN_DECONV_BATCHES:-1 32}; do
         line="deconv $name $prec b$batch:"
         for mode in dgrad gemm; do
-          KILN_DECONV=$mode "$KILN_BUILD/kiln" bench --model "$models/$name" --batch "$batch" --precision "$prec" \
-            --no-transfers --cuda-graph --warmup-ms 100 --duration-s 0.5 --json "$OUT/deconv_${name}_${prec}_b${batch}_${mode}.json" \
-            >>"$OUT/deconv_ab.log" 2>&1
-          ms=$("$py" -c "import json,sys; d=json.load(open(sys.argv[1])); print('%.3f' % d['ms']['compute']['median'])" \
-               "$OUT/deconv_${name}_${prec}_b${batch}_${mode}.json" 2>/dev/null || echo "?")
+          ms=$(bench_ms "$OUT/deconv_${name}_${prec}_b${batch}_${mode}.json" "$OUT/deconv_ab.log" "$models/$name" "$batch" \
+               "$prec" KILN_DECONV="$mode")
           line="$line $mode $ms ms"
         done
         note "$line"
