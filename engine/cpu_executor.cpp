@@ -30,25 +30,45 @@ const float* CpuWeightStore::get(const TensorEntry& tensor) const {
 
 CpuExecutor::CpuExecutor(const Graph& graph, const TensorFile& weights) : graph_(graph), weights_(weights) {}
 
+std::shared_ptr<const Graph> CpuExecutor::graph_for(const std::vector<Shape>& input_shapes) const {
+  // The graph's own shapes: no copy (an aliasing pointer that owns nothing).
+  if (input_shapes == graph_.input_shapes()) return std::shared_ptr<const Graph>(std::shared_ptr<void>(), &graph_);
+  const std::lock_guard<std::mutex> lock(shapes_mutex_);
+  return shapes_.get(input_shapes,
+                     [&] { return std::make_shared<const Graph>(graph_.at_input_shapes(input_shapes)); });
+}
+
+std::size_t CpuExecutor::cached_shapes() const {
+  const std::lock_guard<std::mutex> lock(shapes_mutex_);
+  return shapes_.size();
+}
+
 RunResult CpuExecutor::run(const std::vector<HostTensor>& inputs, std::int64_t batch,
+                           const RunOptions& options) const {
+  if (!graph_.dynamic()) return run_on(graph_, inputs, batch, options);
+  const std::shared_ptr<const Graph> graph = graph_for(graph_.run_shapes(inputs));
+  return run_on(*graph, inputs, batch, options);
+}
+
+RunResult CpuExecutor::run_on(const Graph& graph, const std::vector<HostTensor>& inputs, std::int64_t batch,
                               const RunOptions& options) const {
-  graph_.check_run_inputs(inputs, batch);
-  const auto& in_ids = graph_.input_tensors();
-  const MemoryPlan keep_plan = options.keep_layer_outputs ? graph_.plan_keeping_all() : MemoryPlan{};
-  const MemoryPlan& plan = options.keep_layer_outputs ? keep_plan : graph_.plan();
+  graph.check_run_inputs(inputs, batch);
+  const auto& in_ids = graph.input_tensors();
+  const MemoryPlan keep_plan = options.keep_layer_outputs ? graph.plan_keeping_all() : MemoryPlan{};
+  const MemoryPlan& plan = options.keep_layer_outputs ? keep_plan : graph.plan();
   std::vector<float> arena;
   // A --max-batch far beyond the machine's memory must be an error naming the size, not std::bad_alloc
   // (or, with overcommit, the OOM killer). Checked against the host memory limit first because
   // sanitizer allocators abort on huge requests instead of throwing.
   const std::uint64_t arena_floats = plan.arena_bytes / sizeof(float) + 1;
   check_host_allocation("the CPU reference path",
-                        "the activation arena for max batch " + std::to_string(graph_.max_batch()),
+                        "the activation arena for max batch " + std::to_string(graph.max_batch()),
                         arena_floats * sizeof(float));
   try {
     arena.resize(static_cast<std::size_t>(arena_floats));
   } catch (const std::bad_alloc&) {
     throw Error("cannot allocate the CPU activation arena of " + std::to_string(plan.arena_bytes) +
-                " bytes planned for max batch " + std::to_string(graph_.max_batch()) +
+                " bytes planned for max batch " + std::to_string(graph.max_batch()) +
                 " (load the model with a smaller max batch)");
   }
   auto at = [&](int tensor) { return arena.data() + plan.offsets[tensor] / sizeof(float); };
@@ -56,11 +76,11 @@ RunResult CpuExecutor::run(const std::vector<HostTensor>& inputs, std::int64_t b
   for (std::size_t i = 0; i < in_ids.size(); ++i) std::copy(inputs[i].data.begin(), inputs[i].data.end(), at(in_ids[i]));
 
   RunResult result;
-  for (std::size_t l = 0; l < graph_.layers().size(); ++l) {
-    const Layer& layer = *graph_.layers()[l];
+  for (std::size_t l = 0; l < graph.layers().size(); ++l) {
+    const Layer& layer = *graph.layers()[l];
     CpuForwardArgs args;
-    for (int t : graph_.layer_inputs(static_cast<int>(l))) args.inputs.push_back(at(t));
-    const int out = graph_.output_tensor_of(static_cast<int>(l));
+    for (int t : graph.layer_inputs(static_cast<int>(l))) args.inputs.push_back(at(t));
+    const int out = graph.output_tensor_of(static_cast<int>(l));
     args.output = at(out);
     args.batch = batch;
     args.weights = &weights_;
@@ -70,8 +90,8 @@ RunResult CpuExecutor::run(const std::vector<HostTensor>& inputs, std::int64_t b
       result.layers.push_back(HostTensor{layer.name(), s, std::vector<float>(at(out), at(out) + element_count(s))});
     }
   }
-  for (int t : graph_.output_tensors()) {
-    const GraphTensor& gt = graph_.tensors()[t];
+  for (int t : graph.output_tensors()) {
+    const GraphTensor& gt = graph.tensors()[t];
     const Shape s = Layer::at_batch(gt.shape, batch);
     result.outputs.push_back(HostTensor{gt.name, s, std::vector<float>(at(t), at(t) + element_count(s))});
   }

@@ -26,7 +26,103 @@ std::uint64_t activation_bytes(const Shape& shape, const std::string& what) {
   return *bytes;
 }
 
+// Note [input sizes]
+// An input's dimensions are fixed at export, but for its batch (up to the max batch given at load) and,
+// where model.yaml gives the input a `min_hw`/`max_hw` range, its height and width. A graph is built
+// for one set of input shapes: by default the largest the model allows, which is the graph engines
+// plan their memory with (every tensor of a smaller input is no larger: the ops kiln has all give
+// outputs that grow with their inputs), and on demand for the shapes of a run (at_input_shapes), which
+// the backends cache per shape.
+std::string hw_text(std::int64_t h, std::int64_t w) { return std::to_string(h) + "×" + std::to_string(w); }
+
+// "[N,3,H,W] with 16 <= H <= 512 and 16 <= W <= 512", "[N,3,32,32]": what input `in` takes.
+std::string accepted_shape(const InputSpec& in) {
+  std::string s = "[N";
+  for (std::size_t d = 1; d < in.shape.size(); ++d) {
+    s += ",";
+    s += in.dynamic_hw() && d >= 2 ? (d == 2 ? "H" : "W") : std::to_string(in.shape[d]);
+  }
+  s += "]";
+  if (in.dynamic_hw()) {
+    s += " with " + std::to_string(in.min_hw[0]) + " <= H <= " + std::to_string(in.max_hw[0]) + " and " +
+         std::to_string(in.min_hw[1]) + " <= W <= " + std::to_string(in.max_hw[1]);
+  }
+  return s;
+}
+
+// "" when `shape` (any batch) fits input `in`, else why not.
+std::string shape_problem(const ModelSpec& spec, const InputSpec& in, const Shape& shape) {
+  bool fits = shape.size() == in.shape.size() && !shape.empty() && shape[0] >= 1;
+  for (std::size_t d = 1; fits && d < shape.size(); ++d) {
+    if (in.dynamic_hw() && d >= 2) {
+      fits = shape[d] >= in.min_hw[d - 2] && shape[d] <= in.max_hw[d - 2];
+    } else {
+      fits = shape[d] == in.shape[d];
+    }
+  }
+  if (fits) return "";
+  std::string why = "input '" + in.name + "' has shape " + shape_to_string(shape) + "; the model takes " +
+                    accepted_shape(in) + " (" + where(spec, in.line);
+  if (in.dynamic_hw()) {
+    why += "its height × width range, given at export";
+  } else if (in.shape.size() == 4 && shape.size() == 4 && shape[1] == in.shape[1]) {
+    why += "its size " + hw_text(in.shape[2], in.shape[3]) +
+           " is fixed: export with --dynamic-hw MINxMIN:MAXxMAX for other sizes";
+  } else {
+    why += "the shape it was exported with";
+  }
+  return why + ")";
+}
+
 }  // namespace
+
+bool Graph::dynamic() const {
+  return std::any_of(spec_.inputs.begin(), spec_.inputs.end(), [](const InputSpec& in) { return in.dynamic_hw(); });
+}
+
+std::vector<Shape> Graph::input_shapes() const {
+  std::vector<Shape> out;
+  for (int t : inputs_) out.push_back(tensors_[static_cast<std::size_t>(t)].shape);
+  return out;
+}
+
+std::string Graph::input_shape_problem(std::size_t input, const Shape& shape) const {
+  return shape_problem(spec_, spec_.inputs.at(input), shape);
+}
+
+std::vector<Shape> Graph::run_shapes(const std::vector<HostTensor>& inputs) const {
+  if (inputs.size() != inputs_.size()) {
+    throw UsageError("the model takes " + std::to_string(inputs_.size()) + " input(s), got " +
+                     std::to_string(inputs.size()));
+  }
+  std::vector<Shape> out;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const Shape& own = tensors_[static_cast<std::size_t>(inputs_[i])].shape;
+    if (inputs[i].shape.empty()) {
+      out.push_back(own);
+      continue;
+    }
+    const std::string problem = input_shape_problem(i, inputs[i].shape);
+    if (!problem.empty()) throw UsageError(problem);
+    out.push_back(Layer::at_batch(inputs[i].shape, max_batch_));
+  }
+  return out;
+}
+
+Graph Graph::at_input_shapes(const std::vector<Shape>& shapes) const {
+  GraphBuildOptions options;
+  options.max_batch = max_batch_;
+  options.alignment = alignment_;
+  options.input_shapes = shapes;
+  try {
+    return build(spec_, manifest_, options);
+  } catch (const ModelError& e) {
+    // The layer that cannot take this size names itself; say which size it was.
+    std::string sizes;
+    for (const Shape& s : shapes) sizes += (sizes.empty() ? "" : ", ") + shape_to_string(s);
+    throw ModelError("at input shape " + sizes + ": " + e.what());
+  }
+}
 
 int Graph::tensor_index(const std::string& name) const {
   const auto it = tensor_index_.find(name);
@@ -49,13 +145,29 @@ Graph Graph::build(const ModelSpec& spec, const Manifest& manifest, const GraphB
   }
   if (options.max_batch < 0) throw UsageError("max batch must be positive, got " + std::to_string(options.max_batch));
   g.max_batch_ = options.max_batch > 0 ? options.max_batch : written_batch;
+  g.alignment_ = options.alignment;
+  if (!options.input_shapes.empty() && options.input_shapes.size() != g.spec_.inputs.size()) {
+    throw UsageError("the model takes " + std::to_string(g.spec_.inputs.size()) + " input(s), " +
+                     std::to_string(options.input_shapes.size()) + " input shape(s) given");
+  }
 
   std::unordered_map<std::string, int>& index = g.tensor_index_;
   index.reserve(g.spec_.inputs.size() + g.spec_.layers.size());
-  for (const InputSpec& in : g.spec_.inputs) {
+  for (std::size_t k = 0; k < g.spec_.inputs.size(); ++k) {
+    const InputSpec& in = g.spec_.inputs[k];
+    Shape shape = in.shape;
+    if (in.dynamic_hw()) {
+      shape[2] = in.max_hw[0];
+      shape[3] = in.max_hw[1];
+    }
+    if (!options.input_shapes.empty()) {
+      shape = options.input_shapes[k];
+      const std::string problem = shape_problem(spec, in, Layer::at_batch(shape, written_batch));
+      if (!problem.empty()) throw UsageError(problem);
+    }
     GraphTensor t;
     t.name = in.name;
-    t.shape = Layer::at_batch(in.shape, g.max_batch_);
+    t.shape = Layer::at_batch(shape, g.max_batch_);
     t.bytes = activation_bytes(t.shape, where(spec, in.line) + "input '" + in.name + "'" +
                                            (g.max_batch_ != written_batch
                                                 ? " at max batch " + std::to_string(g.max_batch_)

@@ -34,6 +34,13 @@ struct GraphBuildOptions {
   // Largest batch the graph will run; 0 = the batch written in model.yaml's inputs.
   std::int64_t max_batch = 0;
   std::uint64_t alignment = 256;
+  // The input shapes to build for, one per model input (their batch dimension is ignored: tensors are
+  // at max_batch). Empty: each input as model.yaml writes it, except that an input with a dynamic
+  // height × width (InputSpec::dynamic_hw) takes the largest of its range, so that the graph's memory
+  // plan holds every size the model may run at. A shape given here must be the model's but for a
+  // dynamic input's height and width, which must lie in its range (UsageError naming the input, the
+  // size and the range otherwise).
+  std::vector<Shape> input_shapes;
 };
 
 class KILN_API Graph {
@@ -45,6 +52,21 @@ class KILN_API Graph {
   const ModelSpec& spec() const { return spec_; }
   const Manifest& manifest() const { return manifest_; }
   std::int64_t max_batch() const { return max_batch_; }
+
+  // Shapes (Note [input sizes] in engine/graph.cpp). True when some input has a dynamic height × width.
+  bool dynamic() const;
+  // The shape of each input tensor of this graph, at max batch.
+  std::vector<Shape> input_shapes() const;
+  // The input shapes (at max batch) of a run of `inputs`: each HostTensor's own shape with its batch
+  // replaced, or this graph's where the HostTensor has none. Checks each against the model (rank,
+  // fixed dimensions, a dynamic input's range) and throws UsageError naming the input otherwise.
+  std::vector<Shape> run_shapes(const std::vector<HostTensor>& inputs) const;
+  // Checks one input's shape (any batch) against the model as run_shapes does; "" when it fits, else
+  // the problem ("input 'x' has height × width 9×9, outside 16×16..512×512, the range ...").
+  std::string input_shape_problem(std::size_t input, const Shape& shape) const;
+  // The same model built for other input shapes (GraphBuildOptions::input_shapes; same max batch and
+  // alignment). Every layer is rebuilt, so a size that a layer cannot take is a ModelError naming it.
+  Graph at_input_shapes(const std::vector<Shape>& shapes) const;
 
   // Layers in execution order; layer i is step i of the plan.
   const std::vector<std::unique_ptr<Layer>>& layers() const { return layers_; }
@@ -78,6 +100,7 @@ class KILN_API Graph {
   ModelSpec spec_;
   Manifest manifest_;
   std::int64_t max_batch_ = 1;
+  std::uint64_t alignment_ = 256;
   std::vector<std::unique_ptr<Layer>> layers_;
   std::vector<GraphTensor> tensors_;
   std::unordered_map<std::string, int> tensor_index_;  // name -> index in tensors_

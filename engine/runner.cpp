@@ -17,7 +17,7 @@ namespace {
 class CpuRunner : public ModelRunner {
  public:
   explicit CpuRunner(const RunnerOptions& options)
-      : model_(load_model(options.model, GraphBuildOptions{options.max_batch, 256})),
+      : model_(load_model(options.model, GraphBuildOptions{options.max_batch, 256, {}})),
         executor_(model_.graph, model_.weights) {}
   const Graph& graph() const override { return model_.graph; }
   std::string device_description() const override { return "cpu (reference path, fp32)"; }
@@ -100,11 +100,20 @@ std::vector<HostTensor> match_inputs(const Graph& graph, std::vector<HostTensor>
     HostTensor* const it = &tensors[match[k]];
     check_rank(source, name, it->shape, graph.tensors()[id].shape);
     const std::int64_t batch = ordered.empty() ? (it->shape.empty() ? 1 : it->shape[0]) : ordered[0].shape[0];
-    const Shape want = Layer::at_batch(graph.tensors()[id].shape, batch);
-    if (it->shape != want)
-      throw UsageError(source + ": tensor '" + name + "' has shape " + shape_to_string(it->shape) +
-                       ", the model input needs " + shape_to_string(want) +
-                       (ordered.empty() ? "" : " (all inputs share the first input's batch)"));
+    if (graph.dynamic()) {
+      // Any height × width in a dynamic input's range (Note [input sizes] in engine/graph.cpp).
+      const std::string problem = graph.input_shape_problem(k, it->shape);
+      if (!problem.empty()) throw UsageError(source + ": " + problem);
+      if (it->shape[0] != batch)
+        throw UsageError(source + ": tensor '" + name + "' has batch " + std::to_string(it->shape[0]) +
+                         ", the first input's is " + std::to_string(batch) + " (all inputs share one batch)");
+    } else {
+      const Shape want = Layer::at_batch(graph.tensors()[id].shape, batch);
+      if (it->shape != want)
+        throw UsageError(source + ": tensor '" + name + "' has shape " + shape_to_string(it->shape) +
+                         ", the model input needs " + shape_to_string(want) +
+                         (ordered.empty() ? "" : " (all inputs share the first input's batch)"));
+    }
     ordered.push_back(std::move(*it));
   }
   return ordered;

@@ -44,7 +44,7 @@ bool gpu_available(std::string* why_not) {
 }
 
 std::shared_ptr<const gpu::GpuEngine> load_gpu_engine(const RunnerOptions& options) {
-  return gpu::GpuEngine::load(options.model, gpu_options(options), GraphBuildOptions{options.max_batch, 256});
+  return gpu::GpuEngine::load(options.model, gpu_options(options), GraphBuildOptions{options.max_batch, 256, {}});
 }
 
 std::unique_ptr<ModelRunner> make_gpu_runner(const RunnerOptions& options) {

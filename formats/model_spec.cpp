@@ -27,6 +27,10 @@ constexpr std::size_t kMaxOutputs = 64;
 constexpr std::size_t kMaxLayers = 100000;
 constexpr std::size_t kMaxInputRank = 8;
 constexpr std::int64_t kMaxInputDim = std::int64_t{1} << 31;
+// The largest height or width a dynamic input may declare: the arena is sized for the range's max,
+// so it bounds what a file can make a context allocate (with the shape's other dimensions, whose
+// product the graph checks against 64-bit byte counts).
+constexpr std::int64_t kMaxDynamicHw = std::int64_t{1} << 16;
 constexpr const char* kTopKeys = "format, version, weights, inputs, layers, outputs";
 
 class Ctx {
@@ -170,9 +174,44 @@ void define(Defined& defined, const std::string& name, const Node& n, const Ctx&
   }
 }
 
+// `min_hw` and `max_hw`: a dynamic height × width range, both or neither, on a 4-D input, each a pair
+// 1 <= d <= 2^16 with min <= the example shape's size <= max.
+void read_hw_range(const MapView& m, const std::string& field, InputSpec& in, const Ctx& c) {
+  const std::optional<Node> min = m.get("min_hw");
+  const std::optional<Node> max = m.get("max_hw");
+  if (!min && !max) return;
+  const Node given = min ? *min : *max;
+  if (!min || !max) c.fail(given, field + ": min_hw and max_hw go together (the range of a dynamic height × width)");
+  if (in.shape.size() != 4) {
+    c.fail(given, field + ": min_hw/max_hw: only a 4-D [N, C, H, W] input has a dynamic height × width, this one has "
+                      "rank " + std::to_string(in.shape.size()));
+  }
+  const auto pair = [&](const Node& node, const std::string& key) {
+    std::vector<std::int64_t> v;
+    for (const Node& d : list_of(node, field + ": " + key, 2, 2, c)) {
+      const std::int64_t x = int_of(d, field + ": " + key, c);
+      if (x < 1 || x > kMaxDynamicHw) {
+        c.fail(d, field + ": " + key + ": expected 1 <= d <= 65536, found " + std::to_string(x));
+      }
+      v.push_back(x);
+    }
+    return v;
+  };
+  in.min_hw = pair(*min, "min_hw");
+  in.max_hw = pair(*max, "max_hw");
+  const char* axis[] = {"height", "width"};
+  for (int k = 0; k < 2; ++k) {
+    const std::int64_t example = in.shape[static_cast<std::size_t>(2 + k)];
+    if (in.min_hw[k] > example || example > in.max_hw[k]) {
+      c.fail(given, field + ": the example " + axis[k] + " " + std::to_string(example) + " is outside min_hw..max_hw " +
+                        std::to_string(in.min_hw[k]) + ".." + std::to_string(in.max_hw[k]));
+    }
+  }
+}
+
 InputSpec input_of(const Node& n, std::size_t index, Defined& defined, const Ctx& c) {
   const std::string what = "inputs[" + std::to_string(index) + "]";
-  const MapView m(n, what, {"name", "shape", "dtype"}, c);
+  const MapView m(n, what, {"name", "shape", "dtype", "min_hw", "max_hw"}, c);
   InputSpec in;
   in.line = yaml::line_of(n);
   const Node name = m.required("name");
@@ -189,6 +228,7 @@ InputSpec input_of(const Node& n, std::size_t index, Defined& defined, const Ctx
     if (v < 1 || v > kMaxInputDim) c.fail(d, field + ": shape: expected 1 <= d <= 2^31, found " + std::to_string(v));
     in.shape.push_back(v);
   }
+  read_hw_range(m, field, in, c);
   return in;
 }
 

@@ -72,9 +72,15 @@ class KILN_API Attributes {
 
 struct InputSpec {
   std::string name;
-  Shape shape;  // batch first
+  Shape shape;  // batch first: the example shape the model was exported with
   DType dtype = DType::F32;
   int line = 0;
+  // A 4-D input whose height and width may change from run to run: the inclusive range
+  // min_hw[0]..max_hw[0] × min_hw[1]..max_hw[1], which holds shape[2], shape[3]. Both empty for an
+  // input whose every dimension but the batch is fixed.
+  std::vector<std::int64_t> min_hw;
+  std::vector<std::int64_t> max_hw;
+  bool dynamic_hw() const { return !max_hw.empty(); }
 };
 
 struct LayerSpec {

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -21,11 +22,20 @@ BenchResult run_cpu_bench(const BenchConfig& config);
 // `workspace_mb`: the engine's per-layer workspace cap (as kiln run's --workspace-mb).
 BenchResult run_gpu_bench(const BenchConfig& config, std::int64_t workspace_mb);
 
-// The inputs a bench or profile runs on: the tensors of `file` (a .manifest, matched to the model's
-// inputs by name, each of the input's shape at `batch`), or, when `file` is empty, uniform random
-// values in [-1, 1] from a fixed seed (never zeros: they can run faster than real data).
-// Throws UsageError naming the file, the tensor, the expected and the found shape.
-std::vector<HostTensor> bench_inputs(const Graph& graph, std::int64_t batch, const std::string& file);
+// The inputs a bench or profile runs on, at `c.batch`: the tensors of `c.input_file` (a .manifest,
+// matched to the model's inputs by name, each of the input's shape, or for a dynamic input any size
+// in its range), or, when there is none, uniform random values in [-1, 1] from a fixed seed (never
+// zeros: they can run faster than real data) of the export's example shapes, a dynamic input's
+// height × width set by `c.hw` when given. Throws UsageError naming the file, the tensor, the expected
+// and the found shape, or --shape for a size the model does not take.
+std::vector<HostTensor> bench_inputs(const Graph& graph, const BenchConfig& c);
+
+// The shapes of `inputs`, batch first (what the GPU context's shape overloads take).
+std::vector<Shape> shapes_of(const std::vector<HostTensor>& inputs);
+
+// The graph a run of `inputs` computes: `graph` itself (not owned) when they have its input shapes,
+// else `graph` built for theirs (a dynamic model at another size): for FLOPs, bytes and output sizes.
+std::shared_ptr<const Graph> run_graph(const Graph& graph, const std::vector<HostTensor>& inputs);
 
 // The total of the layers' flops_per_sample times `batch`.
 double graph_flops(const Graph& graph, std::int64_t batch);

@@ -35,9 +35,9 @@ BenchResult run_cpu_bench(const BenchConfig& config) {
   const CpuExecutor executor(graph, weights);
   r.load.context_ms = ms_since(t);
   r.config.model_name = spec.name;
-  r.flops_per_batch = graph_flops(graph, config.batch);
-
-  const std::vector<HostTensor> inputs = bench_inputs(graph, config.batch, config.input_file);
+  const std::vector<HostTensor> inputs = bench_inputs(graph, config);
+  r.flops_per_batch = graph_flops(*run_graph(graph, inputs), config.batch);
+  for (const HostTensor& in : inputs) r.input_shapes += (r.input_shapes.empty() ? "" : ",") + shape_to_string(in.shape);
   t = Clock::now();
   executor.run(inputs, config.batch);
   r.load.first_inference_ms = ms_since(t);

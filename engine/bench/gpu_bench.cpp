@@ -42,6 +42,7 @@ struct Lane {
   std::vector<float*> out_ptrs;
   PinnedBuffer h_in, h_out;  // every input (output) back to back
   std::vector<std::uint64_t> in_bytes, out_bytes;
+  std::vector<Shape> shapes;  // the inputs', batch first
   gpu::CapturedRun graph;
   std::vector<Slot> slots;
   std::size_t next = 0;
@@ -59,15 +60,13 @@ struct MemoryWatch {
 };
 
 std::unique_ptr<Lane> make_lane(const std::shared_ptr<const gpu::GpuEngine>& engine,
-                                const std::vector<HostTensor>& inputs, std::int64_t batch) {
+                                const std::vector<HostTensor>& inputs) {
   auto lane = std::make_unique<Lane>(engine);
-  const Graph& g = engine->graph();
+  lane->shapes = shapes_of(inputs);
   std::uint64_t in_total = 0, out_total = 0;
   for (const HostTensor& t : inputs) lane->in_bytes.push_back(t.data.size() * sizeof(float));
-  for (int id : g.output_tensors()) {
-    lane->out_bytes.push_back(element_count(Layer::at_batch(g.tensors()[static_cast<std::size_t>(id)].shape, batch)) *
-                              sizeof(float));
-  }
+  // Builds the inputs' size first if it is not the engine's own (a dynamic model).
+  for (const Shape& s : lane->ctx.output_shapes(lane->shapes)) lane->out_bytes.push_back(element_count(s) * sizeof(float));
   for (std::uint64_t b : lane->in_bytes) in_total += b;
   for (std::uint64_t b : lane->out_bytes) out_total += b;
   lane->h_in = PinnedBuffer(in_total, "bench inputs (pinned)");
@@ -88,7 +87,7 @@ std::unique_ptr<Lane> make_lane(const std::shared_ptr<const gpu::GpuEngine>& eng
   for (std::size_t i = 0; i < kRing; ++i) {
     lane->slots.push_back(Slot{gpu::make_event(), gpu::make_event(), gpu::make_event(), gpu::make_event()});
   }
-  lane->ctx.prepare(batch);
+  lane->ctx.prepare(lane->shapes);
   return lane;
 }
 
@@ -110,11 +109,11 @@ void copy_out(Lane& lane) {
   }
 }
 
-void compute(Lane& lane, std::int64_t batch) {
+void compute(Lane& lane) {
   if (lane.graph)
     lane.graph.replay();
   else
-    lane.ctx.run_device(lane.in_ptrs, lane.out_ptrs, batch);
+    lane.ctx.run_device(lane.in_ptrs, lane.out_ptrs, lane.shapes);
 }
 
 double elapsed_ms(const Event& from, const Event& to) {
@@ -151,7 +150,7 @@ void enqueue_iteration(Lane& lane, const BenchConfig& c, bool measured, Samples&
     copy_in(lane);
     KILN_CUDA_CHECK(cudaEventRecord(slot.inputs_in.get(), stream));
   }
-  compute(lane, c.batch);
+  compute(lane);
   if (c.transfers) {
     KILN_CUDA_CHECK(cudaEventRecord(slot.computed.get(), stream));
     copy_out(lane);
@@ -197,20 +196,22 @@ BenchResult run_gpu_bench(const BenchConfig& c, std::int64_t workspace_mb) {
   r.load.other_ms = std::max(0.0, load_ms - lt.parse_ms - lt.upload_ms - lt.select_ms);
   r.device_description = engine->device_description();
   r.config.model_name = engine->graph().spec().name;
-  r.flops_per_batch = graph_flops(engine->graph(), c.batch);
   mem.sample();
 
-  const std::vector<HostTensor> inputs = bench_inputs(engine->graph(), c.batch, c.input_file);
+  const std::vector<HostTensor> inputs = bench_inputs(engine->graph(), c);
+  r.flops_per_batch = graph_flops(*run_graph(engine->graph(), inputs), c.batch);
+  for (const HostTensor& in : inputs) r.input_shapes += (r.input_shapes.empty() ? "" : ",") + shape_to_string(in.shape);
   t = Clock::now();
   std::vector<std::unique_ptr<Lane>> lanes;
-  for (std::int64_t i = 0; i < c.streams; ++i) lanes.push_back(make_lane(engine, inputs, c.batch));
+  for (std::int64_t i = 0; i < c.streams; ++i) lanes.push_back(make_lane(engine, inputs));
   r.load.context_ms = ms_since(t);
+  r.load.shape_build_ms = lanes[0]->ctx.last_shape_build_ms();
   mem.sample();
 
   // The first result: inputs in, one run, outputs back, as an application's first call would.
   t = Clock::now();
   copy_in(*lanes[0]);
-  compute(*lanes[0], c.batch);
+  compute(*lanes[0]);
   copy_out(*lanes[0]);
   lanes[0]->ctx.synchronize();
   r.load.first_inference_ms = ms_since(t);
@@ -218,7 +219,7 @@ BenchResult run_gpu_bench(const BenchConfig& c, std::int64_t workspace_mb) {
 
   if (c.cuda_graph) {
     t = Clock::now();
-    for (auto& lane : lanes) lane->graph = lane->ctx.capture_device(lane->in_ptrs, lane->out_ptrs, c.batch);
+    for (auto& lane : lanes) lane->graph = lane->ctx.capture_device(lane->in_ptrs, lane->out_ptrs, lane->shapes);
     r.load.graph_capture_ms = ms_since(t);
     mem.sample();
   }

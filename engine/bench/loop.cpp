@@ -22,41 +22,70 @@ void check_config(const BenchConfig& c) {
   }
 }
 
-std::vector<HostTensor> bench_inputs(const Graph& graph, std::int64_t batch, const std::string& file) {
+std::vector<HostTensor> bench_inputs(const Graph& graph, const BenchConfig& c) {
+  const std::int64_t batch = c.batch;
+  const std::string& file = c.input_file;
+  const auto& inputs = graph.spec().inputs;
+  if (!c.hw.empty() && !graph.dynamic()) {
+    throw UsageError("--shape: this model's input sizes are fixed at export (export with --dynamic-hw "
+                     "MINxMIN:MAXxMAX to run other sizes)");
+  }
   std::vector<HostTensor> out;
   if (file.empty()) {
     std::mt19937 rng(20261121);
     std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
-    for (int id : graph.input_tensors()) {
-      const GraphTensor& t = graph.tensors()[static_cast<std::size_t>(id)];
-      HostTensor h{t.name, Layer::at_batch(t.shape, batch), {}};
+    for (std::size_t k = 0; k < inputs.size(); ++k) {
+      Shape shape = Layer::at_batch(inputs[k].shape, batch);
+      if (inputs[k].dynamic_hw() && c.hw.size() == 2) {
+        shape[2] = c.hw[0];
+        shape[3] = c.hw[1];
+      }
+      const std::string problem = graph.input_shape_problem(k, shape);
+      if (!problem.empty()) throw UsageError("--shape: " + problem);
+      HostTensor h{inputs[k].name, shape, {}};
       h.data.resize(element_count(h.shape));
       for (float& v : h.data) v = uniform(rng);
       out.push_back(std::move(h));
     }
     return out;
   }
+  if (!c.hw.empty()) throw UsageError("--shape and --input: the input file's tensors give the shape; pass one of them");
   std::vector<HostTensor> found = read_host_tensors(file);
-  for (int id : graph.input_tensors()) {
-    const GraphTensor& t = graph.tensors()[static_cast<std::size_t>(id)];
-    const Shape want = Layer::at_batch(t.shape, batch);
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const std::string& name = inputs[i].name;
     std::size_t k = 0;
-    while (k < found.size() && found[k].name != t.name) ++k;
+    while (k < found.size() && found[k].name != name) ++k;
     if (k == found.size()) {
       std::string have;
       for (const HostTensor& h : found) have += (have.empty() ? "" : ", ") + h.name;
-      throw UsageError(file + ": no tensor named '" + t.name + "' for the model input of that name (it holds: " +
+      throw UsageError(file + ": no tensor named '" + name + "' for the model input of that name (it holds: " +
                        (have.empty() ? std::string("nothing") : have) + ")");
     }
-    if (found[k].shape != want) {
-      throw UsageError(file + ": tensor '" + t.name + "' has shape " + shape_to_string(found[k].shape) +
-                       ", the model input at batch " + std::to_string(batch) + " is " + shape_to_string(want) +
-                       " (pass --batch " + std::to_string(found[k].shape.empty() ? 1 : found[k].shape[0]) +
-                       " or write the file at this batch)");
+    const Shape& given = found[k].shape;
+    const std::string problem = graph.input_shape_problem(i, given);
+    if (!problem.empty() || given[0] != batch) {
+      throw UsageError(file + ": tensor '" + name + "' has shape " + shape_to_string(given) +
+                       (problem.empty() ? "" : ": " + problem) +
+                       (given.empty() || given[0] == batch
+                            ? std::string()
+                            : " (its batch is not " + std::to_string(batch) + "; pass --batch " +
+                                  std::to_string(given[0]) + " or write the file at this batch)"));
     }
     out.push_back(std::move(found[k]));
   }
   return out;
+}
+
+std::vector<Shape> shapes_of(const std::vector<HostTensor>& inputs) {
+  std::vector<Shape> out;
+  for (const HostTensor& t : inputs) out.push_back(t.shape);
+  return out;
+}
+
+std::shared_ptr<const Graph> run_graph(const Graph& graph, const std::vector<HostTensor>& inputs) {
+  const std::vector<Shape> shapes = graph.run_shapes(inputs);
+  if (shapes == graph.input_shapes()) return std::shared_ptr<const Graph>(std::shared_ptr<void>(), &graph);
+  return std::make_shared<const Graph>(graph.at_input_shapes(shapes));
 }
 
 double graph_flops(const Graph& graph, std::int64_t batch) {

@@ -111,12 +111,14 @@ std::string format_report(const BenchResult& r, const BenchSummary& s) {
                      static_cast<long long>(c.streams), c.cuda_graph ? "CUDA graph replay" : "layer by layer launches",
                      c.transfers ? "with host<->device transfers" : "no transfers (device buffers in and out)");
   }
-  out += "inputs: " + (c.input_file.empty() ? std::string("random uniform [-1, 1]") : c.input_file) + "\n";
+  out += "inputs: " + (c.input_file.empty() ? std::string("random uniform [-1, 1]") : c.input_file) +
+         (r.input_shapes.empty() ? std::string() : ", shape " + r.input_shapes) + "\n";
   const LoadSplit& l = r.load;
   out += strprintf("\nstart-up: %.1f ms to the first result = parse %.1f + upload %.1f + algorithm selection %.1f",
                    l.to_first_result_ms(), l.parse_ms, l.upload_ms, l.select_ms);
   if (l.other_ms > 0) out += strprintf(" + other load %.1f", l.other_ms);
   out += strprintf(" + context %.1f + first inference %.1f ms", l.context_ms, l.first_inference_ms);
+  if (l.shape_build_ms > 0) out += strprintf(" (this input size built in %.1f ms of the context's)", l.shape_build_ms);
   out += "\n";
   if (gpu) {
     out += strprintf("          CUDA init before the load %.1f ms", l.cuda_init_ms);
@@ -165,6 +167,7 @@ void write_json(JsonWriter& j, const BenchResult& r, const BenchSummary& s) {
   j.value("device", c.device).value("device_description", r.device_description);
   j.value("precision", c.precision).value("algo", c.algo).value("batch", c.batch).value("streams", c.streams);
   j.value("cuda_graph", c.cuda_graph).value("transfers", c.transfers).value("input_file", c.input_file);
+  j.value("input_shapes", r.input_shapes);
   j.value("warmup_ms", c.warmup_ms).value("warmup_iterations", r.warmup_iterations);
   j.value("iterations", static_cast<std::uint64_t>(s.latency.count)).value("wall_s", r.wall_s);
   j.value("throughput_qps", s.throughput_qps).value("images_per_s", s.images_per_s);
@@ -179,6 +182,7 @@ void write_json(JsonWriter& j, const BenchResult& r, const BenchSummary& s) {
       .value("context_ms", l.context_ms)
       .value("first_inference_ms", l.first_inference_ms)
       .value("graph_capture_ms", l.graph_capture_ms)
+      .value("shape_build_ms", l.shape_build_ms)
       .value("to_first_result_ms", l.to_first_result_ms())
       .end_object();
   const MemorySplit& m = r.memory;

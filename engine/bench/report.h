@@ -28,6 +28,10 @@ struct BenchConfig {
   std::int64_t iterations = 10;  // at least this many measured iterations...
   double duration_s = 3;         // ...and at least this much measured wall time
   std::string input_file;        // inputs read from this tensor file; empty = random uniform [-1, 1]
+  // --shape HxW: the height × width of a dynamic model's inputs (Note [input sizes] in engine/graph.cpp);
+  // empty = the --input file's, else the export's example size. The engine is loaded for the range's
+  // largest size as an application would, so the run exercises a context's per-size build.
+  std::vector<std::int64_t> hw;
 };
 
 // Start-up cost in host wall milliseconds; a phase that does not apply is 0.
@@ -40,6 +44,7 @@ struct LoadSplit {
   double context_ms = 0;          // execution contexts: arena + workspace, plans for the batch, graph capture
   double first_inference_ms = 0;  // the first run, to its result on the host
   double graph_capture_ms = 0;    // --cuda-graph: capturing the run (after the first result; not in the total)
+  double shape_build_ms = 0;      // gpu, a dynamic model at a size not its largest: building that size (in context_ms)
   // From the start of the model load (after CUDA init) to the first result.
   double to_first_result_ms() const {
     return parse_ms + upload_ms + select_ms + other_ms + context_ms + first_inference_ms;
@@ -78,6 +83,7 @@ struct BenchResult {
   std::int64_t warmup_iterations = 0;
   double wall_s = 0;           // measured iterations' host wall time, first submission to last completion
   double flops_per_batch = 0;  // sum over layers of flops_per_sample × batch
+  std::string input_shapes;    // "[1,3,1080,1920]" (several inputs: comma-separated)
 };
 
 // Warn when the timed metric's coefficient of variation is above this fraction.

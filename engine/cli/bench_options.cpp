@@ -10,6 +10,20 @@
 
 namespace kiln {
 
+std::vector<std::int64_t> parse_hw(const std::string& text, const std::string& option) {
+  const std::size_t x = text.find('x');
+  const auto number = [&](const std::string& part) -> std::int64_t {
+    if (part.empty() || part.size() > 6 || part.find_first_not_of("0123456789") != std::string::npos) return -1;
+    return std::stoll(part);
+  };
+  const std::int64_t h = x == std::string::npos ? -1 : number(text.substr(0, x));
+  const std::int64_t w = x == std::string::npos ? -1 : number(text.substr(x + 1));
+  if (h < 1 || w < 1) {
+    throw UsageError(option + ": expected HEIGHTxWIDTH like 1080x1920, got '" + text + "'");
+  }
+  return {h, w};
+}
+
 void add_bench_options(CLI::App& cmd, BenchCliOptions& o, const std::string& iterations_help) {
   bench::BenchConfig& c = o.config;
   c.device = "auto";
@@ -30,6 +44,10 @@ void add_bench_options(CLI::App& cmd, BenchCliOptions& o, const std::string& ite
   cli::add_string(cmd, "--input", "FILE", c.input_file,
                   "input tensors (.manifest + .bin, names as the model's inputs, shape at --batch)")
       ->default_str("random, uniform in [-1, 1]");
+  cli::add_string(cmd, "--shape", "HxW", o.shape,
+                  "input height x width for a model exported with --dynamic-hw (any size in its range; the "
+                  "engine is loaded for the largest, as an application would)")
+      ->default_str("the --input file's, else the export's example size");
   cli::add_double(cmd, "--warmup-ms", "MS", c.warmup_ms,
                   "run this long before measuring (first runs load kernels and fill caches)");
   cli::add_int(cmd, "--iterations", "N", c.iterations, iterations_help);
@@ -51,6 +69,7 @@ void resolve_bench_options(BenchCliOptions& o, bool gpu_only) {
     c.device = resolve_device(c.device);
   }
   if (c.batch < 0) throw UsageError("--batch: expected 0 (the model's) or more, got " + std::to_string(c.batch));
+  if (!o.shape.empty()) c.hw = parse_hw(o.shape, "--shape");
   if (c.batch == 0 && !c.input_file.empty()) {
     c.batch = input_batch(c.model, read_host_tensors(c.input_file), c.input_file);
   }

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "engine/bench/report.h"
 
@@ -15,9 +16,13 @@ namespace kiln {
 struct BenchCliOptions {
   bench::BenchConfig config;
   std::int64_t workspace_mb = 256;
+  std::string shape;  // --shape HxW, parsed into config.hw by resolve_bench_options
 };
 
-// Adds --model, --device, --precision (fp32|tf32|fp16), --algo, --workspace-mb, --batch, --input,
+// "1080x1920" -> {1080, 1920}; UsageError naming `option` for anything else.
+std::vector<std::int64_t> parse_hw(const std::string& text, const std::string& option);
+
+// Adds --model, --device, --precision (fp32|tf32|fp16), --algo, --workspace-mb, --batch, --input, --shape,
 // --warmup-ms, --iterations and --duration-s with their help text, showing the values `o` holds as
 // the defaults. `iterations_help` says what one iteration is.
 void add_bench_options(CLI::App& cmd, BenchCliOptions& o, const std::string& iterations_help);

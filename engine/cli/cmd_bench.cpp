@@ -40,7 +40,7 @@ int bench_command(BenchCommandOptions& o) {
     ro.workspace_mb = o.bench.workspace_mb;
     ro.max_batch = c.batch;
     auto runner = make_runner(ro);
-    const std::vector<HostTensor> inputs = bench::bench_inputs(runner->graph(), c.batch, c.input_file);
+    const std::vector<HostTensor> inputs = bench::bench_inputs(runner->graph(), c);
     if (!report_nonfinite(ro, *runner, inputs, c.batch, runner->run(inputs, c.batch, RunOptions{}))) {
       return kExitMismatch;
     }

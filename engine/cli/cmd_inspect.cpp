@@ -142,7 +142,7 @@ int inspect_gpu(const InspectCommandOptions& o) {
 }
 
 int inspect_cpu(const InspectCommandOptions& o) {
-  const Graph g = load_graph(o.runner.model, GraphBuildOptions{o.runner.max_batch, 256});
+  const Graph g = load_graph(o.runner.model, GraphBuildOptions{o.runner.max_batch, 256, {}});
   const MemoryPlan& plan = g.plan();
   const char* device = "cpu (reference path)";
   Json j = model_json(g, device);

@@ -26,7 +26,7 @@ struct DeviceIo {
   std::vector<float*> out;
 };
 
-DeviceIo make_io(const gpu::GpuEngine& engine, const std::vector<HostTensor>& inputs, std::int64_t batch) {
+DeviceIo make_io(gpu::ExecutionContext& ctx, const std::vector<HostTensor>& inputs) {
   DeviceIo io;
   for (const HostTensor& t : inputs) {
     io.buffers.emplace_back(t.data.size() * sizeof(float), "profile input buffer");
@@ -34,9 +34,7 @@ DeviceIo make_io(const gpu::GpuEngine& engine, const std::vector<HostTensor>& in
         cudaMemcpy(io.buffers.back().data(), t.data.data(), io.buffers.back().size(), cudaMemcpyHostToDevice));
     io.in.push_back(io.buffers.back().as<float>());
   }
-  const Graph& g = engine.graph();
-  for (int id : g.output_tensors()) {
-    const Shape s = Layer::at_batch(g.tensors()[static_cast<std::size_t>(id)].shape, batch);
+  for (const Shape& s : ctx.output_shapes(bench::shapes_of(inputs))) {
     io.buffers.emplace_back(element_count(s) * sizeof(float), "profile output buffer");
     io.out.push_back(io.buffers.back().as<float>());
   }
@@ -58,14 +56,18 @@ int profile_command(ProfileCommandOptions& o) {
   GraphBuildOptions go;
   go.max_batch = c.batch;
   const auto engine = gpu::GpuEngine::load(c.model, eo, go);
-  const Graph& g = engine->graph();
   gpu::ExecutionContext ctx(engine);
-  const DeviceIo io = make_io(*engine, bench::bench_inputs(g, c.batch, c.input_file), c.batch);
-  ctx.prepare(c.batch);
+  const std::vector<HostTensor> inputs = bench::bench_inputs(engine->graph(), c);
+  const std::vector<Shape> shapes = bench::shapes_of(inputs);
+  // The layers as this size computes them (a dynamic model at a size not its largest: that size's graph).
+  const std::shared_ptr<const Graph> run_graph = bench::run_graph(engine->graph(), inputs);
+  const Graph& g = *run_graph;
+  const DeviceIo io = make_io(ctx, inputs);
+  ctx.prepare(shapes);
 
   auto t = bench::Clock::now();
   do {
-    ctx.run_device(io.in, io.out, c.batch);
+    ctx.run_device(io.in, io.out, shapes);
     ctx.synchronize();
   } while (bench::ms_since(t) < c.warmup_ms);
 
@@ -83,7 +85,7 @@ int profile_command(ProfileCommandOptions& o) {
   timed.start();
   while (timed.more(static_cast<std::int64_t>(whole.size()))) {
     KILN_CUDA_CHECK(cudaEventRecord(start.get(), ctx.stream()));
-    ctx.run_device(io.in, io.out, c.batch);
+    ctx.run_device(io.in, io.out, shapes);
     KILN_CUDA_CHECK(cudaEventRecord(stop.get(), ctx.stream()));
     KILN_CUDA_CHECK(cudaEventSynchronize(stop.get()));
     float ms = 0;
@@ -101,7 +103,7 @@ int profile_command(ProfileCommandOptions& o) {
   bench::MeasureLoop profiled(c, "profiled runs");
   profiled.start();
   while (profiled.more(static_cast<std::int64_t>(total.size()))) {
-    const gpu::ProfiledRun run = ctx.run_device_profiled(io.in, io.out, c.batch);
+    const gpu::ProfiledRun run = ctx.run_device_profiled(io.in, io.out, shapes);
     for (std::size_t i = 0; i < layers; ++i) per_layer[i].push_back(run.layer_ms[i]);
     ran = run.ran;
     in_copy.push_back(run.input_copy_ms);

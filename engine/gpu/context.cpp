@@ -9,8 +9,27 @@
 #include "engine/gpu/layout.h"
 #include "engine/gpu/memory.h"
 #include "engine/gpu/op.h"
+#include "engine/shape_cache.h"
 
 namespace kiln::gpu {
+
+namespace {
+
+// One set of input shapes a context runs: the engine's own (variant null) or a ShapeVariant it built,
+// with the layers' prepared plans per batch.
+struct ShapeState {
+  std::shared_ptr<const ShapeVariant> variant;
+  const Graph* graph = nullptr;
+  const GpuEngine* engine = nullptr;
+  // Declared last: prepared plans reference the variant's ops.
+  std::map<std::int64_t, std::vector<std::unique_ptr<PreparedOp>>> prepared;
+
+  const GpuOp* op(std::size_t layer) const {
+    return variant ? variant->ops[layer].get() : engine->op(static_cast<int>(layer));
+  }
+};
+
+}  // namespace
 
 struct ExecutionContext::Resources {
   std::shared_ptr<const GpuEngine> engine;
@@ -34,10 +53,71 @@ struct ExecutionContext::Resources {
   // run_device_profiled's events: [before inputs, after inputs, after layer 0, ..., after outputs].
   // Empty until the first profiled run.
   std::vector<Event> profile_events;
+  double last_shape_build_ms = 0;
   // Declared last: prepared plans reference the handles above and must go first.
-  std::map<std::int64_t, std::vector<std::unique_ptr<PreparedOp>>> prepared;
+  std::shared_ptr<ShapeState> own;  // the engine's own input shapes
+  ShapeCache<ShapeState> shapes{ExecutionContext::kContextShapes};  // others, for a dynamic model
+  std::shared_ptr<ShapeState> current;  // the state of the run being enqueued
 
-  const Graph& graph() const { return engine->graph(); }
+  const Graph& graph() const { return current ? *current->graph : engine->graph(); }
+
+  // The batch of `input_shapes` (full shapes, batch first, one batch for all), each checked against
+  // the model; the key of their state is the shapes at max batch.
+  std::int64_t check_shapes(const std::vector<Shape>& input_shapes, std::vector<Shape>& key) const {
+    const Graph& g = engine->graph();
+    if (input_shapes.size() != g.input_tensors().size()) {
+      throw UsageError("the model takes " + std::to_string(g.input_tensors().size()) + " input(s), " +
+                       std::to_string(input_shapes.size()) + " input shape(s) given");
+    }
+    key.clear();
+    const std::int64_t batch = input_shapes[0].empty() ? 0 : input_shapes[0][0];
+    for (std::size_t i = 0; i < input_shapes.size(); ++i) {
+      const std::string problem = g.input_shape_problem(i, input_shapes[i]);
+      if (!problem.empty()) throw UsageError(problem);
+      if (input_shapes[i][0] != batch) {
+        throw UsageError("input shape " + shape_to_string(input_shapes[i]) + " has another batch than the first input's " +
+                         std::to_string(batch) + " (all inputs share one batch)");
+      }
+      key.push_back(Layer::at_batch(input_shapes[i], engine->max_batch()));
+    }
+    check_batch(batch);
+    return batch;
+  }
+
+  // Selects (building at its first use) the state for `input_shapes`; returns the run's batch.
+  std::int64_t select(const std::vector<Shape>& input_shapes) {
+    std::vector<Shape> key;
+    const std::int64_t batch = check_shapes(input_shapes, key);
+    if (key == engine->graph().input_shapes()) {
+      current = own;
+      return batch;
+    }
+    current = shapes.get(key, [&] {
+      FindScratch scratch;
+      if (engine->options().algo == AlgoMode::Find) {
+        // Candidates are timed in this context's own buffers, idle between runs.
+        KILN_CUDA_CHECK(cudaStreamSynchronize(stream));
+        scratch.tensors = tensors;
+        scratch.workspace = workspace.data();
+        scratch.workspace_bytes = workspace.size();
+        scratch.stream = stream;
+      }
+      auto state = std::make_shared<ShapeState>();
+      state->variant = engine->build_variant(key, engine->options().algo == AlgoMode::Find ? &scratch : nullptr);
+      state->graph = &state->variant->graph;
+      state->engine = engine.get();
+      last_shape_build_ms = state->variant->build_ms;
+      return state;
+    });
+    return batch;
+  }
+
+  // The engine's own input shapes at `batch`.
+  std::vector<Shape> own_shapes(std::int64_t batch) const {
+    std::vector<Shape> out;
+    for (const Shape& s : engine->graph().input_shapes()) out.push_back(Layer::at_batch(s, batch));
+    return out;
+  }
 
   // Converts float32 logical-order data into tensor `t`'s arena block (Fp16), or copies it.
   void put_input(int t, const void* src, std::int64_t batch) {
@@ -86,16 +166,17 @@ struct ExecutionContext::Resources {
     }
   }
 
-  // The layers' prepared plans for `batch`, built at the first call for that batch.
+  // The current state's prepared plans for `batch`, built at the first call for that batch.
   const std::vector<std::unique_ptr<PreparedOp>>& plans_for(std::int64_t batch) {
     check_batch(batch);
+    auto& prepared = current->prepared;
     auto it = prepared.find(batch);
     if (it != prepared.end()) return it->second;
     std::vector<std::unique_ptr<PreparedOp>> ops;
     const OpRunEnv e = env();
     for (std::size_t i = 0; i < graph().layers().size(); ++i) {
       LayerScope scope(graph().layers()[i]->name());
-      ops.push_back(engine->op(static_cast<int>(i))->prepare(e, batch));
+      ops.push_back(current->op(i)->prepare(e, batch));
     }
     return prepared.emplace(batch, std::move(ops)).first->second;
   }
@@ -116,10 +197,10 @@ struct ExecutionContext::Resources {
   }
 
   // run_device's body; with `events` (layers + 3 of them) it records the profiling events.
-  void device_run(const std::vector<const float*>& inputs, const std::vector<float*>& outputs, std::int64_t batch,
-                  const std::vector<Event>* events) {
+  void device_run(const std::vector<const float*>& inputs, const std::vector<float*>& outputs,
+                  const std::vector<Shape>& input_shapes, const std::vector<Event>* events) {
+    const std::int64_t batch = select(input_shapes);
     const Graph& g = graph();
-    check_batch(batch);
     const auto& in_ids = g.input_tensors();
     const auto& out_ids = g.output_tensors();
     if (inputs.size() != in_ids.size() || outputs.size() != out_ids.size()) {
@@ -188,6 +269,10 @@ ExecutionContext::ExecutionContext(std::shared_ptr<const GpuEngine> engine, cuda
   if (eng.options().keep_all_layer_outputs) {
     r_->arena_mirror = PinnedBuffer(r_->arena.size(), "pinned copy of the arena (keep_all_layer_outputs)");
   }
+  r_->own = std::make_shared<ShapeState>();
+  r_->own->graph = &g;
+  r_->own->engine = &eng;
+  r_->current = r_->own;
 }
 
 ExecutionContext::~ExecutionContext() {
@@ -202,28 +287,51 @@ const void* ExecutionContext::device_tensor(int index) const { return r_->tensor
 
 std::vector<std::int64_t> ExecutionContext::prepared_batches() const {
   std::vector<std::int64_t> out;
-  for (const auto& kv : r_->prepared) out.push_back(kv.first);
+  for (const auto& kv : r_->own->prepared) out.push_back(kv.first);
   return out;
 }
 
-void ExecutionContext::prepare(std::int64_t batch) {
+std::vector<std::vector<Shape>> ExecutionContext::prepared_shapes() const {
+  std::vector<std::vector<Shape>> out;
+  if (!r_->own->prepared.empty()) out.push_back(r_->engine->graph().input_shapes());
+  for (const auto& key : r_->shapes.keys()) out.push_back(key);
+  return out;
+}
+
+double ExecutionContext::last_shape_build_ms() const { return r_->last_shape_build_ms; }
+
+void ExecutionContext::prepare(std::int64_t batch) { prepare(r_->own_shapes(batch)); }
+
+void ExecutionContext::prepare(const std::vector<Shape>& input_shapes) {
   KILN_CUDA_CHECK(cudaSetDevice(r_->engine->options().device));
-  r_->plans_for(batch);
+  r_->plans_for(r_->select(input_shapes));
+}
+
+std::vector<Shape> ExecutionContext::output_shapes(const std::vector<Shape>& input_shapes) {
+  KILN_CUDA_CHECK(cudaSetDevice(r_->engine->options().device));
+  const std::int64_t batch = r_->select(input_shapes);
+  std::vector<Shape> out;
+  for (int t : r_->graph().output_tensors()) out.push_back(r_->shape_at(t, batch));
+  return out;
 }
 
 void ExecutionContext::synchronize() { KILN_CUDA_CHECK(cudaStreamSynchronize(r_->stream)); }
 
 RunResult ExecutionContext::run(const std::vector<HostTensor>& inputs, std::int64_t batch, const RunOptions& options) {
   Resources& s = *r_;
-  const Graph& g = s.graph();
   s.check_batch(batch);
   if (options.keep_layer_outputs && !s.engine->options().keep_all_layer_outputs) {
     throw UsageError("keep_layer_outputs needs an engine loaded with keep_all_layer_outputs (fusion and memory "
                      "reuse otherwise overwrite intermediate layers)");
   }
+  KILN_CUDA_CHECK(cudaSetDevice(s.engine->options().device));
+  // The inputs' own shapes pick the graph (a dynamic model's size); a fixed model has only its own.
+  std::vector<Shape> shapes = s.engine->graph().run_shapes(inputs);
+  for (Shape& shape : shapes) shape = Layer::at_batch(shape, batch);
+  s.select(shapes);
+  const Graph& g = s.graph();
   g.check_run_inputs(inputs, batch);
   const auto& in_ids = g.input_tensors();
-  KILN_CUDA_CHECK(cudaSetDevice(s.engine->options().device));
   s.plans_for(batch);
   for (std::size_t i = 0; i < in_ids.size(); ++i) {
     const std::uint64_t bytes = s.bytes_at(in_ids[i], batch);
@@ -282,24 +390,49 @@ RunResult ExecutionContext::run(const std::vector<HostTensor>& inputs, std::int6
 
 void ExecutionContext::run_device(const std::vector<const float*>& inputs, const std::vector<float*>& outputs,
                                   std::int64_t batch) {
-  r_->device_run(inputs, outputs, batch, nullptr);
+  r_->check_batch(batch);
+  r_->device_run(inputs, outputs, r_->own_shapes(batch), nullptr);
+}
+
+void ExecutionContext::run_device(const std::vector<const float*>& inputs, const std::vector<float*>& outputs,
+                                  const std::vector<Shape>& input_shapes) {
+  r_->device_run(inputs, outputs, input_shapes, nullptr);
 }
 
 CapturedRun ExecutionContext::capture_device(const std::vector<const float*>& inputs,
                                              const std::vector<float*>& outputs, std::int64_t batch) {
-  prepare(batch);
-  r_->device_run(inputs, outputs, batch, nullptr);
+  r_->check_batch(batch);
+  return capture_device(inputs, outputs, r_->own_shapes(batch));
+}
+
+CapturedRun ExecutionContext::capture_device(const std::vector<const float*>& inputs,
+                                             const std::vector<float*>& outputs,
+                                             const std::vector<Shape>& input_shapes) {
+  prepare(input_shapes);
+  r_->device_run(inputs, outputs, input_shapes, nullptr);
   synchronize();
-  return CapturedRun::capture(r_->stream, [&] { r_->device_run(inputs, outputs, batch, nullptr); });
+  CapturedRun run =
+      CapturedRun::capture(r_->stream, [&] { r_->device_run(inputs, outputs, input_shapes, nullptr); });
+  run.keep_alive(r_->current);  // its plans, should the context drop this shape later
+  return run;
 }
 
 ProfiledRun ExecutionContext::run_device_profiled(const std::vector<const float*>& inputs,
                                                   const std::vector<float*>& outputs, std::int64_t batch) {
+  r_->check_batch(batch);
+  return run_device_profiled(inputs, outputs, r_->own_shapes(batch));
+}
+
+ProfiledRun ExecutionContext::run_device_profiled(const std::vector<const float*>& inputs,
+                                                  const std::vector<float*>& outputs,
+                                                  const std::vector<Shape>& input_shapes) {
   Resources& s = *r_;
-  const std::size_t layers = s.graph().layers().size();
   KILN_CUDA_CHECK(cudaSetDevice(s.engine->options().device));
+  s.select(input_shapes);  // the layer count below is that shape's graph's (the same for every shape)
+  const std::int64_t batch = input_shapes.at(0).at(0);
+  const std::size_t layers = s.graph().layers().size();
   while (s.profile_events.size() < layers + 3) s.profile_events.push_back(make_event());
-  s.device_run(inputs, outputs, batch, &s.profile_events);
+  s.device_run(inputs, outputs, input_shapes, &s.profile_events);
   synchronize();
   const auto elapsed = [&](std::size_t from, std::size_t to) {
     float ms = 0;
@@ -309,7 +442,7 @@ ProfiledRun ExecutionContext::run_device_profiled(const std::vector<const float*
   ProfiledRun r;
   r.input_copy_ms = elapsed(0, 1);
   for (std::size_t i = 0; i < layers; ++i) {
-    const auto& ops = s.prepared.at(batch);
+    const auto& ops = s.current->prepared.at(batch);
     r.ran.push_back(ops[i] != nullptr);
     r.layer_ms.push_back(ops[i] ? elapsed(i + 1, i + 2) : 0.0);
   }

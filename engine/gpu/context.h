@@ -16,6 +16,14 @@
 // max batch and re-selects only if cuDNN refuses it for the smaller shape. A smaller batch uses a
 // prefix of every arena block, so the arena never grows.
 //
+// Input sizes: for a model with a dynamic height × width (Note [input sizes] in engine/graph.cpp) the
+// engine is built for the range's largest size, and the arena and workspace are sized for it once, so
+// a context never grows. run() takes any size in range from its HostTensors' shapes; the pointer
+// overloads taking `input_shapes` (full shapes, batch first, one batch for all) do the same. A size is
+// built (its graph, each layer's op and algorithm, within the engine's workspace) the first time the
+// context sees it and kept, with its plans per batch, for the kContextShapes most recently used sizes
+// (a CapturedRun keeps its own alive). The overloads taking a batch run the engine's own shapes.
+//
 // Precision::Fp16: run, run_device and capture_device take and give float32 in the model's logical
 // (NCHW) order, converted by the runtime's copy kernel at the boundary; kept layer outputs are
 // converted on the host.
@@ -57,9 +65,16 @@ class KILN_API ExecutionContext {
   // outputs receive the model's outputs at `batch`. Pointers must hold the shapes at `batch` and be
   // 4-byte aligned (UsageError naming the input or output otherwise, as for a null pointer).
   void run_device(const std::vector<const float*>& inputs, const std::vector<float*>& outputs, std::int64_t batch);
+  // The same for inputs of `input_shapes` (any size a dynamic input allows); outputs must hold
+  // output_shapes(input_shapes). UsageError naming the input for a shape the model does not take.
+  void run_device(const std::vector<const float*>& inputs, const std::vector<float*>& outputs,
+                  const std::vector<Shape>& input_shapes);
 
-  // Builds the plans for `batch` now instead of at its first run.
+  // Builds the plans for `batch` (or for inputs of `input_shapes`) now instead of at its first run.
   void prepare(std::int64_t batch);
+  void prepare(const std::vector<Shape>& input_shapes);
+  // The output shapes of a run of `input_shapes` (building that size's graph if it is new).
+  std::vector<Shape> output_shapes(const std::vector<Shape>& input_shapes);
 
   // Captures run_device(inputs, outputs, batch) into a CUDA graph. Prepares `batch` and runs it once
   // uncaptured first (so plan building, lazy kernel loading and library first-use work stay out of the
@@ -70,6 +85,8 @@ class KILN_API ExecutionContext {
   // does something that cannot be captured.
   CapturedRun capture_device(const std::vector<const float*>& inputs, const std::vector<float*>& outputs,
                              std::int64_t batch);
+  CapturedRun capture_device(const std::vector<const float*>& inputs, const std::vector<float*>& outputs,
+                             const std::vector<Shape>& input_shapes);
 
   // run_device with a CUDA event recorded before the input copies, after them, after each layer and
   // after the output copies; synchronizes and returns the times (engine/gpu/timing.h). The events add
@@ -77,6 +94,8 @@ class KILN_API ExecutionContext {
   // the first call and kept; run_device and run never record them.
   ProfiledRun run_device_profiled(const std::vector<const float*>& inputs, const std::vector<float*>& outputs,
                                   std::int64_t batch);
+  ProfiledRun run_device_profiled(const std::vector<const float*>& inputs, const std::vector<float*>& outputs,
+                                  const std::vector<Shape>& input_shapes);
   // Waits for the stream.
   void synchronize();
 
@@ -86,8 +105,16 @@ class KILN_API ExecutionContext {
   // its contents are those of the last run, for tensors still alive at its end), in the precision's
   // stored layout (Note [fp16 layout]).
   const void* device_tensor(int index) const;
-  // Batches this context has built plans for.
+  // Batches this context has built plans for, at the engine's own input shapes.
   std::vector<std::int64_t> prepared_batches() const;
+  // The input shapes (at max batch) this context holds plans for: the engine's own, if prepared, then
+  // the other sizes it keeps.
+  std::vector<std::vector<Shape>> prepared_shapes() const;
+  // Host milliseconds the newest size took to build (graph, ops, algorithms; not its plans): the
+  // one-time cost of a new input size. 0 until one was built.
+  double last_shape_build_ms() const;
+
+  static constexpr std::size_t kContextShapes = 16;
 
  private:
   struct Resources;

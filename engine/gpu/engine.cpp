@@ -59,6 +59,8 @@ std::shared_ptr<const GpuEngine> GpuEngine::load(Graph graph, const GpuEngineOpt
 }
 
 GpuEngine::~GpuEngine() = default;
+ShapeVariant::ShapeVariant() = default;
+ShapeVariant::~ShapeVariant() = default;
 
 std::uint64_t GpuEngine::weight_bytes() const { return weights_ ? weights_->bytes() : 0; }
 
@@ -82,7 +84,6 @@ GpuEngine::GpuEngine(Graph graph, const GpuEngineOptions& options) : graph_(std:
   decide_fusion();
   plan_arena();
   build_ops();
-  declared_.reset();
   timings_.select_ms = ms_since(phase);
 }
 
@@ -166,15 +167,11 @@ void GpuEngine::plan_arena() {
 }
 
 void GpuEngine::build_ops() {
-  CudnnHandle cudnn = make_cudnn_handle();
-  CublasLtHandle cublaslt = make_cublaslt_handle();
-  Stream stream = make_stream();
-  KILN_CUDNN_CHECK(cudnnSetStream(cudnn.get(), stream.get()));
-
   // Find mode times candidates on a scratch arena laid out like a context's.
   DeviceBuffer scratch_arena;
   DeviceBuffer scratch_workspace;
   FindScratch scratch;
+  Stream stream = make_stream();
   if (options_.algo == AlgoMode::Find) {
     scratch_arena = DeviceBuffer(plan_.arena_bytes, "find-mode scratch arena");
     KILN_CUDA_CHECK(cudaMemsetAsync(scratch_arena.data(), 0, scratch_arena.size(), stream.get()));
@@ -183,28 +180,98 @@ void GpuEngine::build_ops() {
     scratch.workspace = scratch_workspace.data();
     scratch.workspace_bytes = scratch_workspace.size();
     scratch.stream = stream.get();
+    KILN_CUDA_CHECK(cudaStreamSynchronize(stream.get()));
   }
+  workspace_bytes_ = build_ops_for(graph_, options_, options_.algo == AlgoMode::Find ? &scratch : nullptr, ops_,
+                                   &reports_);
+}
 
-  const auto& layers = graph_.layers();
+std::uint64_t GpuEngine::build_ops_for(const Graph& graph, const GpuEngineOptions& options,
+                                       const FindScratch* scratch, std::vector<std::unique_ptr<GpuOp>>& ops,
+                                       std::vector<LayerReport>* reports) const {
+  CudnnHandle cudnn = make_cudnn_handle();
+  CublasLtHandle cublaslt = make_cublaslt_handle();
+  Stream stream = make_stream();
+  KILN_CUDNN_CHECK(cudnnSetStream(cudnn.get(), stream.get()));
+  std::uint64_t workspace = 0;
+  const auto& layers = graph.layers();
   for (std::size_t i = 0; i < layers.size(); ++i) {
     const Layer& layer = *layers[i];
     LayerScope scope(layer.name());
     if (folded_into_[i] >= 0) {
-      ops_.push_back(std::make_unique<FoldedOp>(layers[static_cast<std::size_t>(folded_into_[i])]->name()));
+      ops.push_back(std::make_unique<FoldedOp>(layers[static_cast<std::size_t>(folded_into_[i])]->name()));
     } else {
       const int index = static_cast<int>(i);
-      OpBuildEnv env{layer,        graph_.layer_inputs(index), graph_.output_tensor_of(index), graph_.max_batch(),
-                     options_,     cudnn.get(),                cublaslt.get(),                 *weights_,
-                     nullptr,      nullptr};
+      OpBuildEnv env{layer,        graph.layer_inputs(index), graph.output_tensor_of(index), graph.max_batch(),
+                     options,      cudnn.get(),               cublaslt.get(),                *weights_,
+                     nullptr,      scratch};
       const auto folded = std::find(folded_into_.begin(), folded_into_.end(), index);
       if (folded != folded_into_.end()) env.epilogue = layers[static_cast<std::size_t>(folded - folded_into_.begin())].get();
-      if (options_.algo == AlgoMode::Find) env.scratch = &scratch;
-      ops_.push_back(declared_->kinds[i]->build(env));
+      ops.push_back(declared_->kinds[i]->build(env));
     }
-    workspace_bytes_ = std::max(workspace_bytes_, ops_.back()->workspace_bytes());
-    reports_.push_back({layer.name(), layer.op(), ops_.back()->describe(), ops_.back()->workspace_bytes()});
+    workspace = std::max(workspace, ops.back()->workspace_bytes());
+    if (reports) reports->push_back({layer.name(), layer.op(), ops.back()->describe(), ops.back()->workspace_bytes()});
   }
   KILN_CUDA_CHECK(cudaStreamSynchronize(stream.get()));
+  return workspace;
+}
+
+// A variant runs in the arena and with the fusion decisions of the engine's own shapes, so each of its
+// layers must store its output as at those shapes, fold the same epilogues, bind weights that were
+// uploaded, and fit every tensor in its block.
+void GpuEngine::check_variant(const Graph& variant) const {
+  const std::string at = " at input shapes " + [&] {
+    std::string s;
+    for (const Shape& shape : variant.input_shapes()) s += (s.empty() ? "" : ", ") + shape_to_string(shape);
+    return s;
+  }();
+  for (std::size_t t = 0; t < variant.tensors().size(); ++t) {
+    const std::uint64_t need = activation_bytes(variant.tensors()[t].shape, options_.precision);
+    const std::uint64_t have = activation_bytes(graph_.tensors()[t].shape, options_.precision);
+    if (need > have) {
+      throw ModelError(variant.describe_tensor(static_cast<int>(t)) + at + " needs " + std::to_string(need) +
+                       " bytes, more than the " + std::to_string(have) +
+                       " planned for the range's largest size (an output that shrinks as its input grows)");
+    }
+  }
+  const auto& layers = variant.layers();
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    const OpDeclaration d = declared_->kinds[i]->declare(*layers[i], options_.precision);
+    const OpDeclaration& own = declared_->ops[i];
+    bool same = d.output == own.output && d.accepts_epilogues == own.accepts_epilogues &&
+                d.epilogue_kind == own.epilogue_kind;
+    for (const WeightRequest& r : d.weights) same = same && weights_->has(r);
+    if (!same) {
+      throw ModelError(layers[i]->origin().describe() + at + ": the GPU op would store its output or bind its " +
+                       "weights differently than at the range's largest size, which the engine's memory plan " +
+                       "is made for; narrow the export's --dynamic-hw range");
+    }
+  }
+}
+
+std::unique_ptr<ShapeVariant> GpuEngine::build_variant(const std::vector<Shape>& input_shapes,
+                                                      const FindScratch* scratch) const {
+  const auto start = std::chrono::steady_clock::now();
+  if (options_.algo == AlgoMode::Find && !scratch) {
+    throw UsageError("GpuEngine::build_variant: find mode needs a scratch arena to time candidates on");
+  }
+  auto v = std::make_unique<ShapeVariant>();
+  v->graph = graph_.at_input_shapes(input_shapes);
+  check_variant(v->graph);
+  KILN_CUDA_CHECK(cudaSetDevice(options_.device));
+  // Plans within the workspace every context already has: a context never grows.
+  GpuEngineOptions options = options_;
+  options.workspace_cap_bytes = std::min(options_.workspace_cap_bytes, workspace_bytes_);
+  v->workspace_bytes = build_ops_for(v->graph, options, scratch, v->ops, nullptr);
+  for (std::size_t i = 0; i < v->ops.size(); ++i) {
+    if (v->ops[i]->workspace_bytes() > workspace_bytes_) {
+      throw ModelError(v->graph.layers()[i]->origin().describe() + ": needs " +
+                       std::to_string(v->ops[i]->workspace_bytes()) + " bytes of workspace at these input shapes, " +
+                       "more than the " + std::to_string(workspace_bytes_) + " every context of this engine has");
+    }
+  }
+  v->build_ms = ms_since(start);
+  return v;
 }
 
 }  // namespace kiln::gpu

@@ -33,6 +33,19 @@ namespace kiln::gpu {
 
 class GpuOp;
 class DeviceWeights;
+struct FindScratch;
+
+// The engine's graph and ops rebuilt for other input shapes of a model with a dynamic height × width
+// (Note [input sizes] in engine/graph.cpp): what a context runs for a size other than the engine's
+// own. Made by GpuEngine::build_variant; owned by the context that asked for it.
+struct ShapeVariant {
+  ShapeVariant();
+  ~ShapeVariant();
+  Graph graph;
+  std::vector<std::unique_ptr<GpuOp>> ops;  // per layer
+  std::uint64_t workspace_bytes = 0;        // the largest op need (≤ the engine's workspace_bytes())
+  double build_ms = 0;                      // host wall time build_variant took
+};
 
 // How one layer runs on the GPU, for `kiln inspect --device gpu`.
 struct LayerReport {
@@ -84,6 +97,16 @@ class KILN_API GpuEngine {
   // Internal to the GPU backend (used by ExecutionContext).
   const GpuOp* op(int layer) const { return ops_[static_cast<std::size_t>(layer)].get(); }
 
+  // The graph and ops for `input_shapes` (at max batch, checked as Graph::run_shapes does), for a
+  // dynamic model. It runs in the arena and the workspace every context allocates for the engine's own
+  // (largest) shapes: every tensor uses a prefix of its block (ModelError naming the layer for a
+  // tensor that would not fit), every op chooses its algorithm within the engine's workspace, and
+  // each layer must make the same memory and weight choices as at the largest size (ModelError naming
+  // it otherwise). In AlgoMode::Find, `scratch` (the asking context's arena, laid out by
+  // memory_plan()) is where candidates are timed; required then. Thread-safe; allocates no device memory.
+  std::unique_ptr<ShapeVariant> build_variant(const std::vector<Shape>& input_shapes,
+                                              const FindScratch* scratch) const;
+
  private:
   GpuEngine(Graph graph, const GpuEngineOptions& options);
   void choose_device();
@@ -91,8 +114,13 @@ class KILN_API GpuEngine {
   void decide_fusion();
   void plan_arena();
   void build_ops();
+  // Builds one op per layer of `graph` (the engine's or a variant's) with `options`; returns the
+  // largest workspace they need and, with `reports`, fills the inspect lines.
+  std::uint64_t build_ops_for(const Graph& graph, const GpuEngineOptions& options, const FindScratch* scratch,
+                              std::vector<std::unique_ptr<GpuOp>>& ops, std::vector<LayerReport>* reports) const;
+  void check_variant(const Graph& variant) const;
 
-  struct Declared;  // every layer's op kind and declaration, alive during load only
+  struct Declared;  // every layer's op kind and declaration at the engine's own shapes
 
   Graph graph_;
   GpuEngineOptions options_;

@@ -14,12 +14,18 @@ struct CapturedRun::State {
   GraphPtr graph;
   GraphExecPtr exec;
   cudaStream_t stream = nullptr;
+  std::shared_ptr<const void> kept;  // keep_alive()
 };
 
 CapturedRun::CapturedRun() = default;
 CapturedRun::~CapturedRun() = default;
 CapturedRun::CapturedRun(CapturedRun&&) noexcept = default;
 CapturedRun& CapturedRun::operator=(CapturedRun&&) noexcept = default;
+
+void CapturedRun::keep_alive(std::shared_ptr<const void> owner) {
+  if (!s_) throw UsageError("CapturedRun::keep_alive on an empty capture");
+  s_->kept = std::move(owner);
+}
 
 CapturedRun CapturedRun::capture(cudaStream_t stream, const std::function<void()>& enqueue) {
   KILN_CUDA_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));

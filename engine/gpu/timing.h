@@ -35,6 +35,9 @@ class KILN_API CapturedRun {
 
   // Enqueues one replay on the capture stream; does not synchronize. Throws UsageError when empty.
   void replay() const;
+  // Keeps `owner` alive as long as this capture (the prepared plans its kernels were recorded from,
+  // which the context could otherwise drop). Throws UsageError when empty.
+  void keep_alive(std::shared_ptr<const void> owner);
   // Nodes in the captured graph (kernels, copies, memsets): a measure of the launches it saves.
   std::size_t node_count() const;
   explicit operator bool() const { return s_ != nullptr; }

@@ -125,6 +125,13 @@ const void* DeviceWeights::get(const WeightRequest& request) const {
   return blob_.data() + it->second;
 }
 
+bool DeviceWeights::has(const WeightRequest& request) const {
+  const TensorEntry& t = *request.tensor;
+  if (converted_) return form_offset_.count(key_of(request)) > 0;
+  if (t.offset + t.nbytes > blob_.size()) return false;
+  return t.dtype == DType::F32 || widened_offset_.count(t.offset) > 0;
+}
+
 void DeviceWeights::upload_blob(const Manifest& manifest, const std::vector<WeightRequest>& requests) {
   alignment_ = std::min<std::uint64_t>(manifest.alignment, 256);
   std::vector<const TensorEntry*> used;

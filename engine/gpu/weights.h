@@ -52,6 +52,8 @@ class DeviceWeights {
   // Device pointer to a requested form (float or half as the form says). Throws UsageError for a form
   // that was not requested at load.
   const void* get(const WeightRequest& request) const;
+  // True when get(request) would succeed (the form was uploaded at load).
+  bool has(const WeightRequest& request) const;
   // Bytes on the device (the blob or the converted forms, plus widened copies).
   std::uint64_t bytes() const { return blob_.size() + widened_.size(); }
   // Alignment every pointer get() returns is guaranteed to have (the manifest's, capped at 256).

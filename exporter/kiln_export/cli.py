@@ -9,6 +9,7 @@ import sys
 import torch
 
 from .errors import ExportError
+from .dynamic import parse_range
 from .export import export
 
 DESCRIPTION = """\
@@ -28,6 +29,8 @@ examples:
   python3 -m kiln_export --model torchvision.models:resnet18 --checkpoint r18.pth \\
       --input-shape 1,3,224,224 --out /tmp/r18 --dtype f16 --golden-layers
   python3 -m kiln_export --model ./my_net.py:build --input-shape 4,3,64,64 --out /tmp/net
+  python3 -m kiln_export --model kiln_export.zoo:unet --input-shape 1,3,64,64 --dynamic-hw 16x16:2048x2048 \\
+      --out /tmp/unet   # any size from 16x16 to 2048x2048 at run time
 """
 
 
@@ -39,6 +42,13 @@ def _shape(text):
     if not 1 <= len(dims) <= 8 or min(dims) < 1:
         raise argparse.ArgumentTypeError("expected 1 to 8 dimensions, each >= 1, found '%s'" % text)
     return dims
+
+
+def _hw_range(text):
+    try:
+        return parse_range(text)
+    except ExportError as e:
+        raise argparse.ArgumentTypeError(str(e).replace("--dynamic-hw: ", ""))
 
 
 def parse_args(argv):
@@ -56,6 +66,10 @@ def parse_args(argv):
                    help="also write golden/layers.* with every layer's output (for finding where results diverge)")
     p.add_argument("--seed", type=int, default=0, help="seed for random weights and the example input (default 0)")
     p.add_argument("--name", help="model name written to model.yaml (default: the callable's name)")
+    p.add_argument("--dynamic-hw", type=_hw_range, metavar="MIN_HxMIN_W:MAX_HxMAX_W",
+                   help="let the 4-D inputs take any height x width in this range at run time, e.g. "
+                        "16x16:2048x2048 (the example size must lie inside); the model is traced at a second "
+                        "size too and refused if its graph depends on the size")
     return p.parse_args(argv)
 
 
@@ -131,7 +145,7 @@ def main(argv=None):
         inputs = tuple(torch.randn(*shape, generator=generator) for shape in args.input_shape)
         name = args.name if args.name is not None else args.model.rpartition(":")[2]
         result = export(model, inputs if len(inputs) > 1 else inputs[0], args.out, weight_dtype=args.dtype,
-                        golden_layers=args.golden_layers, name=name)
+                        golden_layers=args.golden_layers, name=name, dynamic_hw=args.dynamic_hw)
     except ExportError as e:
         print("kiln_export: error: %s" % e, file=sys.stderr)
         return 1

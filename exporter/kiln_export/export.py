@@ -5,6 +5,7 @@ from collections import namedtuple
 import numpy as np
 import torch
 
+from . import dynamic
 from .convert import convert
 from .errors import ExportError
 from .model_yaml import model_yaml
@@ -72,13 +73,16 @@ def _check_traced_matches(eager, traced):
                               "depends on values or aliases that torch.fx does not record)" % i)
 
 
-def export(model, example_input, out_dir, *, weight_dtype="f32", golden_layers=False, name=None):
+def export(model, example_input, out_dir, *, weight_dtype="f32", golden_layers=False, name=None, dynamic_hw=None):
     """Exports `model` (an nn.Module) as a kiln model folder `out_dir`.
 
     example_input: a float32 tensor (or tuple of them), batch first; it fixes the model's input shapes and
     becomes golden/inputs. weight_dtype: 'f32' or 'f16' (golden tensors are always f32).
     golden_layers: also write golden/layers.* with every layer's output. name: model.yaml's `name`
-    (default: the model's class name).
+    (default: the model's class name). dynamic_hw: ((min_h, min_w), (max_h, max_w)), the range of
+    heights and widths the 4-D inputs may take at run time (written to model.yaml as min_hw/max_hw); the
+    model is traced a second time at another size in the range and refused, with the layer named, when
+    the graph depends on the size (kiln_export.dynamic, Note [size-agnostic graphs]).
     The model is put in eval() mode. Raises ExportError, having written nothing, when the model uses an
     op kiln does not support or the folder exists with other files in it. The folder is written atomically
     (writer.write_folder): an export that fails or is interrupted leaves `out_dir` as it was, and a previous
@@ -89,20 +93,16 @@ def export(model, example_input, out_dir, *, weight_dtype="f32", golden_layers=F
     if not isinstance(model, torch.nn.Module):
         raise ExportError("model must be a torch.nn.Module, found %s" % type(model).__name__)
     inputs = _as_inputs(example_input)
+    hw = None
+    if dynamic_hw is not None:
+        dynamic_hw = dynamic.check_range(dynamic_hw)
+        hw = dynamic.example_hw(inputs, dynamic_hw)
     out_dir = os.fspath(out_dir)
     check_out_dir(out_dir)
     model.eval()
     golden_inputs = [x.detach().clone() for x in inputs]
-    with torch.no_grad():
-        try:
-            eager = model(*[x.clone() for x in inputs])
-        except Exception as e:  # noqa: BLE001 - the user's model failed on the example input
-            raise ExportError("the model fails on inputs of shape %s: %s: %s"
-                              % ([list(x.shape) for x in inputs], type(e).__name__, e)) from e
-    gm = trace(model, inputs)
-    traced, values = propagate(gm, inputs, keep_values=golden_layers)
-    cx, outputs, _ = convert(gm)
-    _check_traced_matches(eager, traced)
+    cx, outputs, traced, values = _traced(model, inputs, golden_layers)
+    model_name = name if name is not None else type(model).__name__
 
     weights = []
     for layer in cx.layers:
@@ -110,8 +110,10 @@ def export(model, example_input, out_dir, *, weight_dtype="f32", golden_layers=F
             tname = "%s.%s" % (layer.name, role)
             layer.weight_names[role] = tname
             weights.append((tname, _weight_array(tname, tensor, weight_dtype)))
-    text = model_yaml(name if name is not None else type(model).__name__,
-                      [(n, s) for n, s, _ in cx.inputs], cx.layers, outputs)
+    input_shapes = [(n, s) for n, s, _ in cx.inputs]
+    if dynamic_hw is not None:
+        _check_size_agnostic(model, inputs, hw, dynamic_hw, cx, outputs, model_name)
+    text = model_yaml(model_name, input_shapes, cx.layers, outputs, dynamic_hw=dynamic_hw)
     files = {"model.yaml": text.encode("utf-8")}
     files.update(tensor_files("weights", weights))
     golden_in = [(n, _numpy(t)) for (n, _, _), t in zip(cx.inputs, golden_inputs)]
@@ -123,3 +125,45 @@ def export(model, example_input, out_dir, *, weight_dtype="f32", golden_layers=F
         files.update({"golden/" + k: v for k, v in tensor_files("layers", golden_layer_values).items()})
     write_folder(out_dir, files)
     return ExportResult(out_dir, [n for n, _, _ in cx.inputs], outputs, [layer.name for layer in cx.layers])
+
+
+def _traced(model, inputs, keep_values):
+    """Runs, traces and converts `model` at `inputs`: (converter, output names, traced outputs, values)."""
+    with torch.no_grad():
+        try:
+            eager = model(*[x.clone() for x in inputs])
+        except Exception as e:  # noqa: BLE001 - the user's model failed on the example input
+            raise ExportError("the model fails on inputs of shape %s: %s: %s"
+                              % ([list(x.shape) for x in inputs], type(e).__name__, e)) from e
+    gm = trace(model, inputs)
+    traced, values = propagate(gm, inputs, keep_values=keep_values)
+    cx, outputs, _ = convert(gm)
+    _check_traced_matches(eager, traced)
+    return cx, outputs, traced, values
+
+
+def _layer_text(cx, outputs, model_name):
+    """model.yaml as written for converter `cx` (its weight names set as export sets them)."""
+    for layer in cx.layers:
+        for role in layer.weights:
+            layer.weight_names.setdefault(role, "%s.%s" % (layer.name, role))
+    return model_yaml(model_name, [(n, s) for n, s, _ in cx.inputs], cx.layers, outputs)
+
+
+def _weight_shapes(cx):
+    return [("%s.%s" % (layer.name, role), tuple(t.shape)) for layer in cx.layers for role, t in layer.weights.items()]
+
+
+def _check_size_agnostic(model, inputs, hw, hw_range, cx, outputs, model_name):
+    """Traces `model` again at a second size in `hw_range` and refuses a graph that differs
+    (kiln_export.dynamic, Note [size-agnostic graphs])."""
+    other = dynamic.second_hw(hw, hw_range)
+    if other == hw:
+        return  # the range holds this one size only
+    second = dynamic.resized(inputs, other, torch.Generator().manual_seed(1))
+    try:
+        cx2, outputs2, _, _ = _traced(model, second, False)
+    except ExportError as e:
+        raise ExportError("--dynamic-hw: at %dx%d, a size inside the range: %s" % (other[0], other[1], e)) from e
+    dynamic.check_same_graph(_layer_text(cx, outputs, model_name), hw, _layer_text(cx2, outputs2, model_name), other,
+                             _weight_shapes(cx), _weight_shapes(cx2))

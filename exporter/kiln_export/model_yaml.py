@@ -52,10 +52,11 @@ def _flow_map(d):
     return "{" + ", ".join("%s: %s" % (k, _scalar(v)) for k, v in d.items()) + "}"
 
 
-def model_yaml(model_name, inputs, layers, outputs, weights_file="weights.manifest"):
+def model_yaml(model_name, inputs, layers, outputs, weights_file="weights.manifest", dynamic_hw=None):
     """Returns the text of model.yaml.
 
-    inputs: list of (name, shape); layers: objects with .name, .op, .inputs, .attributes (dict, written in
+    inputs: list of (name, shape); dynamic_hw: ((min_h, min_w), (max_h, max_w)) written on every 4-D
+    input as min_hw/max_hw, or None; layers: objects with .name, .op, .inputs, .attributes (dict, written in
     its order) and .weight_names (dict role -> manifest tensor name); outputs: list of layer names.
     """
     out = ["format: kiln-model", "version: 1"]
@@ -64,7 +65,10 @@ def model_yaml(model_name, inputs, layers, outputs, weights_file="weights.manife
     out.append("weights: " + _name(weights_file))
     out.append("inputs:")
     for name, shape in inputs:
-        out.append("  - {name: %s, shape: %s, dtype: f32}" % (_name(name), _scalar(list(shape))))
+        extra = ""
+        if dynamic_hw is not None and len(shape) == 4:
+            extra = ", min_hw: %s, max_hw: %s" % (_scalar(list(dynamic_hw[0])), _scalar(list(dynamic_hw[1])))
+        out.append("  - {name: %s, shape: %s, dtype: f32%s}" % (_name(name), _scalar(list(shape)), extra))
     out.append("layers:")
     for layer in layers:
         out.append("  - name: " + _name(layer.name))

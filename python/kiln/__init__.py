@@ -7,7 +7,8 @@
     out = ctx.run(torch_cuda_tensor)              # a CUDA tensor in -> CUDA tensors out, no copy
 
 Host arrays: any real dtype, converted to float32 C-contiguous; the batch is the first dimension (any
-batch from 1 to engine.max_batch). Device arrays: float32, C-contiguous, on the engine's GPU, given
+batch from 1 to engine.max_batch; for a model exported with --dynamic-hw, any height x width in
+engine.hw_ranges, changing freely from run to run). Device arrays: float32, C-contiguous, on the engine's GPU, given
 through __cuda_array_interface__ (PyTorch, CuPy, Numba). PyTorch inputs give torch tensors out, ordered
 on torch's current stream (no host synchronization); other device inputs give kiln.DeviceArray outputs
 after the run has finished (or pass `out=`). The GIL is released while a model runs, so other Python
@@ -103,7 +104,12 @@ class Engine:
     description = property(lambda self: self._handle.description, doc="device, library versions, precision")
     precision = property(lambda self: self._handle.precision)
     max_batch = property(lambda self: self._handle.max_batch)
-    inputs = property(lambda self: [dict(t) for t in self._inputs], doc="[{'name', 'shape'}] at max batch")
+    inputs = property(lambda self: [dict(t) for t in self._inputs],
+                      doc="[{'name', 'shape'}] at max batch (a dynamic input at its largest height x width)")
+    dynamic = property(lambda self: self._handle.dynamic,
+                       doc="True when some input takes any height x width in a range (export --dynamic-hw)")
+    hw_ranges = property(lambda self: self._handle.hw_ranges,
+                         doc="{input name: ((min_h, min_w), (max_h, max_w))} of the dynamic inputs")
     outputs = property(lambda self: [dict(t) for t in self._outputs], doc="[{'name', 'shape'}] at max batch")
 
     def context(self):
@@ -152,6 +158,12 @@ class Context:
     def prepared_batches(self):
         return list(self._ctx.prepared_batches())
 
+    def output_shapes(self, input_shapes):
+        """The output shapes of a run of inputs of `input_shapes` (a list, batch first): a dynamic model's
+        outputs follow its inputs' height x width."""
+        with self._lock:
+            return [list(s) for s in self._ctx.output_shapes([list(map(int, s)) for s in input_shapes])]
+
     def run(self, inputs, out=None):
         """Runs the model. `inputs`: a dict {input name: array}, a list in the model's input order, or
         one array for a one-input model. Returns {output name: array} in the model's output order.
@@ -195,8 +207,13 @@ class Context:
 
     def _run_device(self, named, out):
         given = [_device_tensor(n, a) for n, a in named]  # (address, shape) of each input
-        batch = given[0][1][0] if given[0][1] else 0
-        out_specs = [(t["name"], [batch] + list(t["shape"][1:])) for t in self.engine._outputs]
+        if self.engine.dynamic:
+            with self._lock:  # the outputs' height x width follow the inputs'
+                shapes = self._ctx.output_shapes([s for _, s in given])
+            out_specs = [(t["name"], list(s)) for t, s in zip(self.engine._outputs, shapes)]
+        else:
+            batch = given[0][1][0] if given[0][1] else 0
+            out_specs = [(t["name"], [batch] + list(t["shape"][1:])) for t in self.engine._outputs]
         torch_inputs = _is_torch_tensor(named[0][1])
         stream = None
         if out is not None:

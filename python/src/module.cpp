@@ -56,6 +56,18 @@ void bind_engine(py::module_& m) {
       .def_property_readonly("description", [](const EngineHandle& h) { return h.engine->description(); })
       .def_property_readonly("precision", [](const EngineHandle& h) { return h.engine->precision(); })
       .def_property_readonly("max_batch", [](const EngineHandle& h) { return h.engine->graph().max_batch(); })
+      .def_property_readonly("dynamic", [](const EngineHandle& h) { return h.engine->graph().dynamic(); })
+      .def_property_readonly("hw_ranges",
+                             [](const EngineHandle& h) {
+                               // {input name: ((min_h, min_w), (max_h, max_w))} of the dynamic inputs
+                               py::dict out;
+                               for (const InputSpec& in : h.engine->graph().spec().inputs) {
+                                 if (!in.dynamic_hw()) continue;
+                                 out[py::str(in.name)] = py::make_tuple(py::make_tuple(in.min_hw[0], in.min_hw[1]),
+                                                                        py::make_tuple(in.max_hw[0], in.max_hw[1]));
+                               }
+                               return out;
+                             })
       .def_property_readonly("inputs",
                              [](const EngineHandle& h) {
                                const Graph& g = h.engine->graph();
@@ -98,6 +110,8 @@ void bind_engine(py::module_& m) {
             ctx.run_device(in, out, stream);
           },
           py::arg("inputs"), py::arg("outputs"), py::arg("stream") = py::none())
+      .def("output_shapes", &Context::output_shapes, py::arg("input_shapes"),
+           py::call_guard<py::gil_scoped_release>())
       .def("prepare", &Context::prepare, py::arg("batch"), py::call_guard<py::gil_scoped_release>())
       .def("prepared_batches", &Context::prepared_batches);
 }

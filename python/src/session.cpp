@@ -37,7 +37,7 @@ std::shared_ptr<const Engine> Engine::load(const std::string& path, const LoadOp
     if (options.precision != "fp32")
       throw UsageError("precision='" + options.precision + "' needs the GPU; the CPU reference path computes in fp32" +
                        (why_not.empty() ? std::string() : " (" + why_not + ")"));
-    engine->cpu_model_ = std::make_unique<LoadedModel>(load_model(path, GraphBuildOptions{options.max_batch, 256}));
+    engine->cpu_model_ = std::make_unique<LoadedModel>(load_model(path, GraphBuildOptions{options.max_batch, 256, {}}));
     engine->cpu_executor_ = std::make_unique<CpuExecutor>(engine->cpu_model_->graph, engine->cpu_model_->weights);
   }
   return engine;
@@ -118,20 +118,24 @@ void Context::run_device(const std::vector<DeviceTensor>& inputs, const std::vec
   const Graph& g = engine_->graph();
   std::vector<Shape> shapes;
   for (const DeviceTensor& t : inputs) shapes.push_back(t.shape);
-  const std::int64_t batch = checked_batch(shapes);
+  checked_batch(shapes);
   if (outputs.size() != g.output_tensors().size())
     throw UsageError("Context.run: the model has " + std::to_string(g.output_tensors().size()) + " output(s), got " +
                      std::to_string(outputs.size()) + " output buffer(s)");
+  for (std::size_t k = 0; k < inputs.size(); ++k) {
+    const std::string problem = g.input_shape_problem(k, inputs[k].shape);
+    if (!problem.empty()) throw UsageError("Context.run: " + problem);
+  }
+  // The outputs' shapes follow the inputs' (a dynamic model's size; a fixed one's batch).
+  const std::vector<Shape> out_shapes = gpu_context_->output_shapes(shapes);
   std::vector<const float*> in;
   std::vector<float*> out;
   for (std::size_t k = 0; k < inputs.size(); ++k) {
-    const GraphTensor& t = g.tensors()[g.input_tensors()[k]];
-    check_device_tensor(inputs[k], t.name, Layer::at_batch(t.shape, batch));
+    check_device_tensor(inputs[k], g.tensors()[g.input_tensors()[k]].name, inputs[k].shape);
     in.push_back(reinterpret_cast<const float*>(inputs[k].address));
   }
   for (std::size_t k = 0; k < outputs.size(); ++k) {
-    const GraphTensor& t = g.tensors()[g.output_tensors()[k]];
-    check_device_tensor(outputs[k], t.name, Layer::at_batch(t.shape, batch));
+    check_device_tensor(outputs[k], g.tensors()[g.output_tensors()[k]].name, out_shapes[k]);
     out.push_back(reinterpret_cast<float*>(outputs[k].address));
   }
   const cudaStream_t own = gpu_context_->stream();
@@ -139,13 +143,28 @@ void Context::run_device(const std::vector<DeviceTensor>& inputs, const std::vec
     const auto caller = reinterpret_cast<cudaStream_t>(*caller_stream);
     KILN_CUDA_CHECK(cudaEventRecord(events_->inputs_ready.get(), caller));
     KILN_CUDA_CHECK(cudaStreamWaitEvent(own, events_->inputs_ready.get(), 0));
-    gpu_context_->run_device(in, out, batch);
+    gpu_context_->run_device(in, out, shapes);
     KILN_CUDA_CHECK(cudaEventRecord(events_->outputs_ready.get(), own));
     KILN_CUDA_CHECK(cudaStreamWaitEvent(caller, events_->outputs_ready.get(), 0));
   } else {
-    gpu_context_->run_device(in, out, batch);
+    gpu_context_->run_device(in, out, shapes);
     gpu_context_->synchronize();
   }
+}
+
+std::vector<Shape> Context::output_shapes(const std::vector<Shape>& input_shapes) {
+  const std::int64_t batch = checked_batch(input_shapes);
+  if (gpu_context_) return gpu_context_->output_shapes(input_shapes);
+  std::vector<Shape> key;
+  for (std::size_t k = 0; k < input_shapes.size(); ++k) {
+    const std::string problem = engine_->graph().input_shape_problem(k, input_shapes[k]);
+    if (!problem.empty()) throw UsageError("Context.run: " + problem);
+    key.push_back(Layer::at_batch(input_shapes[k], engine_->graph().max_batch()));
+  }
+  const std::shared_ptr<const Graph> g = engine_->cpu_executor()->graph_for(key);
+  std::vector<Shape> out;
+  for (int t : g->output_tensors()) out.push_back(Layer::at_batch(g->tensors()[static_cast<std::size_t>(t)].shape, batch));
+  return out;
 }
 
 void Context::prepare(std::int64_t batch) {

@@ -84,10 +84,15 @@ class Context {
   // Device buffers (float32, C-contiguous, on the engine's GPU) in input and output order. With
   // `caller_stream`, the run waits for the work already queued on that stream and the stream waits for
   // the run: nothing blocks the host (the CUDA stream semantics of PyTorch and CuPy). Without it, the
-  // call returns once the outputs are written. Throws UsageError (naming the tensor) for a CPU
-  // engine, a shape that is not the model's at the batch, or memory that is not on the engine's GPU.
+  // call returns once the outputs are written. Inputs may have any height × width a dynamic input
+  // allows; outputs must then have output_shapes(). Throws UsageError (naming the tensor) for a CPU
+  // engine, a shape the model does not take, or memory that is not on the engine's GPU.
   void run_device(const std::vector<DeviceTensor>& inputs, const std::vector<DeviceTensor>& outputs,
                   std::optional<std::uintptr_t> caller_stream);
+
+  // The output shapes of a run of inputs of `input_shapes` (batch first): a dynamic model's outputs
+  // follow its inputs' height × width. Throws UsageError naming an input the model does not take.
+  std::vector<Shape> output_shapes(const std::vector<Shape>& input_shapes);
 
   // Builds the GPU plans for `batch` ahead of its first run (nothing to do on the CPU).
   void prepare(std::int64_t batch);

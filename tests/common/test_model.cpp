@@ -2,8 +2,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <random>
+#include <sstream>
 #include <system_error>
 
 #include "formats/manifest.h"
@@ -61,6 +63,43 @@ std::vector<HostTensor> random_inputs(const Graph& graph, std::int64_t batch, st
   for (int t : graph.input_tensors()) {
     const GraphTensor& gt = graph.tensors()[static_cast<std::size_t>(t)];
     HostTensor h{gt.name, Layer::at_batch(gt.shape, batch), {}};
+    h.data.resize(element_count(h.shape));
+    for (float& v : h.data) v = dist(rng);
+    out.push_back(std::move(h));
+  }
+  return out;
+}
+
+void make_dynamic(const std::string& dir, const std::vector<std::int64_t>& min_hw,
+                  const std::vector<std::int64_t>& max_hw) {
+  const std::filesystem::path yaml = std::filesystem::path(dir) / "model.yaml";
+  std::ifstream in(yaml);
+  std::stringstream text;
+  text << in.rdbuf();
+  in.close();
+  std::string out, line;
+  const std::string range = ", min_hw: " + shape_to_string(min_hw) + ", max_hw: " + shape_to_string(max_hw) + "}";
+  while (std::getline(text, line)) {
+    // "  - {name: x, shape: [N,C,H,W], dtype: f32}": 4-D when the shape has three commas.
+    const std::size_t open = line.find("shape: [");
+    if (line.rfind("  - {name:", 0) == 0 && open != std::string::npos) {
+      const std::size_t close = line.find(']', open);
+      if (std::count(line.begin() + static_cast<std::ptrdiff_t>(open), line.begin() + static_cast<std::ptrdiff_t>(close), ',') == 3) {
+        line = line.substr(0, line.rfind('}')) + range;
+      }
+    }
+    out += line + "\n";
+  }
+  std::ofstream(yaml) << out;
+}
+
+std::vector<HostTensor> random_inputs_of(const Graph& graph, const std::vector<Shape>& shapes, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<HostTensor> out;
+  for (std::size_t k = 0; k < shapes.size(); ++k) {
+    const GraphTensor& gt = graph.tensors()[static_cast<std::size_t>(graph.input_tensors().at(k))];
+    HostTensor h{gt.name, shapes[k], {}};
     h.data.resize(element_count(h.shape));
     for (float& v : h.data) v = dist(rng);
     out.push_back(std::move(h));

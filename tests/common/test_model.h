@@ -39,6 +39,14 @@ class TestModel {
   std::string dir_;
 };
 
+// Gives every 4-D input of the model.yaml in `dir` the dynamic height × width range min_hw..max_hw
+// (formats/README.md), as kiln_export --dynamic-hw writes it.
+void make_dynamic(const std::string& dir, const std::vector<std::int64_t>& min_hw,
+                  const std::vector<std::int64_t>& max_hw);
+
+// Random inputs of the given shapes (batch first), named as `graph`'s inputs, uniform in [-1, 1].
+std::vector<HostTensor> random_inputs_of(const Graph& graph, const std::vector<Shape>& shapes, std::uint32_t seed);
+
 // Random inputs for `graph` at `batch`, uniform in [-1, 1].
 std::vector<HostTensor> random_inputs(const Graph& graph, std::int64_t batch, std::uint32_t seed);
 

@@ -262,8 +262,10 @@ TEST_F(BenchModel, DurationExtendsTheRun) {
 }
 
 TEST_F(BenchModel, InputsAreRandomOrFromAFileOfTheRightShape) {
-  const Graph g = load_graph(dir_.string(), GraphBuildOptions{2, 256});
-  const std::vector<HostTensor> in = bench_inputs(g, 2, "");
+  const Graph g = load_graph(dir_.string(), GraphBuildOptions{2, 256, {}});
+  BenchConfig c;
+  c.batch = 2;
+  const std::vector<HostTensor> in = bench_inputs(g, c);
   ASSERT_EQ(in.size(), 1u);
   EXPECT_EQ(in[0].shape, (Shape{2, 2, 8, 8}));
   int zeros = 0;
@@ -275,17 +277,20 @@ TEST_F(BenchModel, InputsAreRandomOrFromAFileOfTheRightShape) {
   EXPECT_EQ(zeros, 0);
   const std::string file = (dir_ / "in.manifest").string();
   write_host_tensors(file, in);
-  EXPECT_EQ(bench_inputs(g, 2, file)[0].data, in[0].data);
+  c.input_file = file;
+  EXPECT_EQ(bench_inputs(g, c)[0].data, in[0].data);
   try {
-    bench_inputs(g, 1, file);
+    c.batch = 1;
+    bench_inputs(g, c);
     FAIL() << "no error";
   } catch (const UsageError& e) {
     EXPECT_THAT(e.what(), HasSubstr("in.manifest: tensor 'x' has shape [2,2,8,8]"));
-    EXPECT_THAT(e.what(), HasSubstr("at batch 1 is [1,2,8,8]"));
+    EXPECT_THAT(e.what(), HasSubstr("its batch is not 1; pass --batch 2"));
   }
+  c.batch = 2;
   write_host_tensors(file, {HostTensor{"y", {2, 2, 8, 8}, in[0].data}});
   try {
-    bench_inputs(g, 2, file);
+    bench_inputs(g, c);
     FAIL() << "no error";
   } catch (const UsageError& e) {
     EXPECT_THAT(e.what(), HasSubstr("no tensor named 'x'"));
@@ -294,7 +299,7 @@ TEST_F(BenchModel, InputsAreRandomOrFromAFileOfTheRightShape) {
 }
 
 TEST_F(BenchModel, LayerBytesCountInputsOutputAndWeights) {
-  const Graph g = load_graph(dir_.string(), GraphBuildOptions{3, 256});
+  const Graph g = load_graph(dir_.string(), GraphBuildOptions{3, 256, {}});
   EXPECT_DOUBLE_EQ(layer_bytes(g, 0, 2), 4.0 * (2 * 2 * 64 + 2 * 4 * 64 + 4 * 2 * 9));
   EXPECT_DOUBLE_EQ(layer_bytes(g, 1, 1), 4.0 * (4 * 64 * 2));
 }

@@ -44,7 +44,7 @@ TestModel make_model() {
 // The model loaded once, with the one executor every thread shares.
 struct SharedModel {
   TestModel dir = make_model();
-  LoadedModel model = load_model(dir.dir(), GraphBuildOptions{kMaxBatch, 256});
+  LoadedModel model = load_model(dir.dir(), GraphBuildOptions{kMaxBatch, 256, {}});
   CpuExecutor executor{model.graph, model.weights};
 };
 

@@ -84,7 +84,7 @@ TEST_F(GraphTest, BuildsShapesAndRunsConvReluChain) {
 TEST_F(GraphTest, MaxBatchOverrideScalesEveryShape) {
   write_model(std::string(kHeader) +
               "layers:\n  - {name: r, op: relu, inputs: [x]}\noutputs: [r]\n");
-  const Graph g = load_graph(dir_.string(), GraphBuildOptions{8, 256});
+  const Graph g = load_graph(dir_.string(), GraphBuildOptions{8, 256, {}});
   EXPECT_EQ(g.max_batch(), 8);
   EXPECT_EQ(g.tensors()[0].shape, (Shape{8, 1, 4, 4}));
   EXPECT_EQ(g.layers()[0]->output_shape(), (Shape{8, 1, 4, 4}));
@@ -174,7 +174,7 @@ TEST_F(GraphTest, InputWhoseByteCountOverflowsNamesItsLine) {
 TEST_F(GraphTest, MaxBatchThatOverflowsByteCountsNamesTheInput) {
   write_model(std::string(kHeader) + "layers:\n  - {name: r, op: relu, inputs: [x]}\noutputs: [r]\n");
   try {
-    load_graph(dir_.string(), GraphBuildOptions{std::int64_t{1} << 62, 256});
+    load_graph(dir_.string(), GraphBuildOptions{std::int64_t{1} << 62, 256, {}});
     FAIL() << "no error";
   } catch (const ModelError& e) {
     EXPECT_THAT(e.what(), HasSubstr("model.yaml:5: input 'x' at max batch 4611686018427387904: shape "
@@ -222,7 +222,7 @@ TEST_F(GraphTest, PlannerOverflowNamesTheLayer) {
 TEST_F(GraphTest, CpuArenaBeyondMemoryIsATypedErrorNotBadAlloc) {
   write_model(std::string(kHeader) + "layers:\n  - {name: r, op: relu, inputs: [x]}\noutputs: [r]\n");
   // 2^40 x 16 floats = 2^46 bytes (64 TiB): a valid plan, but more memory than the host has.
-  const LoadedModel m = load_model(dir_.string(), GraphBuildOptions{std::int64_t{1} << 40, 256});
+  const LoadedModel m = load_model(dir_.string(), GraphBuildOptions{std::int64_t{1} << 40, 256, {}});
   const CpuExecutor exec(m.graph, m.weights);
   try {
     exec.run({HostTensor{"x", {1, 1, 4, 4}, std::vector<float>(16)}}, 1);
