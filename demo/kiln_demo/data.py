@@ -44,12 +44,18 @@ def resize(img, height, width):
     return np.asarray(pil.resize((width, height), Image.LANCZOS), dtype=np.float32) / 255.0
 
 
-def square(img, size):
-    """The centre square of `img`, resized to size x size: the demo's whole-image input."""
+def fit(img, longest, multiple):
+    """`img` at its own aspect ratio, its longer side scaled to `longest` (0: kept as it is), then each
+    side cropped about the centre to a multiple of `multiple` (the network halves the size that many
+    times; at most multiple - 1 pixels go): the demo's whole-image input, one size per image."""
     h, w = img.shape[:2]
-    s = min(h, w)
-    top, left = (h - s) // 2, (w - s) // 2
-    return resize(img[top:top + s, left:left + s], size, size)
+    if longest > 0 and max(h, w) != longest:
+        k = longest / max(h, w)
+        img = resize(img, max(multiple, round(h * k)), max(multiple, round(w * k)))
+        h, w = img.shape[:2]
+    ch, cw = h - h % multiple, w - w % multiple
+    top, left = (h - ch) // 2, (w - cw) // 2
+    return img[top:top + ch, left:left + cw]
 
 
 def load_training_images(names, scales, log):

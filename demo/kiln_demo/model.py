@@ -47,8 +47,8 @@ def parameter_count(model):
     return sum(p.numel() for p in model.parameters())
 
 
-def flops_per_image(model, size):
-    """2 x the multiply-adds of the convolutions for one size x size image (for the report)."""
+def flops_per_image(model, height, width):
+    """2 x the multiply-adds of the convolutions for one height x width image (for the report)."""
     total, hooks = 0, []
 
     def count(module, inputs, output):
@@ -64,7 +64,7 @@ def flops_per_image(model, size):
     was_training = model.training
     model.eval()
     with torch.no_grad():
-        model(torch.zeros(1, 3, size, size, device=next(model.parameters()).device))
+        model(torch.zeros(1, 3, height, width, device=next(model.parameters()).device))
     for h in hooks:
         h.remove()
     model.train(was_training)

@@ -27,8 +27,10 @@ def parse_args(argv):
     p.add_argument("--out", required=True, help="output folder (created; the demo's files in it are replaced)")
     p.add_argument("--steps", type=int, default=600, help="training steps at most (default: 600)")
     p.add_argument("--time-limit-s", type=float, default=120.0, help="training time at most, seconds (default: 120)")
-    p.add_argument("--image-size", type=int, default=256,
-                   help="side of the square whole images, a multiple of %d (default: 256)" % 2 ** len(WIDTHS))
+    p.add_argument("--image-size", type=int, default=384,
+                   help="longer side each shown image is scaled to, keeping its aspect ratio, then each side "
+                        "cropped to a multiple of %d; 0 = the images' own sizes (default: 384). kiln runs every "
+                        "image at its own size through one export (kiln_export --dynamic-hw)" % 2 ** len(WIDTHS))
     p.add_argument("--patch-size", type=int, default=64, help="training patch side (default: 64, at most --image-size)")
     p.add_argument("--images", default=",".join(data.DEMO_IMAGES),
                    help="comma-separated skimage.data images to show (default: %(default)s)")
@@ -43,10 +45,11 @@ def parse_args(argv):
     p.add_argument("--seed", type=int, default=0, help="seed of the weights and the patch sampler (default: 0)")
     args = p.parse_args(argv)
     multiple = 2 ** len(WIDTHS)
-    if args.image_size < multiple or args.image_size % multiple:
-        p.error("--image-size %d: must be a positive multiple of %d (the encoder halves it %d times)"
+    if args.image_size != 0 and (args.image_size < multiple or args.image_size % multiple):
+        p.error("--image-size %d: must be 0 or a positive multiple of %d (the encoder halves it %d times)"
                 % (args.image_size, multiple, len(WIDTHS)))
-    if not multiple <= args.patch_size <= args.image_size or args.patch_size % multiple:
+    if not multiple <= args.patch_size or args.patch_size % multiple or \
+            (args.image_size and args.patch_size > args.image_size):
         p.error("--patch-size %d: must be a multiple of %d between %d and --image-size (%d)"
                 % (args.patch_size, multiple, multiple, args.image_size))
     if args.steps < 1 or args.time_limit_s <= 0 or args.repeat < 1:
@@ -130,27 +133,33 @@ def run(args):
         where = "no GPU here, so kiln takes its CPU reference path"
     log("PyTorch runs on %s; kiln %s is %s (--device %s): %s" % (torch_desc, kiln.__version__, kiln_where,
                                                                  args.device, where))
-    shown = np.stack([data.square(data.load(n), args.image_size).transpose(2, 0, 1) for n in args.images])
-    shown = np.ascontiguousarray(shown, dtype=np.float32)
+    multiple = 2 ** len(WIDTHS)
+    shown = [np.ascontiguousarray(data.fit(data.load(n), args.image_size, multiple).transpose(2, 0, 1),
+                                  dtype=np.float32) for n in args.images]
+    sizes = ["%dx%d" % im.shape[1:] for im in shown]
 
     model, training = get_model(args, device, args.checkpoint or os.path.join(out, "checkpoint.pt"))
     model_dir = os.path.join(out, "model")
-    exported = kiln_io.export_model(model, torch.from_numpy(shown[:1]), model_dir)
-    log("exported %s: %d kiln layers" % (model_dir, len(exported.layers)))
+    # One export for every size: the range runs from the smallest size the network takes to the largest
+    # image shown (the GPU's activation memory is sized once for that).
+    hw_range = ((multiple, multiple), (max(im.shape[1] for im in shown), max(im.shape[2] for im in shown)))
+    exported = kiln_io.export_model(model, torch.from_numpy(shown[0][None]), model_dir, hw_range)
+    log("exported %s: %d kiln layers, any size from %dx%d to %dx%d" % (
+        model_dir, len(exported.layers), hw_range[0][0], hw_range[0][1], hw_range[1][0], hw_range[1][1]))
 
-    log("running kiln on %d images of %dx%d ..." % (len(shown), args.image_size, args.image_size))
+    log("running kiln on %d images, each at its own size (%s) ..." % (len(shown), ", ".join(sizes)))
     kiln_out, kinfo = kiln_io.run_kiln(kiln, model_dir, shown, args.device, args.repeat)
     log("kiln ran on: %s" % kinfo["device"])
     if device.type == "cuda":
         strict_fp32()
     torch_out, torch_first, torch_times = kiln_io.run_pytorch(model, shown, device, args.repeat, train.timed)
 
-    batch = len(shown)
+    count = len(shown)
     timing = {
-        "image_size": args.image_size, "batch": batch, "repeat": args.repeat,
-        "kiln_device": kinfo["device"], "kiln_ms_per_image": kinfo["median_ms"] / batch,
+        "image_sizes": sizes, "images": count, "repeat": args.repeat,
+        "kiln_device": kinfo["device"], "kiln_ms_per_image": kinfo["median_ms"] / count,
         "kiln_load_ms": kinfo["load_ms"], "kiln_first_run_ms": kinfo["first_run_ms"],
-        "pytorch_device": torch_desc, "pytorch_ms_per_image": statistics.median(torch_times) * 1e3 / batch,
+        "pytorch_device": torch_desc, "pytorch_ms_per_image": statistics.median(torch_times) * 1e3 / count,
         "pytorch_first_run_ms": torch_first * 1e3,
         "pytorch_timing": ("host to host with CUDA synchronisation, fp32 convolutions (TF32 off)"
                            if device.type == "cuda" else
@@ -160,13 +169,14 @@ def run(args):
     for i, name in enumerate(args.images):
         stats = report.image_stats(name, shown[i], torch_out[i], kiln_out[i])
         stats["grid"] = "grid_%s.png" % name
-        footer = "%dx%d  |  kiln: %s  |  PyTorch: %s  |  max abs error %.2e" % (
-            args.image_size, args.image_size, kinfo["device"], torch_desc, stats["max_abs_error"])
+        footer = "%s  |  kiln: %s  |  PyTorch: %s  |  max abs error %.2e" % (
+            sizes[i], kinfo["device"], torch_desc, stats["max_abs_error"])
         stats["difference_amplification"] = images.save_grid(os.path.join(out, stats["grid"]), name, shown[i],
                                                              torch_out[i], kiln_out[i], stats, footer)
         per_image.append(stats)
     model_facts = {"widths": list(WIDTHS), "parameters": parameter_count(model),
-                   "gflop_per_image": flops_per_image(model, args.image_size) / 1e9,
+                   "gflop_per_image": statistics.fmean(flops_per_image(model, im.shape[1], im.shape[2])
+                                                       for im in shown) / 1e9,
                    "export_dir": model_dir, "kiln_layers": len(exported.layers)}
     env = {"pytorch device": torch_desc, "gpu": gpu_name or "none", "kiln device": kinfo["device"],
            "kiln package": kiln_where, "host": "%s, %d CPUs" % (platform.platform(), os.cpu_count() or 0)}

@@ -66,10 +66,10 @@ def markdown(rep):
         "PSNR is each reconstruction against its input; %s." % (
             "none of these images was trained on" if not seen else "%s also served for training" % ", ".join(seen)),
         "",
-        "## Time per image (%dx%d, batch %d, median of %d runs after a warm-up)"
-        % (t["image_size"], t["image_size"], t["batch"], t["repeat"]),
+        "## Time per image (each at its own size: %s; one context, median of %d rounds after a warm-up)"
+        % (", ".join(t["image_sizes"]), t["repeat"]),
         "",
-        "| | device | per image | first run (batch) | model load |",
+        "| | device | per image | first round (every size new) | model load |",
         "|---|---|---|---|---|",
         "| kiln | %s | %s | %s | %s |" % (t["kiln_device"], _ms(t["kiln_ms_per_image"]),
                                          _ms(t["kiln_first_run_ms"]), _ms(t["kiln_load_ms"])),
@@ -81,9 +81,9 @@ def markdown(rep):
         "",
         "## Model and training",
         "",
-        "- autoencoder: widths %s, %d parameters, %.2f GFLOP per %dx%d image; exported to `%s` (%d kiln layers)"
-        % (m["widths"], m["parameters"], m["gflop_per_image"], t["image_size"], t["image_size"],
-           m["export_dir"], m["kiln_layers"]),
+        "- autoencoder: widths %s, %d parameters, %.2f GFLOP per image on average; exported once to `%s` (%d "
+        "kiln layers) for every size" % (m["widths"], m["parameters"], m["gflop_per_image"], m["export_dir"],
+                                         m["kiln_layers"]),
         "- training: %s steps of %d %dx%d patches in %.1f s on %s, final loss %.4g%s"
         % (tr.get("steps", "?"), tr.get("batch", 0), tr.get("patch_size", 0), tr.get("patch_size", 0),
            tr.get("seconds", 0.0), tr.get("device", "?"), tr.get("final_loss", float("nan")),

@@ -70,6 +70,26 @@ std::vector<HostTensor> random_inputs(const Graph& graph, std::int64_t batch, st
   return out;
 }
 
+std::unique_ptr<TestModel> make_unet_like(const Shape& input) {
+  return std::make_unique<TestModel>(
+      std::vector<std::pair<std::string, Shape>>{{"x", input}},
+      std::vector<std::string>{
+          "{name: c1, op: conv2d, inputs: [x], attributes: {out_channels: 4, kernel_size: 3, padding: 1}, weights: "
+          "{weight: w1, bias: b1}}",
+          "{name: r1, op: relu, inputs: [c1]}",
+          "{name: p, op: max_pool2d, inputs: [r1], attributes: {kernel_size: 2}}",
+          "{name: c2, op: conv2d, inputs: [p], attributes: {out_channels: 4, kernel_size: 3, padding: 1}, weights: "
+          "{weight: w2}}",
+          "{name: up, op: conv_transpose2d, inputs: [c2], attributes: {out_channels: 4, kernel_size: 2, stride: 2}, "
+          "weights: {weight: wu}}",
+          "{name: cat, op: concat, inputs: [up, r1]}",
+          "{name: out, op: conv2d, inputs: [cat], attributes: {out_channels: 2, kernel_size: 1}, weights: {weight: wo}}"},
+      std::vector<std::string>{"out"},
+      std::vector<TestModel::Tensor>{
+          {"w1", {4, 2, 3, 3}}, {"b1", {4}}, {"w2", {4, 4, 3, 3}}, {"wu", {4, 4, 2, 2}}, {"wo", {2, 8, 1, 1}}},
+      /*seed=*/7);
+}
+
 void make_dynamic(const std::string& dir, const std::vector<std::int64_t>& min_hw,
                   const std::vector<std::int64_t>& max_hw) {
   const std::filesystem::path yaml = std::filesystem::path(dir) / "model.yaml";

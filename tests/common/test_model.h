@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -43,6 +44,12 @@ class TestModel {
 // (formats/README.md), as kiln_export --dynamic-hw writes it.
 void make_dynamic(const std::string& dir, const std::vector<std::int64_t>& min_hw,
                   const std::vector<std::int64_t>& max_hw);
+
+// A small U-Net-shaped model with input [N, 2, H, W] (`input` gives its max batch and example size):
+// conv 3×3 + ReLU → 2×2 max pool → conv 3×3 → transposed conv 2×2/2 → concat with the first conv →
+// conv 1×1 to 2 channels. Its height and width must be even. Weights from a fixed seed, so two
+// models of different sizes hold the same weights.
+std::unique_ptr<TestModel> make_unet_like(const Shape& input);
 
 // Random inputs of the given shapes (batch first), named as `graph`'s inputs, uniform in [-1, 1].
 std::vector<HostTensor> random_inputs_of(const Graph& graph, const std::vector<Shape>& shapes, std::uint32_t seed);

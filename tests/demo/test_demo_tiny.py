@@ -11,6 +11,8 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), 
 
 IMAGES = ("astronaut", "coffee")
 SIZE = 64
+# astronaut is 512x512, coffee 400x600: scaled to a longer side of 64, coffee's 43 rows cropped to 40.
+SIZES = {"astronaut": "64x64", "coffee": "40x64"}
 
 
 # Stands in for kiln's Python package: the real one (loaded from its build folder), with every run's first
@@ -65,11 +67,16 @@ def test_demo_tiny_writes_grids_and_report_and_kiln_matches(kiln_bin, work_dir):
         assert math.isfinite(im["psnr_pytorch_db"]) and abs(im["psnr_pytorch_db"] - im["psnr_kiln_db"]) < 1e-3
         with Image.open(os.path.join(out, im["grid"])) as grid:
             grid.load()
-            # Four panels, each the 64-pixel image enlarged 3x, with 6-pixel gaps.
-            assert grid.format == "PNG" and grid.size[0] == 4 * 3 * SIZE + 5 * 6
+            # Four panels of the image at its own size (longer side 64, each side a multiple of 8),
+            # enlarged to at least 192 rows, with 6-pixel gaps.
+            h, w = (int(v) for v in SIZES[im["name"]].split("x"))
+            scale = -(-192 // h)
+            assert grid.format == "PNG" and grid.size[0] == 4 * scale * w + 5 * 6
         assert im["difference_amplification"] >= 1
     t = rep["timing"]
-    assert t["batch"] == len(IMAGES) and t["image_size"] == SIZE
+    assert t["images"] == len(IMAGES) and t["image_sizes"] == [SIZES[n] for n in IMAGES]
+    assert "running kiln on 2 images, each at its own size (64x64, 40x64)" in log
+    assert "any size from 8x8 to 64x64" in log
     assert t["kiln_ms_per_image"] > 0 and t["pytorch_ms_per_image"] > 0 and t["kiln_load_ms"] >= 0
     assert t["kiln_device"] == rep["environment"]["kiln device"] and t["kiln_device"] in log
     assert rep["training"]["steps"] == 20 and rep["training"]["reused_checkpoint"] is False

@@ -50,13 +50,21 @@ def test_checkpoint_of_another_model_is_refused_with_advice(tmp_path):
         train.load_checkpoint(path, torch.device("cpu"))
 
 
+def test_fit_keeps_the_aspect_ratio_and_crops_to_the_multiple():
+    img = np.random.default_rng(0).random((400, 610, 3)).astype(np.float32)
+    assert data.fit(img[:, :600], 64, 8).shape == (40, 64, 3)  # 42.7 rows -> 43, cropped to 40
+    assert data.fit(img[:, :600], 0, 8).shape == (400, 600, 3)  # its own size
+    assert data.fit(img[:, :601], 0, 8).shape == (400, 600, 3)
+    np.testing.assert_array_equal(data.fit(img[:, :603], 0, 8), img[:, 1:601])  # centred crop
+
+
 def test_unknown_image_names_itself():
     with pytest.raises(ValueError, match=r"skimage.data has no image 'no_such_picture'"):
         data.load("no_such_picture")
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--image-size", "60"], "--image-size 60: must be a positive multiple of 8"),
+    (["--image-size", "60"], "--image-size 60: must be 0 or a positive multiple of 8"),
     (["--patch-size", "128", "--image-size", "64"], "--patch-size 128: must be a multiple of 8 between 8 and"),
     (["--steps", "0"], "--steps and --repeat must be at least 1"),
 ])

@@ -20,22 +20,7 @@ namespace {
 using test::TestModel;
 using testing::HasSubstr;
 
-// conv → pool → conv → transposed conv (back to full size) → concat with the first conv → 1×1 conv:
-// the U-Net pattern, whose sizes must divide by 2.
-std::unique_ptr<TestModel> make_unet_like(const Shape& input) {
-  return std::make_unique<TestModel>(
-      std::vector<std::pair<std::string, Shape>>{{"x", input}},
-      std::vector<std::string>{
-          "{name: c1, op: conv2d, inputs: [x], attributes: {out_channels: 4, kernel_size: 3, padding: 1}, weights: {weight: w1}}",
-          "{name: p, op: max_pool2d, inputs: [c1], attributes: {kernel_size: 2}}",
-          "{name: c2, op: conv2d, inputs: [p], attributes: {out_channels: 4, kernel_size: 3, padding: 1}, weights: {weight: w2}}",
-          "{name: up, op: conv_transpose2d, inputs: [c2], attributes: {out_channels: 4, kernel_size: 2, stride: 2}, weights: {weight: wu}}",
-          "{name: cat, op: concat, inputs: [up, c1]}",
-          "{name: out, op: conv2d, inputs: [cat], attributes: {out_channels: 2, kernel_size: 1}, weights: {weight: wo}}"},
-      std::vector<std::string>{"out"},
-      std::vector<TestModel::Tensor>{{"w1", {4, 2, 3, 3}}, {"w2", {4, 4, 3, 3}}, {"wu", {4, 4, 2, 2}}, {"wo", {2, 8, 1, 1}}},
-      /*seed=*/7);
-}
+using test::make_unet_like;
 
 class DynamicModel : public testing::Test {
  protected:
