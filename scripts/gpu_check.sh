@@ -6,6 +6,7 @@
 # lines printed are the summary.
 #
 #   bash scripts/gpu_check.sh [stage ...]     stages: env build test gputest compare zoo zoo_perf depthwise_ab imports deconv_ab
+#                                             dynamic
 #                                             sanitize demo profile ab
 #                                             (default: all but gputest and ab; gputest runs only
 #                                             kiln_gpu_tests, test runs every CTest test and them)
@@ -24,7 +25,16 @@ stages=("$@")
 ab_build="${KILN_AB_BUILD:-/tmp/kiln_ab_baseline}"
 summary="$OUT/summary.txt"
 : >"$summary"
-note() { echo "$*" | tee -a "$summary"; }
+# The summary is copied to the results after every line, so a run cut short still leaves what it had.
+note() { echo "$*" | tee -a "$summary"; cp "$summary" "$RESULTS/summary.txt" 2>/dev/null; }
+pack() {
+  tar -C "$OUT" -czf "$RESULTS/results.tar.gz" --exclude=models --exclude=demo/model --exclude=demo/kiln_io \
+    --exclude=demo/checkpoint.pt --exclude='demo/grid_*.png' --exclude=dynamic_fp32 --exclude=dynamic_fp16 --exclude=dynamic_bench \
+    . 2>/dev/null
+  cp "$summary" "$RESULTS/summary.txt"
+}
+# An outer `timeout` (SIGTERM) still gets the logs packed.
+trap 'note "gpu_check: stopped by a signal; results so far packed"; pack; exit 124' TERM INT
 want() { local s; for s in "${stages[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1; }
 py="$(kiln_python)"
 models="$OUT/models"  # exported models stay here, out of the results
@@ -253,9 +263,24 @@ if want ab; then
   fi
 fi
 
+if want dynamic; then
+  # Dynamic height × width (exporter --dynamic-hw): the autoencoder and the U-Net exported once, one
+  # context through sizes up to 1080×1920 and changing batches, against PyTorch in fp32 and fp16; then
+  # kiln bench per size of the dynamic export against a fixed export of that size
+  # (benchmarks/dynamic_bench.py: the new size's build, the steady state, the arena).
+  for prec in ${KILN_DYNAMIC_PRECISIONS:-fp32 fp16}; do
+    PYTHONPATH="$KILN_BUILD/python:$KILN_ROOT/exporter" "$py" "$KILN_ROOT/tests/e2e/dynamic_shapes.py" \
+      --kiln "$KILN_BUILD/kiln" --work "$OUT/dynamic_$prec" --device gpu --precision "$prec" \
+      --json "$OUT/dynamic_$prec.json" >"$OUT/dynamic_$prec.log" 2>&1
+    note "dynamic $prec: $(tail -1 "$OUT/dynamic_$prec.log")"
+  done
+  "$py" "$KILN_ROOT/benchmarks/dynamic_bench.py" --kiln "$KILN_BUILD/kiln" --work "$OUT/dynamic_bench" \
+    --out "$OUT/dynamic_bench.md" --json "$OUT/dynamic_bench.json" ${KILN_DYNAMIC_BENCH_ARGS:-} \
+    >"$OUT/dynamic_bench.log" 2>&1
+  note "dynamic bench: $(grep -c '^| [a-z]' "$OUT/dynamic_bench.md" 2>/dev/null || echo 0) rows in dynamic_bench.md"
+fi
+
 wait  # a baseline build started in the background must end before this call does
-tar -C "$OUT" -czf "$RESULTS/results.tar.gz" --exclude=models --exclude=demo/model --exclude=demo/kiln_io \
-  --exclude=demo/checkpoint.pt --exclude='demo/grid_*.png' . 2>/dev/null
-cp "$summary" "$RESULTS/summary.txt"
+pack
 echo "==== summary"
 cat "$summary"
