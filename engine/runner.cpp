@@ -100,20 +100,13 @@ std::vector<HostTensor> match_inputs(const Graph& graph, std::vector<HostTensor>
     HostTensor* const it = &tensors[match[k]];
     check_rank(source, name, it->shape, graph.tensors()[id].shape);
     const std::int64_t batch = ordered.empty() ? (it->shape.empty() ? 1 : it->shape[0]) : ordered[0].shape[0];
-    if (graph.dynamic()) {
-      // Any height × width in a dynamic input's range (Note [input sizes] in engine/graph.cpp).
-      const std::string problem = graph.input_shape_problem(k, it->shape);
-      if (!problem.empty()) throw UsageError(source + ": " + problem);
-      if (it->shape[0] != batch)
-        throw UsageError(source + ": tensor '" + name + "' has batch " + std::to_string(it->shape[0]) +
-                         ", the first input's is " + std::to_string(batch) + " (all inputs share one batch)");
-    } else {
-      const Shape want = Layer::at_batch(graph.tensors()[id].shape, batch);
-      if (it->shape != want)
-        throw UsageError(source + ": tensor '" + name + "' has shape " + shape_to_string(it->shape) +
-                         ", the model input needs " + shape_to_string(want) +
-                         (ordered.empty() ? "" : " (all inputs share the first input's batch)"));
-    }
+    // The model's shape, or for a dynamic input any height × width in its range (Note [input sizes] in
+    // engine/graph.cpp); a fixed input of another size is told how to export for other sizes.
+    const std::string problem = graph.input_shape_problem(k, it->shape);
+    if (!problem.empty()) throw UsageError(source + ": " + problem);
+    if (it->shape[0] != batch)
+      throw UsageError(source + ": tensor '" + name + "' has batch " + std::to_string(it->shape[0]) +
+                       ", the first input's is " + std::to_string(batch) + " (all inputs share one batch)");
     ordered.push_back(std::move(*it));
   }
   return ordered;

@@ -196,3 +196,39 @@ def test_f16_weights_get_a_tolerance_that_fits_them_unless_one_is_given(tmp_path
     assert "tolerance: atol 1e-09, rtol 1e-09\n" in r.stdout
     r = kiln("compare", "--model", MODEL, "--device", "cpu")
     assert "tolerance: atol 1e-05, rtol 1e-05 (atol and rtol: the default;" in r.stdout
+
+
+def test_a_dynamic_export_runs_any_size_in_range_and_names_the_range_otherwise(tmp_path):
+    import torch
+    from kiln_export import export, zoo
+    torch.manual_seed(0)
+    folder = str(tmp_path / "unet")
+    export(zoo.unet().eval(), torch.randn(1, 3, 32, 32), folder, dynamic_hw=((16, 16), (128, 128)))
+    x = np.random.default_rng(0).standard_normal((2, 3, 48, 80)).astype(np.float32)
+    write_tensors(str(tmp_path / "in.manifest"), {"x": x})
+    r = kiln("run", "--model", folder, "--device", "cpu", "--input", str(tmp_path / "in.manifest"),
+             "--output", str(tmp_path / "out.manifest"))
+    assert r.returncode == 0, r.stderr
+    (y,) = read_tensors(str(tmp_path / "out.manifest")).values()
+    assert y.shape == (2, 1, 48, 80)
+    r = kiln("bench", "--model", folder, "--device", "cpu", "--shape", "64x96", "--iterations", "1",
+             "--duration-s", "0", "--warmup-ms", "0")
+    assert r.returncode == 0 and "shape [1,3,64,96]" in r.stdout, r.stderr
+    r = kiln("bench", "--model", folder, "--device", "cpu", "--shape", "8x8")
+    assert r.returncode == 2
+    assert "input 'x' has shape [1,3,8,8]; the model takes [N,3,H,W] with 16 <= H <= 128" in one_line(r)
+    r = kiln("bench", "--model", folder, "--device", "cpu", "--shape", "64by64")
+    assert r.returncode == 2 and "--shape: expected HEIGHTxWIDTH like 1080x1920, got '64by64'" in one_line(r)
+    r = kiln("bench", "--model", MODEL, "--device", "cpu", "--shape", "64x64")
+    assert r.returncode == 2 and "this model's input sizes are fixed at export" in one_line(r)
+
+
+def test_another_size_on_a_fixed_export_says_to_export_with_dynamic_hw(tmp_path):
+    inputs = read_tensors(os.path.join(MODEL, "golden", "inputs.manifest"))
+    name, x = next(iter(inputs.items()))
+    bigger = np.zeros((1, x.shape[1], x.shape[2] * 2, x.shape[3] * 2), np.float32)
+    write_tensors(str(tmp_path / "in.manifest"), {name: bigger})
+    r = kiln("run", "--model", MODEL, "--device", "cpu", "--input", str(tmp_path / "in.manifest"),
+             "--output", str(tmp_path / "o.manifest"))
+    assert r.returncode == 2
+    assert "is fixed: export with --dynamic-hw MINxMIN:MAXxMAX for other sizes" in r.stderr.strip().splitlines()[-1]

@@ -180,7 +180,7 @@ TEST(ModelSpec, InputErrors) {
   const std::string in = "{name: input, shape: [1, 3, 128, 128], dtype: f32}";
   auto input = [&](const std::string& replacement) { return model_error(with(in, replacement)); };
   EXPECT_THAT(input("{name: input, shpae: [1, 3], dtype: f32}"),
-              HasSubstr("m.yaml:6: inputs[0]: unknown key 'shpae' (expected one of: name, shape, dtype)"));
+              HasSubstr("m.yaml:6: inputs[0]: unknown key 'shpae' (expected one of: name, shape, dtype, min_hw, max_hw)"));
   EXPECT_THAT(input("{name: input, dtype: f32}"), HasSubstr("m.yaml:6: inputs[0]: missing key 'shape'"));
   EXPECT_THAT(input("{shape: [1], dtype: f32}"), HasSubstr("m.yaml:6: inputs[0]: missing key 'name'"));
   EXPECT_THAT(input("{name: input, shape: [1, 3, 128, 128], dtype: f16}"),
