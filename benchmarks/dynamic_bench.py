@@ -53,7 +53,7 @@ def main():
     p.add_argument("--json", help="raw rows")
     p.add_argument("--models", default="autoencoder,unet")
     p.add_argument("--precisions", default="fp16,fp32")
-    p.add_argument("--sizes", default="256x256,512x512,720x1280,1080x1920")
+    p.add_argument("--sizes", default="256x256,720x1280,1080x1920")
     p.add_argument("--batch", type=int, default=1)
     args = p.parse_args()
     os.makedirs(args.work, exist_ok=True)

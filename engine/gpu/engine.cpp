@@ -204,9 +204,10 @@ std::uint64_t GpuEngine::build_ops_for(const Graph& graph, const GpuEngineOption
       const int index = static_cast<int>(i);
       OpBuildEnv env{layer,        graph.layer_inputs(index), graph.output_tensor_of(index), graph.max_batch(),
                      options,      cudnn.get(),               cublaslt.get(),                *weights_,
-                     nullptr,      scratch};
+                     nullptr,      scratch,                   nullptr};
       const auto folded = std::find(folded_into_.begin(), folded_into_.end(), index);
       if (folded != folded_into_.end()) env.epilogue = layers[static_cast<std::size_t>(folded - folded_into_.begin())].get();
+      if (&graph != &graph_) env.like = ops_[i].get();  // a variant: the op at the engine's own shapes
       ops.push_back(declared_->kinds[i]->build(env));
     }
     workspace = std::max(workspace, ops.back()->workspace_bytes());

@@ -37,6 +37,7 @@
 namespace kiln::gpu {
 
 class DeviceWeights;
+class GpuOp;
 
 // Where an op's output lives in the activation arena.
 enum class OutputStorage {
@@ -79,6 +80,10 @@ struct OpBuildEnv {
   // apply it to its output. Null for every other layer.
   const Layer* epilogue = nullptr;
   const FindScratch* scratch = nullptr;  // set in AlgoMode::Find
+  // When building a ShapeVariant (another input size of a dynamic model): this layer's op at the
+  // engine's own shapes. An op whose choice is costly (a cuDNN engine config whose plan compiles) may
+  // start from its choice instead of searching again, as a smaller batch does. Null at load.
+  const GpuOp* like = nullptr;
 
   Precision precision() const { return options.precision; }
 };

@@ -68,7 +68,23 @@ std::vector<WeightRequest> weight_forms(const ConvLayer& layer, Precision p) {
 
 class ConvOp final : public GpuOp {
  public:
-  explicit ConvOp(const OpBuildEnv& env)
+  // Another input size of a dynamic model (OpBuildEnv::like): the fusion depth and engine config chosen
+  // at the engine's own size, without a new search; prepare() finalizes that config for this size and
+  // re-selects only if cuDNN refuses it, as for a smaller batch. A search per size would compile each
+  // candidate plan again (cuDNN's runtime-fusion engines compile at finalize: seconds per size in fp16).
+  ConvOp(const OpBuildEnv& env, const ConvOp& like) : ConvOp(env, Adopt{}) {
+    fused_ = like.fused_;
+    from_fallback_ = like.from_fallback_;
+    choice_ = like.choice_;
+    workspace_ = std::min(like.workspace_, env.options.workspace_cap_bytes);
+  }
+
+  explicit ConvOp(const OpBuildEnv& env) : ConvOp(env, Adopt{}) { select(env); }
+
+ private:
+  struct Adopt {};
+  // Binds the weights and checks what the GPU path supports; chooses nothing.
+  ConvOp(const OpBuildEnv& env, Adopt)
       : layer_(layer_as<ConvLayer>(env.layer)),
         p_(layer_.params()),
         in_(env.inputs.at(0)),
@@ -88,6 +104,9 @@ class ConvOp final : public GpuOp {
                        ": output_padding >= stride is not supported on the GPU (cuDNN's data gradient needs "
                        "output_padding < stride)");
     }
+  }
+
+  void select(const OpBuildEnv& env) {
     const int steps = epilogue_steps();
     std::string reasons;
     // A fused graph that only cuDNN's fallback engines run loses to a shorter graph that a heuristic
@@ -144,6 +163,7 @@ class ConvOp final : public GpuOp {
                      source_location(__FILE__, __LINE__), layer_.name());
   }
 
+ public:
   std::unique_ptr<PreparedOp> prepare(const OpRunEnv& env, std::int64_t batch) const override {
     const Shape x = Layer::at_batch(layer_.input_shapes()[0], batch);
     const Shape y = Layer::at_batch(layer_.output_shape(), batch);
@@ -260,6 +280,11 @@ OpDeclaration declare(const Layer& layer, Precision p) {
 
 std::unique_ptr<GpuOp> build(const OpBuildEnv& env) {
   const ConvLayer& layer = layer_as<ConvLayer>(env.layer);
+  // Another input size: cuDNN's graph where the engine's own size has it, with its choices.
+  if (const auto* like = dynamic_cast<const ConvOp*>(env.like)) return std::make_unique<ConvOp>(env, *like);
+  if (env.like && is_depthwise(layer.params()) && env.options.depthwise != DepthwiseAlgo::Cudnn) {
+    return make_depthwise_op(env);  // kiln's kernel at the engine's own size: the same here, no cuDNN trial
+  }
   if (is_depthwise(layer.params())) {
     const DepthwiseAlgo how = env.options.depthwise;
     if (how == DepthwiseAlgo::Kiln) return make_depthwise_op(env);

@@ -76,6 +76,8 @@ def check_compare_at_another_size(args, name, model, folder, size):
     write_folder(golden, files)
     cmd = [args.kiln, "compare", "--model", folder, "--golden", golden, "--device", args.device,
            "--precision", args.precision]
+    if args.precision == "fp16":  # half activations: ~1e-3 of outputs in (0, 1) (the autoencoder's sigmoid)
+        cmd += ["--atol", "1e-2", "--rtol", "1e-2"]
     done = subprocess.run(cmd, capture_output=True, text=True)
     print("  kiln compare at %dx%dx%d: rc %d; %s" % (n, h, w, done.returncode,
                                                      (done.stdout.strip().splitlines() or ["(no output)"])[-1]))
