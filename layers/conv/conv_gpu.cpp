@@ -68,8 +68,8 @@ std::vector<WeightRequest> weight_forms(const ConvLayer& layer, Precision p) {
 
 class ConvOp final : public GpuOp {
  public:
-  // Another input size of a dynamic model (OpBuildEnv::like): the fusion depth and engine config chosen
-  // at the engine's own size, without a new search; prepare() finalizes that config for this size and
+  // Another input size of a dynamic model in fp16 (OpBuildEnv::like): the fusion depth and engine config
+  // chosen at the engine's own size, without a new search; prepare() finalizes that config for this size and
   // re-selects only if cuDNN refuses it, as for a smaller batch. A search per size would compile each
   // candidate plan again (cuDNN's runtime-fusion engines compile at finalize: seconds per size in fp16).
   ConvOp(const OpBuildEnv& env, const ConvOp& like) : ConvOp(env, Adopt{}) {
@@ -280,8 +280,12 @@ OpDeclaration declare(const Layer& layer, Precision p) {
 
 std::unique_ptr<GpuOp> build(const OpBuildEnv& env) {
   const ConvLayer& layer = layer_as<ConvLayer>(env.layer);
-  // Another input size: cuDNN's graph where the engine's own size has it, with its choices.
-  if (const auto* like = dynamic_cast<const ConvOp*>(env.like)) return std::make_unique<ConvOp>(env, *like);
+  // Another input size in fp16: cuDNN's graph where the engine's own size has it, with its choices (a
+  // search would compile every candidate again). In fp32 and tf32 a search costs tens of milliseconds
+  // and finds this size's best plan, so each size searches (benchmarks/NOTES.md, 2026-12-02).
+  if (const auto* like = dynamic_cast<const ConvOp*>(env.like); like && env.precision() == Precision::Fp16) {
+    return std::make_unique<ConvOp>(env, *like);
+  }
   if (env.like && is_depthwise(layer.params()) && env.options.depthwise != DepthwiseAlgo::Cudnn) {
     return make_depthwise_op(env);  // kiln's kernel at the engine's own size: the same here, no cuDNN trial
   }
