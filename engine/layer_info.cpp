@@ -37,7 +37,13 @@ Json tensors_json(const Graph& g, const std::vector<int>& ids) {
   Json out = Json::array();
   for (int id : ids) {
     const GraphTensor& t = g.tensors()[static_cast<std::size_t>(id)];
-    out.push_back({{"name", t.name}, {"shape", t.shape}});
+    Json entry{{"name", t.name}, {"shape", t.shape}};
+    if (t.producer < 0) {  // a model input: its dynamic height × width range, if it has one
+      for (const InputSpec& in : g.spec().inputs) {
+        if (in.name == t.name && in.dynamic_hw()) entry["hw_range"] = {in.min_hw, in.max_hw};
+      }
+    }
+    out.push_back(std::move(entry));
   }
   return out;
 }

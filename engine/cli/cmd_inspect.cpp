@@ -80,7 +80,16 @@ void print_header(const Graph& g, const std::string& device) {
   std::printf("weights: %zu tensors, %s parameters, %s (%s)\n", g.manifest().tensors.size(),
               with_thousands(parameter_count(g)).c_str(), human_bytes(weight_bytes).c_str(),
               g.manifest().path.c_str());
-  std::printf("inputs: %s\n\n", tensor_list(g, g.input_tensors()).c_str());
+  std::printf("inputs: %s\n", tensor_list(g, g.input_tensors()).c_str());
+  for (const InputSpec& in : g.spec().inputs) {
+    if (!in.dynamic_hw()) continue;
+    // The shapes shown are the range's largest, which the memory plan is made for.
+    std::printf("  %s: any height x width in %lldx%lld..%lldx%lld (shapes below at the largest; exported at %lldx%lld)\n",
+                in.name.c_str(), static_cast<long long>(in.min_hw[0]), static_cast<long long>(in.min_hw[1]),
+                static_cast<long long>(in.max_hw[0]), static_cast<long long>(in.max_hw[1]),
+                static_cast<long long>(in.shape[2]), static_cast<long long>(in.shape[3]));
+  }
+  std::printf("\n");
 }
 
 void print_outputs(const Graph& g) {
