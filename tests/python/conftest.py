@@ -8,12 +8,12 @@ from kiln_export import export, read_tensors
 from kiln_export import zoo
 
 
-def _export(tmp_path_factory, name, shape, seed):
+def _export(tmp_path_factory, name, shape, seed, dynamic_hw=None):
     torch.manual_seed(seed)
     model = zoo.autoencoder().eval()
     example = torch.randn(*shape)
     out = tmp_path_factory.mktemp(name) / "model"
-    export(model, example, str(out))
+    export(model, example, str(out), dynamic_hw=dynamic_hw)
     return model, str(out)
 
 
@@ -22,6 +22,12 @@ def autoencoder(tmp_path_factory):
     """(torch model, export folder, golden inputs dict, golden outputs dict)."""
     model, folder = _export(tmp_path_factory, "ae", (1, 3, 32, 32), 1)
     return model, folder, read_tensors(folder + "/golden/inputs.manifest"), read_tensors(folder + "/golden/outputs.manifest")
+
+
+@pytest.fixture(scope="session")
+def dynamic_autoencoder(tmp_path_factory):
+    """(torch model, export folder) of the autoencoder for any size from 16x16 to 96x128."""
+    return _export(tmp_path_factory, "ae_dynamic", (1, 3, 32, 32), 1, dynamic_hw=((16, 16), (96, 128)))
 
 
 def rel_l2(a, b):

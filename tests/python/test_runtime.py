@@ -239,3 +239,28 @@ def test_one_context_serializes_concurrent_calls(autoencoder):
     for o in outs:
         for k in golden:
             assert rel_l2(o[k], golden[k]) < 1e-5
+
+
+def test_a_dynamic_export_runs_every_size_in_one_context_and_names_the_range(dynamic_autoencoder):
+    model, folder = dynamic_autoencoder
+    engine = kiln.load(folder, device="cpu", max_batch=3)
+    assert engine.dynamic and engine.hw_ranges == {"input": ((16, 16), (96, 128))}
+    assert engine.inputs[0]["shape"] == [3, 3, 96, 128]  # the largest, which memory is planned for
+    ctx = engine.context()
+    rng = np.random.default_rng(3)
+    for n, h, w in [(1, 16, 16), (3, 96, 128), (2, 48, 32), (1, 16, 16)]:
+        x = rng.standard_normal((n, 3, h, w)).astype(np.float32)
+        assert ctx.output_shapes([x.shape]) == [[n, 3, h, w]]
+        (y,) = ctx.run(x).values()
+        assert y.shape == (n, 3, h, w)
+        assert rel_l2(y, torch_reference(model, x)) < 1e-5
+    with pytest.raises(kiln.UsageError, match=r"16 <= H <= 96 and 16 <= W <= 128"):
+        ctx.run(np.zeros((1, 3, 8, 16), np.float32))
+    with pytest.raises(kiln.UsageError, match=r"has shape \[1,3,200,16\]"):
+        ctx.output_shapes([[1, 3, 200, 16]])
+
+
+def test_a_fixed_export_is_not_dynamic(autoencoder):
+    _, folder, _, _ = autoencoder
+    engine = kiln.load(folder, device="cpu")
+    assert engine.dynamic is False and engine.hw_ranges == {}
