@@ -6,13 +6,15 @@
 //   kiln::load_graph   (model.yaml + manifest: parsing, every layer's checks, shape inference, planning);
 //   kiln::load_model   (the same plus the blob: size, CRC-32, zero padding, f16 widening);
 //   when small (activations <= 1 MiB, about <= 4M multiply-adds), the CPU reference executor on
-//   deterministic inputs at the max batch and at batch 1 (every layer's forward_cpu over the plan).
+//   deterministic inputs at the max batch and at batch 1 (every layer's forward_cpu over the plan), and
+//   for a dynamic height × width (min_hw/max_hw) at the range's smallest size as well.
 // Asserted: kiln returns or throws a kiln::Error (with a bounded message); an accepted folder keeps the
 // promises of check_model_spec / check_graph (fuzz_common.h); the loaded blob has the declared size and
 // every tensor widens to its element count; a run returns every output (and layer) at its shape.
 // Anything else (another exception, a crash, a sanitizer report, a leak, an out-of-memory) is a finding.
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -85,6 +87,33 @@ void run_small(const kiln::LoadedModel& model, bool keep_layers) {
                "run returned " + std::to_string(r.layers.size()) + " layer outputs");
     kiln_fuzz::note("ran at batch " + std::to_string(batch) + (keep_layers ? ", keeping every layer" : ""));
   }
+  if (!g.dynamic()) return;
+  // A dynamic height × width: the range's smallest size too (a graph built for it, cached by the
+  // executor); no larger than the largest, so within the run's bounds. A size a layer cannot take is a
+  // ModelError, the expected answer.
+  std::vector<kiln::HostTensor> inputs;
+  std::vector<kiln::Shape> key;
+  for (std::size_t k = 0; k < g.spec().inputs.size(); ++k) {
+    const kiln::InputSpec& in = g.spec().inputs[k];
+    kiln::Shape s = kiln::Layer::at_batch(g.tensors()[static_cast<std::size_t>(g.input_tensors()[k])].shape, 1);
+    if (in.dynamic_hw()) {
+      s[2] = in.min_hw[0];
+      s[3] = in.min_hw[1];
+    }
+    inputs.push_back({in.name, s, std::vector<float>(kiln::element_count(s), 0.25f)});
+    key.push_back(kiln::Layer::at_batch(s, g.max_batch()));
+  }
+  const kiln::RunResult r = executor.run(inputs, 1);
+  const std::shared_ptr<const kiln::Graph> small = executor.graph_for(key);
+  FUZZ_CHECK(r.outputs.size() == small->output_tensors().size(), "run at the smallest size returned too few outputs");
+  for (std::size_t i = 0; i < r.outputs.size(); ++i) {
+    const kiln::Shape want =
+        kiln::Layer::at_batch(small->tensors()[static_cast<std::size_t>(small->output_tensors()[i])].shape, 1);
+    FUZZ_CHECK(r.outputs[i].shape == want && r.outputs[i].data.size() == kiln::element_count(want),
+               "output " + std::to_string(i) + " at the smallest size returned with shape " +
+                   kiln::shape_to_string(r.outputs[i].shape));
+  }
+  kiln_fuzz::note("ran at the range's smallest size");
 }
 
 }  // namespace

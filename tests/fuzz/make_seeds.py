@@ -93,10 +93,15 @@ def flow(d):
     return "{" + ", ".join("%s: %s" % (k, v(x)) for k, x in d.items()) + "}"
 
 
-def model_yaml(name, inputs, layers, outputs):
-    """Exporter-style model.yaml. inputs = [(name, shape)], layers = [(name, op, inputs, attrs, weights)]."""
+def model_yaml(name, inputs, layers, outputs, hw_range=None):
+    """Exporter-style model.yaml. inputs = [(name, shape)], layers = [(name, op, inputs, attrs, weights)];
+    hw_range ((min_h, min_w), (max_h, max_w)) makes the 4-D inputs' height and width dynamic."""
     out = ["format: kiln-model", "version: 1", "name: \"%s\"" % name, "weights: weights.manifest", "inputs:"]
-    out += ["  - {name: %s, shape: [%s], dtype: f32}" % (n, ", ".join(map(str, s))) for n, s in inputs]
+    for n, s in inputs:
+        extra = ""
+        if hw_range and len(s) == 4:
+            extra = ", min_hw: [%d, %d], max_hw: [%d, %d]" % (hw_range[0] + hw_range[1])
+        out.append("  - {name: %s, shape: [%s], dtype: f32%s}" % (n, ", ".join(map(str, s)), extra))
     out.append("layers:")
     for lname, op, ins, attrs, weights in layers:
         out += ["  - name: " + lname, "    op: " + op, "    inputs: [%s]" % ", ".join(ins)]
@@ -153,6 +158,13 @@ MODELS = {
         ("ct", "conv_transpose2d", ["a"], {"out_channels": 2, "kernel_size": 2, "stride": 1, "padding": 1,
                                            "dilation": 2, "output_padding": 0}, {"weight": "convt.weight"}),
     ], ["mp", "a", "ct"]),
+    # A dynamic height x width (min_hw/max_hw): the graph is built for the range's largest size.
+    "dynamic": model_yaml("dynamic", [("x", [1, 4, 6, 6])], [
+        ("dw", "conv2d", ["x"], {"out_channels": 4, "kernel_size": [3, 3], "padding": [1, 1], "groups": 4},
+         {"weight": "dw.weight"}),
+        ("mp", "max_pool2d", ["dw"], {"kernel_size": 2}, {}),
+        ("g", "global_avg_pool2d", ["mp"], {}, {}),
+    ], ["mp", "g"], hw_range=((2, 2), (64, 96))),
     # The smallest spatial case: a 3x3 kernel on a 3x3 input, strides and dilation.
     "tiny": model_yaml("tiny", [("x", [1, 3, 5, 5])], [
         ("c1", "conv2d", ["x"], {"out_channels": 4, "kernel_size": 3, "stride": 2, "dilation": 2}, CONV),
@@ -296,7 +308,7 @@ NUMBERS = ["0", "1", "-1", "2", "3", "16", "256", "4096", "65535", "65536", "104
            "4294967296", "1099511627776", "1099511627777", "9223372036854775807", "9223372036854775808",
            "18446744073709551615", "18446744073709551616"]
 YAML_WORDS = (["format", "kiln-model", "version", "name", "weights", "inputs", "layers", "outputs", "op", "attributes",
-               "shape", "dtype", "f32", "f16", "weight", "bias", "shift", "weights.manifest"] + OPS + ATTRS +
+               "shape", "dtype", "f32", "f16", "weight", "bias", "shift", "weights.manifest", "min_hw", "max_hw"] + OPS + ATTRS +
               [": ", "- ", "{", "}", "[", "]", ", ", "&a ", "*a", "<<: ", "!!str ", "!!int ", "!!float ", "!!map ",
                "!!seq ", "? ", "|", ">", "'", '"', "~", "null", "true", "false", ".inf", "-.inf", ".nan", "0x10",
                "0o17", "1e400", "1.5e-2", "-0.0", "---\n", "...\n", "%YAML 1.2\n", "\n", "\n  - ", "    ", "# "] +
