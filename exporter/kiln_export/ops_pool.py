@@ -5,9 +5,12 @@ MODULES maps an nn module's class name to its handler (ops_modules.py).
 Every lowering checks that kiln's output shape (formats/README.md) is the one PyTorch computed, so a
 difference in PyTorch's size rules fails at export, naming the node, instead of giving wrong tensors."""
 import math
+import operator
 
 import numpy as np
+from torch import fx
 
+from .graph import TENSOR
 from .ops_common import REQ, as_int, module_input, need_rank, pair, put_pair, require
 
 X = ("input", REQ)
@@ -161,7 +164,50 @@ def _factors(cx, node, scale_factor):
     return [float(f) for f in factors]
 
 
-def upsample(cx, node, x, mode, scale_factor, align_corners, recompute_scale_factor=None, antialias=False):
+def _spatial_of(arg, index):
+    """The tensor node t when `arg` is t.shape[index] or t.size(index) (index 2/-2 for the height, 3/-1
+    for the width), else None."""
+    if not isinstance(arg, fx.Node):
+        return None
+    if arg.op == "call_function" and arg.target is operator.getitem and len(arg.args) == 2:
+        base, i = arg.args
+        if i not in index:
+            return None
+        if isinstance(base, fx.Node) and base.op == "call_function" and base.target is getattr and \
+                base.args[1:] == ("shape",):
+            return base.args[0]
+        if isinstance(base, fx.Node) and base.op == "call_method" and base.target == "size" and len(base.args) == 1:
+            return base.args[0]
+    if arg.op == "call_method" and arg.target == "size" and len(arg.args) == 2 and arg.args[1] in index:
+        return arg.args[0]
+    return None
+
+
+def size_source(cx, size):
+    """The 4-D tensor node whose height and width `size` (an interpolate size= argument) was read from:
+    t.shape[-2:], t.shape[2:], t.size()[2:], (t.shape[2], t.shape[3]), (t.size(2), t.size(3)) and their
+    negative indices; None for anything else (a constant size). Recording the tensor rather than the size
+    it had keeps the resize right at every input size (Note [size-agnostic graphs] in dynamic.py)."""
+    t = None
+    if isinstance(size, fx.Node) and size.op == "call_function" and size.target is operator.getitem:
+        base, i = size.args
+        if isinstance(i, slice) and i.step is None and i.stop is None and i.start in (2, -2):
+            if isinstance(base, fx.Node) and base.op == "call_function" and base.target is getattr and \
+                    base.args[1:] == ("shape",):
+                t = base.args[0]
+            elif isinstance(base, fx.Node) and base.op == "call_method" and base.target == "size" and \
+                    len(base.args) == 1:
+                t = base.args[0]
+    elif isinstance(size, (list, tuple)) and len(size) == 2:
+        h, w = _spatial_of(size[0], (2, -2)), _spatial_of(size[1], (3, -1))
+        t = h if h is not None and h is w else None
+    if t is None or cx.kind(t) != TENSOR or len(cx.shape(t)) != 4:
+        return None
+    return t
+
+
+def upsample(cx, node, x, mode, scale_factor, align_corners, recompute_scale_factor=None, antialias=False,
+             size=None):
     """F.interpolate and its module/function forms: nearest, nearest-exact and bilinear to the size PyTorch
     computed; a scale_factor PyTorch keeps (recompute_scale_factor not True) is written when it changes the
     source positions (formats/README.md, upsample_nearest)."""
@@ -187,13 +233,19 @@ def upsample(cx, node, x, mode, scale_factor, align_corners, recompute_scale_fac
                     "scale_factor %r differs per axis and changes PyTorch's source pixels; kiln's upsample takes "
                     "one scale_factor for both axes (pass recompute_scale_factor=True or size=)" % (factors,))
             kept = factors[0]
+    like = size_source(cx, size) if factors is None else None
+    if like is not None and [int(d) for d in cx.shape(like)[2:]] != n_out:
+        like = None
     if mode == "bilinear":
-        attrs = {"size": n_out}
+        attrs = {} if like is not None else {"size": n_out}
         if align:
             attrs["align_corners"] = True
         if kept is not None:
             attrs["scale_factor"] = kept
-        cx.emit(node, "upsample_bilinear", [x], attrs)
+        cx.emit(node, "upsample_bilinear", [x] if like is None else [x, like], attrs)
+        return
+    if like is not None:  # the size of another tensor: kept as a reference, whatever the input size
+        cx.emit(node, "upsample_nearest", [x, like], {} if mode == "nearest" else {"mode": mode})
         return
     ratios = [_float_ratio(i, o, kept) for i, o in zip(n_in, n_out)]
     maps = [_nearest_map(mode, i, o, r) for i, o, r in zip(n_in, n_out, ratios)]
@@ -236,7 +288,7 @@ def _upsample(mode=None, align_corners=None):
     def handle(cx, node, a):
         upsample(cx, node, cx.tensor_arg(node, a["input"]), mode or a.get("mode", "nearest"), a["scale_factor"],
                  align_corners if align_corners is not None else a.get("align_corners"),
-                 a.get("recompute_scale_factor"), a.get("antialias", False))
+                 a.get("recompute_scale_factor"), a.get("antialias", False), a.get("size"))
     return handle
 
 

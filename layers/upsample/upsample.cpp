@@ -20,9 +20,21 @@ ResampleAxis upsample_axis(const UpsampleParams& p, std::int64_t in, std::int64_
 namespace {
 
 // `size` and the optional `scale_factor` (upsample.h); every key is read, present or not, so that
-// messages list all the op takes.
+// messages list all the op takes. With a second input, the output takes that tensor's height and width
+// (PyTorch's interpolate(x, size=y.shape[-2:])), which follows the input size of a dynamic model.
 void read_size(const LayerBuildContext& ctx, UpsampleParams& p) {
   const Shape& in = ctx.input_shape(0);
+  if (ctx.input_shapes().size() == 2) {
+    const Shape& like = ctx.input_shape(1);
+    for (const char* key : {"size", "scale_factor"})
+      if (ctx.attrs().has(key)) ctx.fail_attribute(key, "is not taken with a second input, whose height and width give the size");
+    (void)ctx.attrs().get_pair("size", {0, 0});
+    (void)ctx.attrs().get_float("scale_factor", 0.0);
+    if (like[2] > kMaxSpatial || like[3] > kMaxSpatial)
+      ctx.fail("input 1's size " + hw(like[2], like[3]) + " is beyond the 2^20 an upsample output may have");
+    p.size = {like[2], like[3]};
+    return;
+  }
   p.size = pair_attribute(ctx, "size", 1, kMaxSpatial);
   p.scale_factor = finite_attribute(ctx, "scale_factor", 0.0);
   if (!ctx.attrs().has("scale_factor")) return;
@@ -39,7 +51,9 @@ void read_size(const LayerBuildContext& ctx, UpsampleParams& p) {
 std::unique_ptr<Layer> make_nearest(const LayerBuildContext& ctx) {
   const Shape& in = ctx.input_shape(0);
   UpsampleParams p;
-  const bool sized = ctx.attrs().has("size");
+  const bool sized = ctx.attrs().has("size") || ctx.input_shapes().size() == 2;
+  if (ctx.input_shapes().size() == 2 && ctx.attrs().has("scale"))
+    ctx.fail_attribute("scale", "is not taken with a second input, whose height and width give the size");
   if (sized && ctx.attrs().has("scale"))
     ctx.fail_attribute("scale", "and 'size' are alternatives: give one of them");
   const std::string mode = ctx.attrs().get_choice("mode", {"nearest", "nearest-exact"}, "nearest");
@@ -75,8 +89,15 @@ std::unique_ptr<Layer> make_bilinear(const LayerBuildContext& ctx) {
 }  // namespace
 
 std::unique_ptr<Layer> make_upsample(const LayerBuildContext& ctx) {
-  ctx.expect_input_count(1);
+  // One input, or two: the second gives only its height and width (its values are never read).
+  if (ctx.input_shapes().size() != 2) ctx.expect_input_count(1);
   ctx.expect_rank(0, 4);
+  if (ctx.input_shapes().size() == 2) {
+    ctx.expect_rank(1, 4);
+    if (ctx.input_shape(1)[0] != ctx.input_shape(0)[0])
+      ctx.fail("input 1 has batch " + std::to_string(ctx.input_shape(1)[0]) + ", input 0 " +
+               std::to_string(ctx.input_shape(0)[0]) + " (its height and width give the output size)");
+  }
   return ctx.spec().op() == "upsample_bilinear" ? make_bilinear(ctx) : make_nearest(ctx);
 }
 

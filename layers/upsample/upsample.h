@@ -6,6 +6,10 @@
 //   - `size` [OH, OW] (each in [1, 2^20], smaller or larger than the input), `mode` 'nearest'
 //     (default: PyTorch's floor(dst * scale)) or 'nearest-exact' (floor((dst + 0.5) * scale)).
 // upsample_bilinear: `size` [OH, OW] (required), `align_corners` (false).
+// Either op with `size` may instead take a second 4-D input of the same batch and no `size` (nor
+// `scale_factor`): the output has that tensor's height and width (interpolate(x, size=y.shape[-2:]),
+// the segmentation heads' resize to the input: it follows a dynamic model's input size). Only its
+// shape is used.
 // With `size`, `scale_factor` (a number > 0, optional) says that PyTorch was given that factor and
 // kept it (recompute_scale_factor unset), which makes the source positions use 1/scale_factor
 // instead of in/out; size must then be floor(H * scale_factor) x floor(W * scale_factor).

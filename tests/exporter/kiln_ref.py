@@ -69,7 +69,11 @@ def load(model_dir):
     defined, used = set(), set()
     assert 1 <= len(m["inputs"]) <= 64
     for inp in m["inputs"]:
-        assert set(inp) == {"name", "shape", "dtype"} and inp["dtype"] == "f32", inp
+        assert set(inp) in ({"name", "shape", "dtype"}, {"name", "shape", "dtype", "min_hw", "max_hw"}), inp
+        assert inp["dtype"] == "f32", inp
+        if "min_hw" in inp:  # a dynamic height x width around the example size (formats/README.md)
+            assert len(inp["shape"]) == 4 and all(lo <= d <= hi for lo, d, hi in
+                                                  zip(inp["min_hw"], inp["shape"][2:], inp["max_hw"])), inp
         assert NAME.match(inp["name"]) and inp["name"] not in defined
         assert 1 <= len(inp["shape"]) <= 8 and all(isinstance(d, int) and d >= 1 for d in inp["shape"])
         defined.add(inp["name"])

@@ -44,8 +44,10 @@ def check_attribute(op, key, value):
     return True
 
 
-def _upsample(op, a, x):
-    size = kiln_ref.pair(a["size"])
+def _upsample(op, a, x, like=None):
+    # A second input gives only its height and width (interpolate(x, size=like.shape[-2:])).
+    assert (like is None) == ("size" in a), a
+    size = [int(d) for d in like.shape[2:]] if like is not None else kiln_ref.pair(a["size"])
     mode = "bilinear" if op == "upsample_bilinear" else a.get("mode", "nearest")
     corners = a.get("align_corners", False) if op == "upsample_bilinear" else None
     assert op == "upsample_bilinear" or "align_corners" not in a
@@ -81,11 +83,11 @@ def run_layer(op, a, xs, w):  # noqa: ARG001 - no weights
         return F.adaptive_avg_pool2d(x, kiln_ref.pair(a["output_size"]))
     if op == "adaptive_max_pool2d":
         return F.adaptive_max_pool2d(x, kiln_ref.pair(a["output_size"]))
-    if op == "upsample_nearest" and "size" not in a:
+    if op == "upsample_nearest" and "size" not in a and len(xs) == 1:
         assert "mode" not in a and "scale_factor" not in a
         sh, sw = kiln_ref.pair(a.get("scale", 2))
         return x.repeat_interleave(sh, 2).repeat_interleave(sw, 3)
     if op in ("upsample_nearest", "upsample_bilinear"):
         assert "scale" not in a
-        return _upsample(op, a, x)
+        return _upsample(op, a, x, xs[1] if len(xs) == 2 else None)
     raise AssertionError("no reference for op " + op)

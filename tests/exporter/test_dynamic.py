@@ -120,3 +120,42 @@ def test_the_command_line_takes_the_range(tmp_path, capsys):
         main(["--model", "kiln_export.zoo:unet", "--input-shape", "1,3,32,32", "--dynamic-hw", "big", "--out",
               str(tmp_path / "v")])
     assert "expected MIN_HxMIN_W:MAX_HxMAX_W" in capsys.readouterr().err
+
+
+class ResizeToInput(nn.Module):
+    """A segmentation head's resize to the image, in the forms torchvision and users write it."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, stride=4, padding=1)
+
+    def forward(self, x):
+        y = self.conv(x)
+        a = F.interpolate(y, size=x.shape[-2:], mode="bilinear", align_corners=False)
+        b = F.interpolate(y, size=(x.shape[2], x.shape[3]), mode="nearest")
+        c = F.interpolate(y, size=x.size()[2:], mode="nearest-exact")
+        d = F.interpolate(y, size=(x.size(-2), x.size(-1)), mode="bilinear", align_corners=True)
+        e = F.interpolate(y, size=(20, 30), mode="bilinear")  # a constant size stays one
+        return {"out": a + b + c + d, "fixed": e}
+
+
+def test_a_resize_to_another_tensors_size_is_recorded_as_that_tensor(tmp_path, randn):
+    out = tmp_path / "m"
+    export(ResizeToInput().eval(), randn(1, 3, 32, 48), out, dynamic_hw=((16, 16), (256, 256)))
+    text = yaml_of(out)
+    for name in ("interpolate", "interpolate_1", "interpolate_2", "interpolate_3"):
+        entry = text.split("  - name: %s\n" % name)[1].split("  - name:")[0]
+        assert "inputs: [conv, x]" in entry and "size:" not in entry, entry
+    assert "mode: nearest-exact" in text and "align_corners: true" in text
+    fixed = text.split("  - name: fixed\n")[1].split("  - name:")[0]  # named after its output key
+    assert "inputs: [conv]" in fixed and "size: [20, 30]" in fixed
+
+
+def test_segmentation_heads_of_torchvision_export_for_any_size(tmp_path):
+    segmentation = pytest.importorskip("torchvision.models.segmentation")
+    torch.manual_seed(0)
+    model = segmentation.deeplabv3_mobilenet_v3_large(weights=None, weights_backbone=None).eval()
+    export(model, torch.randn(1, 3, 64, 64), tmp_path / "d", dynamic_hw=((32, 32), (512, 512)))
+    text = yaml_of(tmp_path / "d")
+    assert "min_hw: [32, 32], max_hw: [512, 512]" in text
+    assert "op: upsample_bilinear\n    inputs: [" in text and ", x]" in text

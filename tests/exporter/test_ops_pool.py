@@ -17,6 +17,14 @@ def _aspp(s, x):
     return F.interpolate(y, size=x.shape[-2:], mode="bilinear", align_corners=False) + s.c(x)
 
 
+def _resize_to_input(s, x):
+    """A segmentation head's resize to its input, in each way the size can be read from a tensor."""
+    y = s.c(x)
+    return (F.interpolate(y, size=x.shape[-2:], mode="bilinear") + F.interpolate(y, size=(x.shape[2], x.shape[3]))
+            + F.interpolate(y, size=x.size()[2:], mode="nearest-exact")
+            + F.interpolate(y, size=(x.size(-2), x.size(-1)), mode="bilinear", align_corners=True))
+
+
 # (id, model factory, input shape, ops and attribute keys that must appear in model.yaml)
 CASES = [
     ("maxpool_ceil_squeezenet", lambda: seq(conv(), nn.MaxPool2d(3, 2, ceil_mode=True)), (2, 3, 14, 11),
@@ -51,8 +59,10 @@ CASES = [
     ("mean_amax_keepdim", lambda: Fn(lambda s, x: s.c(x).mean((2, 3), keepdim=True) + torch.mean(
         s.c(x), dim=[3, -2], keepdim=True) + s.c(x).amax(dim=(-1, -2), keepdim=True) + torch.amax(
         s.c(x), (2, 3), True), c=conv()), (2, 3, 6, 7), {"global_avg_pool2d": set(), "global_max_pool2d": set()}),
+    ("resize_to_input_every_form", lambda: Fn(_resize_to_input, c=nn.Conv2d(3, 4, 3, stride=2, padding=1)), (2, 3, 9, 13),
+     {"upsample_bilinear": {"align_corners"}, "upsample_nearest": {"mode"}}),
     ("aspp_pooling_branch", lambda: Fn(_aspp, c=nn.Conv2d(3, 3, 1)), (1, 3, 9, 7),
-     {"global_avg_pool2d": set(), "upsample_bilinear": {"size"}}),
+     {"global_avg_pool2d": set(), "upsample_bilinear": set()}),  # its size: the input's, as a second input
     ("upsample_nearest_sizes", lambda: seq(conv(), nn.Upsample(size=(7, 9)), nn.UpsamplingNearest2d(size=(5, 4)),
                                            nn.Upsample(size=(13, 11), mode="nearest-exact")), (1, 3, 4, 5),
      {"upsample_nearest": {"size", "mode"}}),

@@ -82,6 +82,18 @@ std::vector<Case> upsample_cases() {
                     "size: [6, 60], scale_factor: 2.01"));
   v.push_back(layer("bilinear_x4_odd", {3, 5, 3, 5}, "upsample_bilinear", "size: [12, 20]"));
   v.push_back(layer("bilinear_to_1x1_corners", {3, 5, 3, 5}, "upsample_bilinear", "size: [1, 1], align_corners: true"));
+  // The size of a second input (a segmentation head's resize to the image: interpolate(x, size=
+  // image.shape[-2:])): its height and width, never its values.
+  for (const auto& [op, mode] : {std::pair<std::string, std::string>{"upsample_bilinear", ""},
+                                 {"upsample_bilinear", "align_corners: true"},
+                                 {"upsample_nearest", ""},
+                                 {"upsample_nearest", "mode: nearest-exact"}}) {
+    std::string yaml = "{name: l, op: " + op + ", inputs: [x, image]";
+    if (!mode.empty()) yaml += ", attributes: {" + mode + "}";
+    const std::string label = op.substr(9) + "_like_image" + (mode.empty() ? "" : mode[0] == 'a' ? "_corners" : "_exact");
+    v.push_back(single(label + "_c5", {{"x", {3, 5, 5, 7}}, {"image", {3, 3, 19, 26}}}, yaml + "}"));
+    v.push_back(single(label + "_c16", {{"x", {3, 16, 6, 6}}, {"image", {3, 3, 4, 13}}}, yaml + "}"));
+  }
   return v;
 }
 

@@ -194,5 +194,50 @@ TEST(UpsampleValidation, Messages) {
   EXPECT_THAT(rank.build_error(), HasSubstr("input 'in0' must be 4-D (NCHW), found shape [1,2,4]"));
 }
 
+// The second-input form: the output takes input 1's height and width and equals the `size` form of
+// that size, value for value; input 1's values are never read.
+TEST(UpsampleLikeTensor, TakesTheSecondInputsSizeAndMatchesTheSizeForm) {
+  const std::vector<float> x = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11};  // [1, 1, 3, 4]
+  for (const char* op : {"upsample_bilinear", "upsample_nearest"}) {
+    for (const char* mode : {"", "nearest-exact", "corners"}) {
+      const bool bilinear = std::string(op) == "upsample_bilinear";
+      if ((std::string(mode) == "corners") != bilinear && *mode) continue;
+      LayerCase like(op, {{1, 1, 3, 4}, {1, 3, 7, 5}});
+      LayerCase sized(op, {{1, 1, 3, 4}});
+      sized.attr("size", Ints{7, 5});
+      if (std::string(mode) == "corners") {
+        like.attr("align_corners", true);
+        sized.attr("align_corners", true);
+      } else if (*mode) {
+        like.attr("mode", mode);
+        sized.attr("mode", mode);
+      }
+      const auto a = like.build();
+      const auto b = sized.build();
+      EXPECT_EQ(a->output_shape(), (Shape{1, 1, 7, 5})) << op << " " << mode;
+      const std::vector<float> garbage(105, 1e30f);  // input 1: only its shape counts
+      EXPECT_EQ(like.run(*a, {x, garbage}), sized.run(*b, {x})) << op << " " << mode;
+    }
+  }
+}
+
+TEST(UpsampleLikeTensor, RefusesASizeBesidesTheSecondInputAndOtherBatches) {
+  LayerCase size("upsample_bilinear", {{1, 1, 3, 4}, {1, 3, 7, 5}});
+  size.attr("size", Ints{7, 5});
+  EXPECT_THAT(size.build_error(), HasSubstr("attribute 'size' is not taken with a second input"));
+  LayerCase sf("upsample_nearest", {{1, 1, 3, 4}, {1, 3, 7, 5}});
+  sf.attr("scale_factor", 2.0);
+  EXPECT_THAT(sf.build_error(), HasSubstr("attribute 'scale_factor' is not taken with a second input"));
+  LayerCase scale("upsample_nearest", {{1, 1, 3, 4}, {1, 3, 6, 8}});
+  scale.attr("scale", 2);
+  EXPECT_THAT(scale.build_error(), HasSubstr("attribute 'scale' is not taken with a second input"));
+  LayerCase batch("upsample_bilinear", {{2, 1, 3, 4}, {1, 3, 7, 5}});
+  EXPECT_THAT(batch.build_error(), HasSubstr("input 1 has batch 1, input 0 2"));
+  LayerCase rank("upsample_bilinear", {{1, 1, 3, 4}, {1, 21}});
+  EXPECT_THAT(rank.build_error(), HasSubstr("must be 4-D (NCHW), found shape [1,21]"));
+  LayerCase three("upsample_bilinear", {{1, 1, 3, 4}, {1, 3, 7, 5}, {1, 3, 7, 5}});
+  EXPECT_THAT(three.build_error(), HasSubstr("takes 1 input, found 3"));
+}
+
 }  // namespace
 }  // namespace kiln::test
