@@ -63,9 +63,13 @@ std::string shape_problem(const ModelSpec& spec, const InputSpec& in, const Shap
   if (fits) return "";
   std::string why = "input '" + in.name + "' has shape " + shape_to_string(shape) + "; the model takes " +
                     accepted_shape(in) + " (" + where(spec, in.line);
-  if (in.dynamic_hw()) {
+  // Only the height or width differs from what the model takes (rank, batch and channels fit).
+  const bool only_hw = shape.size() == 4 && in.shape.size() == 4 && shape[0] >= 1 && shape[1] == in.shape[1];
+  if (in.dynamic_hw() && only_hw) {
     why += "its height × width range, given at export";
-  } else if (in.shape.size() == 4 && shape.size() == 4 && shape[1] == in.shape[1]) {
+  } else if (in.dynamic_hw()) {
+    why += "the shape it was exported with; only its height × width may vary";
+  } else if (only_hw) {
     why += "its size " + hw_text(in.shape[2], in.shape[3]) +
            " is fixed: export with --dynamic-hw MINxMIN:MAXxMAX for other sizes";
   } else {
@@ -190,7 +194,18 @@ Graph Graph::build(const ModelSpec& spec, const Manifest& manifest, const GraphB
       in_shapes.push_back(g.tensors_[it->second].shape);
     }
     LayerBuildContext ctx(ls, in_shapes, g.manifest_);
-    std::unique_ptr<Layer> layer = build_layer(ctx);
+    std::unique_ptr<Layer> layer;
+    try {
+      layer = build_layer(ctx);
+    } catch (const ModelError& e) {
+      // The default build of a dynamic model is at the range's largest size: a layer that cannot take it
+      // is a range the export should not have allowed.
+      if (!options.input_shapes.empty() || !g.dynamic()) throw;
+      std::string sizes;
+      for (int t : g.inputs_) sizes += (sizes.empty() ? "" : ", ") + shape_to_string(g.tensors_[static_cast<std::size_t>(t)].shape);
+      throw ModelError("at the range's largest input shape " + sizes + " (max_hw, which the memory is planned for): " +
+                       e.what() + "; export with a max_hw this layer can take");
+    }
     if (layer->output_shape().empty() || layer->output_shape()[0] != g.max_batch_) {
       throw ModelError(ls.origin.describe() + ": output shape " + shape_to_string(layer->output_shape()) +
                        " does not keep the batch dimension " + std::to_string(g.max_batch_));

@@ -62,7 +62,8 @@ class KILN_API Graph {
   // fixed dimensions, a dynamic input's range) and throws UsageError naming the input otherwise.
   std::vector<Shape> run_shapes(const std::vector<HostTensor>& inputs) const;
   // Checks one input's shape (any batch) against the model as run_shapes does; "" when it fits, else
-  // the problem ("input 'x' has height × width 9×9, outside 16×16..512×512, the range ...").
+  // the problem ("input 'x' has shape [1,3,9,9]; the model takes [N,3,H,W] with 16 <= H <= 512 and
+  // 16 <= W <= 512 (model.yaml:6: its height × width range, given at export)").
   std::string input_shape_problem(std::size_t input, const Shape& shape) const;
   // The same model built for other input shapes (GraphBuildOptions::input_shapes; same max batch and
   // alignment). Every layer is rebuilt, so a size that a layer cannot take is a ModelError naming it.

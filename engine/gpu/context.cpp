@@ -92,6 +92,9 @@ struct ExecutionContext::Resources {
       current = own;
       return batch;
     }
+    // A new size evicts the least recently used one when the cache is full: its plans may still have
+    // work queued on the stream, so that work finishes first.
+    if (!shapes.find(key) && shapes.size() >= shapes.capacity()) KILN_CUDA_CHECK(cudaStreamSynchronize(stream));
     current = shapes.get(key, [&] {
       FindScratch scratch;
       if (engine->options().algo == AlgoMode::Find) {

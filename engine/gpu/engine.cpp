@@ -191,8 +191,10 @@ std::uint64_t GpuEngine::build_ops_for(const Graph& graph, const GpuEngineOption
                                        std::vector<LayerReport>* reports) const {
   CudnnHandle cudnn = make_cudnn_handle();
   CublasLtHandle cublaslt = make_cublaslt_handle();
-  Stream stream = make_stream();
-  KILN_CUDNN_CHECK(cudnnSetStream(cudnn.get(), stream.get()));
+  // Find mode times candidates with events on the scratch's stream: the handle must run them there.
+  Stream own = scratch ? Stream() : make_stream();
+  const cudaStream_t stream = scratch ? scratch->stream : own.get();
+  KILN_CUDNN_CHECK(cudnnSetStream(cudnn.get(), stream));
   std::uint64_t workspace = 0;
   const auto& layers = graph.layers();
   for (std::size_t i = 0; i < layers.size(); ++i) {
@@ -213,7 +215,7 @@ std::uint64_t GpuEngine::build_ops_for(const Graph& graph, const GpuEngineOption
     workspace = std::max(workspace, ops.back()->workspace_bytes());
     if (reports) reports->push_back({layer.name(), layer.op(), ops.back()->describe(), ops.back()->workspace_bytes()});
   }
-  KILN_CUDA_CHECK(cudaStreamSynchronize(stream.get()));
+  KILN_CUDA_CHECK(cudaStreamSynchronize(stream));
   return workspace;
 }
 
@@ -232,7 +234,7 @@ void GpuEngine::check_variant(const Graph& variant) const {
     if (need > have) {
       throw ModelError(variant.describe_tensor(static_cast<int>(t)) + at + " needs " + std::to_string(need) +
                        " bytes, more than the " + std::to_string(have) +
-                       " planned for the range's largest size (an output that shrinks as its input grows)");
+                       " planned for the engine's own input shapes (an output that shrinks as its input grows)");
     }
   }
   const auto& layers = variant.layers();
@@ -244,8 +246,8 @@ void GpuEngine::check_variant(const Graph& variant) const {
     for (const WeightRequest& r : d.weights) same = same && weights_->has(r);
     if (!same) {
       throw ModelError(layers[i]->origin().describe() + at + ": the GPU op would store its output or bind its " +
-                       "weights differently than at the range's largest size, which the engine's memory plan " +
-                       "is made for; narrow the export's --dynamic-hw range");
+                       "weights differently than at the engine's own input shapes, which its memory plan is " +
+                       "made for; narrow the export's --dynamic-hw range");
     }
   }
 }

@@ -103,7 +103,8 @@ class KILN_API GpuEngine {
   // tensor that would not fit), every op chooses its algorithm within the engine's workspace, and
   // each layer must make the same memory and weight choices as at the largest size (ModelError naming
   // it otherwise). In AlgoMode::Find, `scratch` (the asking context's arena, laid out by
-  // memory_plan()) is where candidates are timed; required then. Thread-safe; allocates no device memory.
+  // memory_plan()) is where candidates are timed; required then. Thread-safe. Allocates no activation
+  // memory or workspace (it creates its own library handles and stream for the build).
   std::unique_ptr<ShapeVariant> build_variant(const std::vector<Shape>& input_shapes,
                                               const FindScratch* scratch) const;
 

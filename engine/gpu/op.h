@@ -7,7 +7,8 @@
 //      plans memory and decides fusion from these declarations alone.
 //   1. build  (GpuEngine::load, once): reads the Layer's parameters, checks what the GPU path
 //      supports, chooses algorithms (cuDNN engine configs, at max batch) and reports its workspace
-//      need. The GpuOp is immutable afterwards and shared by all contexts.
+//      need. The GpuOp is immutable afterwards and shared by all contexts (the ops of a ShapeVariant,
+//      another input size of a dynamic model, belong to the context that built them).
 //   2. prepare (per ExecutionContext and batch, lazily, cached by the context): binds the op to the
 //      context's handles, stream-independent descriptors, cuDNN execution plans and the context's
 //      device pointers, which never move. No device allocation happens here.

@@ -3,11 +3,15 @@ traced graph does not depend on the size it was traced at.
 
 Note [size-agnostic graphs]
 Tracing runs the model's Python at the example size: shape arithmetic becomes constants in model.yaml
-(the target of a `view(N, -1)` before a Linear, an interpolate `size=` read from a tensor's shape). Such
-a graph is right at the example size only. So a dynamic export traces the model a second time, at
-another size inside the range, and requires the two exports to be the same but for the input shapes;
-the first layer that differs is named, with its attribute at both sizes. Global pooling before a
-flatten, convolutions, strided pooling and scale-factor upsampling are size-agnostic and pass.
+(the target of a `view(N, -1)` before a Linear, padding computed from `x.size()`). Such a graph is right
+at the example size only. So a dynamic export traces the model again at two other sizes inside the
+range, one that keeps the example's power-of-two factors and one a pixel off it (another remainder),
+and requires the exports to be the same but for the input shapes; the first layer that differs is
+named, with its attribute at both sizes. A model that cannot run at the odd size (a U-Net's skip concat)
+is not refused for it: such sizes fail at run time, naming the layer. Convolutions, strided pooling,
+integer-scale nearest upsampling, global pooling before a flatten and an interpolate to another
+tensor's size are size-agnostic and pass; bilinear upsampling by a scale factor is written as its
+output size and is refused.
 """
 import re
 
@@ -73,6 +77,14 @@ def _other(v, lo, hi):
 def second_hw(hw, hw_range):
     (h, w), ((lo_h, lo_w), (hi_h, hi_w)) = hw, hw_range
     return _other(h, lo_h, hi_h), _other(w, lo_w, hi_w)
+
+
+def odd_hw(hw, hw_range):
+    """A size in the range one pixel off the example's on each axis (another remainder of every power of
+    two), or the example's own where the range holds nothing else."""
+    (h, w), ((lo_h, lo_w), (hi_h, hi_w)) = hw, hw_range
+    pick = lambda v, lo, hi: v + 1 if v + 1 <= hi else (v - 1 if v - 1 >= lo else v)  # noqa: E731
+    return pick(h, lo_h, hi_h), pick(w, lo_w, hi_w)
 
 
 def resized(inputs, hw, generator):

@@ -157,6 +157,7 @@ def _weight_shapes(cx):
 def _check_size_agnostic(model, inputs, hw, hw_range, cx, outputs, model_name):
     """Traces `model` again at a second size in `hw_range` and refuses a graph that differs
     (kiln_export.dynamic, Note [size-agnostic graphs])."""
+    text = _layer_text(cx, outputs, model_name)
     other = dynamic.second_hw(hw, hw_range)
     if other == hw:
         return  # the range holds this one size only
@@ -165,5 +166,17 @@ def _check_size_agnostic(model, inputs, hw, hw_range, cx, outputs, model_name):
         cx2, outputs2, _, _ = _traced(model, second, False)
     except ExportError as e:
         raise ExportError("--dynamic-hw: at %dx%d, a size inside the range: %s" % (other[0], other[1], e)) from e
-    dynamic.check_same_graph(_layer_text(cx, outputs, model_name), hw, _layer_text(cx2, outputs2, model_name), other,
-                             _weight_shapes(cx), _weight_shapes(cx2))
+    dynamic.check_same_graph(text, hw, _layer_text(cx2, outputs2, model_name), other, _weight_shapes(cx),
+                             _weight_shapes(cx2))
+    # The second size keeps the example's power-of-two factors; a size with another remainder catches a
+    # constant that depends on it ("same" padding computed from x.size()). A model that cannot run there
+    # (a U-Net at an odd size) is left to fail at run time, naming the layer, as kiln does for such sizes.
+    third = dynamic.odd_hw(hw, hw_range)
+    if third in (hw, other):
+        return
+    try:
+        cx3, outputs3, _, _ = _traced(model, dynamic.resized(inputs, third, torch.Generator().manual_seed(2)), False)
+    except ExportError:
+        return
+    dynamic.check_same_graph(text, hw, _layer_text(cx3, outputs3, model_name), third, _weight_shapes(cx),
+                             _weight_shapes(cx3))

@@ -223,6 +223,16 @@ def upsample(cx, node, x, mode, scale_factor, align_corners, recompute_scale_fac
     require(cx, node, all(1 <= o <= MAX_SIZE for o in n_out),
             "output size %s is not supported; kiln upsamples to sizes 1..2^20" % n_out)
     factors = _factors(cx, node, scale_factor)
+    # Bilinear by whole factors (nn.Upsample(scale_factor=2, mode='bilinear')): written as `scale`, so the
+    # output follows the input's size (a dynamic export); PyTorch's mapping is then that of the size.
+    whole = factors is not None and all(float(f).is_integer() and f >= 1 for f in factors) and \
+        all(o == i * int(f) for i, o, f in zip(n_in, n_out, factors))
+    if mode == "bilinear" and whole:
+        attrs = {"scale": [int(f) for f in factors]}
+        if align:
+            attrs["align_corners"] = True
+        cx.emit(node, "upsample_bilinear", [x], attrs)
+        return
     if cx.const(node, recompute_scale_factor, "recompute_scale_factor") or (mode == "bilinear" and align):
         factors = None  # PyTorch recomputes the ratio from the sizes (or align_corners ignores it)
     kept = None

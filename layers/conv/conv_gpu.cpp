@@ -286,7 +286,7 @@ std::unique_ptr<GpuOp> build(const OpBuildEnv& env) {
   if (const auto* like = dynamic_cast<const ConvOp*>(env.like); like && env.precision() == Precision::Fp16) {
     return std::make_unique<ConvOp>(env, *like);
   }
-  if (env.like && is_depthwise(layer.params()) && env.options.depthwise != DepthwiseAlgo::Cudnn) {
+  if (env.like && !dynamic_cast<const ConvOp*>(env.like) && is_depthwise(layer.params())) {
     return make_depthwise_op(env);  // kiln's kernel at the engine's own size: the same here, no cuDNN trial
   }
   if (is_depthwise(layer.params())) {

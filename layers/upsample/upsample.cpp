@@ -79,6 +79,23 @@ std::unique_ptr<Layer> make_bilinear(const LayerBuildContext& ctx) {
   p.mode = UpsampleMode::Bilinear;
   p.scale = {0, 0};
   p.align_corners = ctx.attrs().get_bool("align_corners", false);
+  if (ctx.attrs().has("scale")) {
+    // An integer factor per axis: the output is H·sh × W·sw, mapped as the `size` form of that size
+    // (which is PyTorch's mapping for an integer scale_factor), whatever the input size.
+    for (const char* key : {"size", "scale_factor"})
+      if (ctx.attrs().has(key)) ctx.fail_attribute(key, "is not taken with 'scale' (give one of them)");
+    if (ctx.input_shapes().size() == 2) ctx.fail_attribute("scale", "is not taken with a second input, whose height and width give the size");
+    const Pair scale = pair_attribute(ctx, "scale", {2, 2}, 1, kMaxSpatial);
+    const Shape& in = ctx.input_shape(0);
+    p.size = {in[2] * scale[0], in[3] * scale[1]};
+    if (p.size[0] > kMaxSpatial || p.size[1] > kMaxSpatial)
+      ctx.fail_attribute("scale", "gives an output of " + hw(p.size) + ", beyond 2^20");
+    (void)ctx.attrs().get_pair("size", {0, 0});
+    (void)ctx.attrs().get_float("scale_factor", 0.0);
+    ctx.finish();
+    return std::make_unique<UpsampleLayer>(ctx, p);
+  }
+  (void)ctx.attrs().get_pair("scale", {0, 0});  // listed in messages
   read_size(ctx, p);
   if (p.align_corners && p.scale_factor > 0.0)
     ctx.fail_attribute("scale_factor", "has no effect with align_corners: true (the mapping is (in-1)/(out-1)); omit it");

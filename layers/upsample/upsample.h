@@ -5,7 +5,8 @@
 //   - `scale`: an integer pair >= 1 (default 2); output [N, C, H*sh, W*sw], y[h][w] = x[h/sh][w/sw];
 //   - `size` [OH, OW] (each in [1, 2^20], smaller or larger than the input), `mode` 'nearest'
 //     (default: PyTorch's floor(dst * scale)) or 'nearest-exact' (floor((dst + 0.5) * scale)).
-// upsample_bilinear: `size` [OH, OW] (required), `align_corners` (false).
+// upsample_bilinear: `size` [OH, OW], or `scale` (an integer pair >= 1: OH = H*sh, OW = W*sw, mapped as
+// that size, PyTorch's mapping for an integer scale_factor), `align_corners` (false).
 // Either op with `size` may instead take a second 4-D input of the same batch and no `size` (nor
 // `scale_factor`): the output has that tensor's height and width (interpolate(x, size=y.shape[-2:]),
 // the segmentation heads' resize to the input: it follows a dynamic model's input size). Only its

@@ -17,7 +17,7 @@ OPS = {
     "adaptive_avg_pool2d": ({"output_size"}, set(), set()),
     "adaptive_max_pool2d": ({"output_size"}, set(), set()),
     "upsample_nearest": ({"scale", "size", "mode", "scale_factor"}, set(), set()),
-    "upsample_bilinear": ({"size", "align_corners", "scale_factor"}, set(), set()),
+    "upsample_bilinear": ({"scale", "size", "align_corners", "scale_factor"}, set(), set()),
 }
 
 
@@ -45,9 +45,16 @@ def check_attribute(op, key, value):
 
 
 def _upsample(op, a, x, like=None):
-    # A second input gives only its height and width (interpolate(x, size=like.shape[-2:])).
-    assert (like is None) == ("size" in a), a
-    size = [int(d) for d in like.shape[2:]] if like is not None else kiln_ref.pair(a["size"])
+    # A second input gives only its height and width (interpolate(x, size=like.shape[-2:])); bilinear's
+    # `scale` multiplies the input's.
+    assert sum([like is not None, "size" in a, "scale" in a]) == 1, a
+    if like is not None:
+        size = [int(d) for d in like.shape[2:]]
+    elif "scale" in a:
+        assert op == "upsample_bilinear" and "scale_factor" not in a
+        size = [int(d) * s for d, s in zip(x.shape[2:], kiln_ref.pair(a["scale"]))]
+    else:
+        size = kiln_ref.pair(a["size"])
     mode = "bilinear" if op == "upsample_bilinear" else a.get("mode", "nearest")
     corners = a.get("align_corners", False) if op == "upsample_bilinear" else None
     assert op == "upsample_bilinear" or "align_corners" not in a
@@ -88,6 +95,6 @@ def run_layer(op, a, xs, w):  # noqa: ARG001 - no weights
         sh, sw = kiln_ref.pair(a.get("scale", 2))
         return x.repeat_interleave(sh, 2).repeat_interleave(sw, 3)
     if op in ("upsample_nearest", "upsample_bilinear"):
-        assert "scale" not in a
+        assert "scale" not in a or op == "upsample_bilinear"
         return _upsample(op, a, x, xs[1] if len(xs) == 2 else None)
     raise AssertionError("no reference for op " + op)

@@ -159,3 +159,28 @@ def test_segmentation_heads_of_torchvision_export_for_any_size(tmp_path):
     text = yaml_of(tmp_path / "d")
     assert "min_hw: [32, 32], max_hw: [512, 512]" in text
     assert "op: upsample_bilinear\n    inputs: [" in text and ", x]" in text
+
+
+class SamePadding(nn.Module):
+    """Padding computed from the input size (as TF-style "same" padding is): it differs with the size's
+    remainder, not with its power-of-two factors."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+
+    def forward(self, x):
+        return F.max_pool2d(self.conv(x), 3, 2, padding=(x.shape[2] % 2, x.shape[3] % 2))
+
+
+def test_a_constant_that_depends_on_the_sizes_remainder_is_refused(tmp_path, randn):
+    with pytest.raises(ExportError, match="the traced graph depends on the input size") as e:
+        export(SamePadding().eval(), randn(1, 3, 32, 32), tmp_path / "m", dynamic_hw=((16, 16), (128, 128)))
+    assert "at 33x33" in str(e.value)
+
+
+def test_a_unet_that_cannot_take_odd_sizes_still_exports(tmp_path):
+    from kiln_export import zoo
+    torch.manual_seed(0)
+    export(zoo.unet().eval(), torch.randn(1, 3, 32, 32), tmp_path / "u", dynamic_hw=((16, 16), (128, 128)))
+    assert "min_hw: [16, 16]" in yaml_of(tmp_path / "u")

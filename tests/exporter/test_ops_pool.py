@@ -74,7 +74,7 @@ CASES = [
     ("upsample_bilinear_forms", lambda: seq(conv(), nn.Upsample(scale_factor=2, mode="bilinear"),
                                             nn.Upsample(size=(11, 13), mode="bilinear", align_corners=True),
                                             nn.UpsamplingBilinear2d(scale_factor=1.5)), (1, 3, 4, 5),
-     {"upsample_bilinear": {"size", "align_corners"}}),
+     {"upsample_bilinear": {"scale", "size", "align_corners"}}),  # scale_factor=2: the `scale` form
     ("upsample_bilinear_scale_factor_kept", lambda: seq(conv(), nn.Upsample(scale_factor=1.7, mode="bilinear")),
      (1, 3, 5, 6), {"upsample_bilinear": {"size", "scale_factor"}}),
     ("upsample_recompute_drops_factor", lambda: seq(conv(), nn.Upsample(scale_factor=1.7, mode="bilinear",
@@ -90,7 +90,7 @@ CASES = [
     ("f_upsample_forms", lambda: Fn(lambda s, x: F.upsample(s.c(x), scale_factor=2, mode="bilinear") + F.upsample(
         s.c(x), size=(8, 10), mode="bilinear", align_corners=True) + F.upsample_bilinear(s.c(x), scale_factor=2) +
         F.upsample_nearest(s.c(x), size=(8, 10)) + F.upsample_nearest(s.c(x), scale_factor=2), c=conv()),
-     (1, 3, 4, 5), {"upsample_nearest": {"scale"}, "upsample_bilinear": {"size", "align_corners"}}),
+     (1, 3, 4, 5), {"upsample_nearest": {"scale"}, "upsample_bilinear": {"scale", "size", "align_corners"}}),
 ]
 
 

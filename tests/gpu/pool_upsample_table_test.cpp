@@ -82,6 +82,9 @@ std::vector<Case> upsample_cases() {
                     "size: [6, 60], scale_factor: 2.01"));
   v.push_back(layer("bilinear_x4_odd", {3, 5, 3, 5}, "upsample_bilinear", "size: [12, 20]"));
   v.push_back(layer("bilinear_to_1x1_corners", {3, 5, 3, 5}, "upsample_bilinear", "size: [1, 1], align_corners: true"));
+  // Bilinear by whole factors (nn.Upsample(scale_factor=2, mode='bilinear')), as the `scale` form.
+  v.push_back(layer("bilinear_scale_2x_c5", {3, 5, 5, 7}, "upsample_bilinear", "scale: 2"));
+  v.push_back(layer("bilinear_scale_2x3_corners_c16", {3, 16, 4, 5}, "upsample_bilinear", "scale: [2, 3], align_corners: true"));
   // The size of a second input (a segmentation head's resize to the image: interpolate(x, size=
   // image.shape[-2:])): its height and width, never its values.
   for (const auto& [op, mode] : {std::pair<std::string, std::string>{"upsample_bilinear", ""},

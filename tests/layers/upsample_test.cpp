@@ -182,9 +182,12 @@ TEST(UpsampleValidation, Messages) {
   LayerCase missing("upsample_bilinear", {{1, 1, 2, 2}});
   EXPECT_THAT(missing.build_error(), HasSubstr("missing required attribute 'size'"));
   LayerCase unknown("upsample_bilinear", {{1, 1, 2, 2}});
-  unknown.attr("size", 4).attr("scale", 2);
-  EXPECT_THAT(unknown.build_error(), HasSubstr("unknown attribute 'scale' (upsample_bilinear takes: align_corners, "
-                                               "scale_factor, size)"));
+  unknown.attr("size", 4).attr("mode", "nearest");
+  EXPECT_THAT(unknown.build_error(), HasSubstr("unknown attribute 'mode' (upsample_bilinear takes: align_corners, "
+                                               "scale, scale_factor, size)"));
+  LayerCase size_and_scale("upsample_bilinear", {{1, 1, 2, 2}});
+  size_and_scale.attr("size", 4).attr("scale", 2);
+  EXPECT_THAT(size_and_scale.build_error(), HasSubstr("attribute 'size' is not taken with 'scale'"));
   LayerCase nearest_unknown("upsample_nearest", {{1, 1, 2, 2}});
   nearest_unknown.attr("align_corners", false);
   EXPECT_THAT(nearest_unknown.build_error(), HasSubstr("unknown attribute 'align_corners' (upsample_nearest takes: "
@@ -218,6 +221,21 @@ TEST(UpsampleLikeTensor, TakesTheSecondInputsSizeAndMatchesTheSizeForm) {
       const std::vector<float> garbage(105, 1e30f);  // input 1: only its shape counts
       EXPECT_EQ(like.run(*a, {x, garbage}), sized.run(*b, {x})) << op << " " << mode;
     }
+  }
+}
+
+// Bilinear's integer `scale` form equals the `size` form of that size, both ways of align_corners.
+TEST(UpsampleBilinearScale, EqualsTheSizeFormOfThatSize) {
+  const std::vector<float> x = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11};  // [1, 1, 3, 4]
+  for (const bool corners : {false, true}) {
+    LayerCase scaled("upsample_bilinear", {{1, 1, 3, 4}});
+    scaled.attr("scale", Ints{2, 3}).attr("align_corners", corners);
+    LayerCase sized("upsample_bilinear", {{1, 1, 3, 4}});
+    sized.attr("size", Ints{6, 12}).attr("align_corners", corners);
+    const auto a = scaled.build();
+    const auto b = sized.build();
+    EXPECT_EQ(a->output_shape(), (Shape{1, 1, 6, 12}));
+    EXPECT_EQ(scaled.run(*a, {x}), sized.run(*b, {x})) << corners;
   }
 }
 
