@@ -6,7 +6,7 @@
 # lines printed are the summary.
 #
 #   bash scripts/gpu_check.sh [stage ...]     stages: env build test gputest compare zoo zoo_perf depthwise_ab imports deconv_ab
-#                                             dynamic
+#                                             direct_ab dynamic
 #                                             sanitize demo profile ab
 #                                             (default: all but gputest and ab; gputest runs only
 #                                             kiln_gpu_tests, test runs every CTest test and them)
@@ -219,6 +219,26 @@ if want deconv_ab; then
   done
 fi
 
+if want direct_ab; then
+  # Few-channel convolutions by kiln's direct kernel against cuDNN (KILN_DIRECT_CONV=cudnn|auto), one binary,
+  # on the models the compare stage exported; KILN_DIRECT_BATCHES (default 1 32), KILN_DIRECT_PRECISIONS.
+  : >"$OUT/direct_ab.log"
+  for name in ${KILN_DIRECT_MODELS:-autoencoder unet resnet50}; do
+    [ -d "$models/$name" ] || continue
+    for prec in ${KILN_DIRECT_PRECISIONS:-fp16 fp32}; do
+      for batch in ${KILN_DIRECT_BATCHES:-1 32}; do
+        line="direct $name $prec b$batch:"
+        for mode in cudnn auto; do
+          ms=$(bench_ms "$OUT/direct_${name}_${prec}_b${batch}_${mode}.json" "$OUT/direct_ab.log" "$models/$name" "$batch" \
+               "$prec" KILN_DIRECT_CONV="$mode")
+          line="$line $mode $ms ms"
+        done
+        note "$line"
+      done
+    done
+  done
+fi
+
 if want sanitize; then
   if command -v compute-sanitizer >/dev/null; then
     compute-sanitizer --tool memcheck --leak-check full "$KILN_BUILD/kiln" compare --model "$models/resnet18" \
@@ -236,10 +256,12 @@ if want demo; then
 fi
 
 if want profile; then
-  for spec in autoencoder:32 unet:32 resnet50:32; do
+  # KILN_PROFILE_SPECS (model:batch ...) and KILN_PROFILE_PRECISIONS narrow it; the environment's
+  # KILN_DIRECT_CONV / KILN_DEPTHWISE / KILN_DECONV reach kiln profile.
+  for spec in ${KILN_PROFILE_SPECS:-autoencoder:32 unet:32 resnet50:32}; do
     name=${spec%%:*}; batch=${spec#*:}
     [ -d "$models/$name" ] || continue
-    for prec in fp32 tf32 fp16; do
+    for prec in ${KILN_PROFILE_PRECISIONS:-fp32 tf32 fp16}; do
       echo "== $name batch $batch $prec" >>"$OUT/profile.log"
       "$KILN_BUILD/kiln" profile --model "$models/$name" --batch "$batch" --precision "$prec" \
         --json "$OUT/profile_$name.$prec.json" >>"$OUT/profile.log" 2>&1

@@ -23,8 +23,26 @@ struct LayerProfile {
   double bytes = 0;  // least device traffic at the batch: inputs read + output written + weights
 };
 
+// What a layer could at best reach on the device: its arithmetic peak for the precision (TFLOP/s) and its
+// memory bandwidth (GB/s). 0 = unknown (no floor is shown).
+struct DevicePeaks {
+  double tflops = 0, gbps = 0;
+  std::string source;  // where the figures come from, printed under the table
+};
+
+// The measured peaks of a GPU kiln knows by name (a substring of `device`: "H200", "H100") for
+// `precision` ("fp32": CUDA cores; "tf32", "fp16": dense tensor cores), from ../shared figures measured
+// on that GPU: H200 790 TFLOP/s fp16 (an 8192^3 matmul), 495 tf32, 67 fp32, 4300 GB/s device to device;
+// H100 the same arithmetic at 3000 GB/s. Unknown devices get zeros.
+DevicePeaks known_peaks(const std::string& device, const std::string& precision);
+
+// A layer's floor: the longer of its FLOPs at the arithmetic peak and its bytes at the bandwidth (ms),
+// 0 when the peaks are unknown or the layer did no work.
+double floor_ms(const LayerProfile& l, const DevicePeaks& peaks);
+
 struct ProfileResult {
   std::string model, model_name, device_description, precision, algo;
+  DevicePeaks peaks;
   std::int64_t batch = 1;
   std::int64_t runs = 0;        // profiled runs (each layer's time is their median)
   std::int64_t timed_runs = 0;  // whole runs without per-layer events, timed separately before
@@ -40,12 +58,14 @@ struct ProfileResult {
 enum class ProfileSort { Time, Order };
 
 // The least bytes layer `layer` must move at `batch`: each input tensor read once, the output written
-// once and every bound weight read once, all float32 (as the engine holds them).
-double layer_bytes(const Graph& graph, int layer, std::int64_t batch);
+// once and every bound weight read once, each element `element_bytes` wide (4 for float32 engines, 2
+// for fp16, which holds activations and weights in half).
+double layer_bytes(const Graph& graph, int layer, std::int64_t batch, double element_bytes = 4.0);
 
 // The table printed by `kiln profile`: one line per layer (slowest first with ProfileSort::Time; the
 // first `top` of them, 0 = all), with its time, share of the layer sum, achieved TFLOP/s and GB/s,
-// workspace and implementation; layers without work of their own are listed last.
+// its floor (floor_ms) and time over floor when the peaks are known, workspace and implementation;
+// layers without work of their own are listed last.
 std::string format_profile(const ProfileResult& r, ProfileSort sort, std::size_t top);
 
 // The `kiln profile --json` document: totals, then every layer in execution order.

@@ -45,11 +45,13 @@ struct ProfileCommandOptions {
   BenchCliOptions bench;
   std::string json_path, sort = "time";
   std::int64_t top = 0;
+  double peak_tflops = 0, peak_gbps = 0;  // 0: the device's known figures
 };
 
 int profile_command(ProfileCommandOptions& o) {
   bench::BenchConfig& c = o.bench.config;
   if (o.top < 0) throw UsageError("--top: expected 0 (all) or more, got " + std::to_string(o.top));
+  if (o.peak_tflops < 0 || o.peak_gbps < 0) throw UsageError("--peak-tflops / --peak-gbps: expected a positive figure");
   resolve_bench_options(o.bench, true);
 
   const gpu::GpuEngineOptions eo = gpu::engine_options_from(c.precision, c.algo, o.bench.workspace_mb);
@@ -78,6 +80,13 @@ int profile_command(ProfileCommandOptions& o) {
   r.precision = c.precision;
   r.algo = c.algo;
   r.batch = c.batch;
+  r.peaks = bench::known_peaks(r.device_description, c.precision);
+  if (o.peak_tflops > 0 || o.peak_gbps > 0) {
+    if (o.peak_tflops > 0) r.peaks.tflops = o.peak_tflops;
+    if (o.peak_gbps > 0) r.peaks.gbps = o.peak_gbps;
+    r.peaks.source = "given";
+  }
+  const double element_bytes = c.precision == "fp16" ? 2.0 : 4.0;
   const gpu::Event start = gpu::make_event();
   const gpu::Event stop = gpu::make_event();
   std::vector<double> whole;
@@ -126,7 +135,7 @@ int profile_command(ProfileCommandOptions& o) {
     l.ran = ran[i];
     l.ms = bench::median(per_layer[i]);
     l.flops = g.layers()[i]->flops_per_sample() * static_cast<double>(c.batch);
-    l.bytes = bench::layer_bytes(g, static_cast<int>(i), c.batch);
+    l.bytes = bench::layer_bytes(g, static_cast<int>(i), c.batch, element_bytes);
     r.layers.push_back(std::move(l));
   }
   std::fputs(bench::format_profile(r, o.sort == "time" ? bench::ProfileSort::Time : bench::ProfileSort::Order,
@@ -151,13 +160,18 @@ Command add_profile_command(CLI::App& tool) {
       "Times every layer on the GPU with CUDA events recorded between layers, in runs separate from an\n"
       "undisturbed timed run of the whole network (the events add a little time, so the layer sum can\n"
       "exceed it slightly). Prints the layers slowest first with their median time, share of the sum,\n"
-      "achieved TFLOP/s and GB/s (inputs, output and weights counted once), workspace and the chosen\n"
+      "achieved TFLOP/s and GB/s (inputs, output and weights counted once), its floor (the longer of its\n"
+      "FLOPs at the device's measured arithmetic peak and its bytes at its measured bandwidth; known for\n"
+      "H100 and H200, else --peak-tflops/--peak-gbps) and time over floor, workspace and the chosen\n"
       "implementation (cuDNN engine, fusion, kernel). Needs a GPU.");
   c.iterations = 50;
   c.duration_s = 0;
   add_bench_options(*cmd, o->bench, "timed runs, then as many profiled runs; times are medians");
   cli::add_choice(*cmd, "--sort", {"time", "order"}, o->sort, "list layers slowest first or in execution order");
   cli::add_int(*cmd, "--top", "N", o->top, "show only the N slowest layers (0 = all)");
+  cli::add_double(*cmd, "--peak-tflops", "T", o->peak_tflops,
+                  "arithmetic peak for the floor column (default: the device's measured figure)");
+  cli::add_double(*cmd, "--peak-gbps", "G", o->peak_gbps, "memory bandwidth for the floor column");
   cli::add_string(*cmd, "--json", "FILE", o->json_path, "also write every layer's figures as JSON")
       ->check(cli::writable_output_path());
   return Command{cmd, [o] { return profile_command(*o); }};

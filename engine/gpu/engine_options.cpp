@@ -47,6 +47,15 @@ GpuEngineOptions engine_options_from(const std::string& precision, const std::st
       throw UsageError(std::string("KILN_DEPTHWISE: expected auto, kiln or cudnn, got '") + depthwise + "'");
     }
   }
+  if (const char* direct = std::getenv("KILN_DIRECT_CONV")) {
+    if (std::strcmp(direct, "kiln") == 0) {
+      o.direct_conv = DirectConvAlgo::Kiln;
+    } else if (std::strcmp(direct, "cudnn") == 0) {
+      o.direct_conv = DirectConvAlgo::Cudnn;
+    } else if (std::strcmp(direct, "auto") != 0) {
+      throw UsageError(std::string("KILN_DIRECT_CONV: expected auto, kiln or cudnn, got '") + direct + "'");
+    }
+  }
   return o;
 }
 

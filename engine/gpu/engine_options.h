@@ -35,6 +35,7 @@ enum class AlgoMode { Heuristic, Find };
 
 enum class DeconvAlgo { Auto, Gemm, DataGradient };
 enum class DepthwiseAlgo { Auto, Kiln, Cudnn };
+enum class DirectConvAlgo { Auto, Kiln, Cudnn };
 
 struct GpuEngineOptions {
   Precision precision = Precision::Fp32;
@@ -63,6 +64,11 @@ struct GpuEngineOptions {
   // graph (equal or 3-13 % faster there: benchmarks/NOTES.md). Kiln and Cudnn force one.
   // engine_options_from reads KILN_DEPTHWISE=auto|kiln|cudnn from the environment.
   DepthwiseAlgo depthwise = DepthwiseAlgo::Auto;
+  // How convolutions with few channels run (Note [direct convolution], layers/conv/direct_conv_gpu.h).
+  // Auto: kiln's direct kernel for the layers direct_conv_preferred names (at most 8 output or 4 input
+  // channels, groups 1), cuDNN for the rest; Kiln: the kernel wherever it can run (for A/B profiles);
+  // Cudnn: never. engine_options_from reads KILN_DIRECT_CONV=auto|kiln|cudnn from the environment.
+  DirectConvAlgo direct_conv = DirectConvAlgo::Auto;
 };
 
 // The one place engine options are made from the strings of the command line and the bench

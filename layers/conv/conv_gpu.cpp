@@ -1,6 +1,7 @@
 // conv2d and conv_transpose2d on the GPU: cuDNN's graph API (layers/conv/conv_gpu_graph.h), except the
 // transposed convolutions whose kernel equals their stride, which run as a GEMM (layers/conv/deconv_gemm_gpu.h),
-// depthwise convolutions, which run as kiln's kernel (layers/conv/depthwise_gpu.h), and 1x1 convolutions of a
+// depthwise convolutions, which run as kiln's kernel (layers/conv/depthwise_gpu.h), convolutions with few
+// channels, which run as kiln's direct kernel (layers/conv/direct_conv_gpu.h), and 1x1 convolutions of a
 // 1x1 input, which run as a GEMM (layers/conv/pointwise_gemm_gpu.h).
 //
 // The convolution's epilogue is [bias add (if the layer has a bias), activation (if one was folded
@@ -22,6 +23,7 @@
 #include "layers/conv/conv_gpu_graph.h"
 #include "layers/conv/deconv_gemm_gpu.h"
 #include "layers/conv/depthwise_gpu.h"
+#include "layers/conv/direct_conv_gpu.h"
 #include "layers/conv/pointwise_gemm_gpu.h"
 
 namespace kiln::gpu {
@@ -274,6 +276,10 @@ OpDeclaration declare(const Layer& layer, Precision p) {
   if (is_depthwise(conv.params())) {
     for (const WeightRequest& r : depthwise_weight_forms(conv, p)) d.weights.push_back(r);
   }
+  // Likewise the float filter of a layer kiln's direct kernel may run (at most 48 KiB).
+  if (direct_conv_eligible(conv.params())) {
+    for (const WeightRequest& r : direct_conv_weight_forms(conv, p)) d.weights.push_back(r);
+  }
   d.accepts_epilogues = kActivationEpilogue;
   return d;
 }
@@ -304,6 +310,12 @@ std::unique_ptr<GpuOp> build(const OpBuildEnv& env) {
     }
   }
   if (is_pointwise_of_vector(layer.params(), layer.input_shapes()[0])) return make_pointwise_gemm_op(env);
+  if (is_direct_conv_op(env.like)) return make_direct_conv_op(env);  // the engine's own size chose it
+  const DirectConvAlgo direct = env.options.direct_conv;
+  if ((direct == DirectConvAlgo::Kiln && direct_conv_eligible(layer.params())) ||
+      (direct == DirectConvAlgo::Auto && direct_conv_preferred(layer.params()))) {
+    return make_direct_conv_op(env);
+  }
   const DeconvAlgo mode = env.options.deconv;
   if (mode == DeconvAlgo::Gemm || (mode == DeconvAlgo::Auto && env.precision() != Precision::Fp16)) {
     const DeconvGemmPlan plan = plan_deconv_gemm(layer.params(), layer.output_shape(), env.precision(), env.max_batch,

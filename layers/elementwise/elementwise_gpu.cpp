@@ -1,9 +1,11 @@
-// add, sub, mul and div on the GPU. Equal-shape add (residuals, n-ary) takes the n-ary sum kernel;
+// add, sub, mul and div on the GPU. Equal-shape add (residuals, n-ary) takes the n-ary sum kernel, which
+// also applies an activation folded into it (ResNet's add + ReLU: one pass over the tensor, not two);
 // everything else the broadcasting kernel, each operand a view with zero strides where it broadcasts.
 // The weight `other` is WeightForm::F32 at every precision: float32 in its own logical order, which the
 // kernel reads through strides under a float32 NCHW or a half NHWC output alike (no padded form: the
 // kernel never reads channels past the real ones, and a layer scale as small as 1e-6 keeps its float
 // precision under half activations). In place over input 0 only when the output has input 0's shape.
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -11,6 +13,7 @@
 #include "base/errors.h"
 #include "engine/gpu/layout.h"
 #include "engine/gpu/op.h"
+#include "layers/activation/activation.h"
 #include "layers/elementwise/elementwise.h"
 #include "layers/elementwise/elementwise_kernels.h"
 
@@ -27,6 +30,8 @@ OpDeclaration declare(const Layer& layer, Precision) {
   OpDeclaration d;
   d.weights = weight_forms(layer_as<ElementwiseLayer>(layer));
   d.output = layer.can_run_in_place() ? OutputStorage::MayOverwriteInput : OutputStorage::Own;
+  const auto& e = layer_as<ElementwiseLayer>(layer);
+  if (e.params().op == ArithOp::Add && e.equal_shapes()) d.accepts_epilogues = kActivationEpilogue;
   return d;
 }
 
@@ -64,12 +69,15 @@ std::unique_ptr<GpuOp> build(const OpBuildEnv& env) {
   const int out = env.output;
   const Precision p = env.precision();
   if (params.op == ArithOp::Add && layer.equal_shapes()) {
-    return op_preparing_by("cuda kernel", [=](const OpRunEnv& e, std::int64_t batch) {
+    std::optional<ActivationParams> act;
+    if (env.epilogue) act = activation_params(*env.epilogue);
+    const std::string what = act ? std::string("cuda kernel (add+") + activation_name(act->kind) + ")" : "cuda kernel";
+    return op_preparing_by(what, [=](const OpRunEnv& e, std::int64_t batch) {
       std::vector<const void*> ptrs;
       for (int t : ins) ptrs.push_back(e.tensor(t));
       const TensorView y = e.view(out, out_shape, batch, p);
-      return prepared_call([ptrs, y](const OpRunEnv& r) {
-        launch_add(ptrs.data(), static_cast<int>(ptrs.size()), y, r.stream);
+      return prepared_call([ptrs, y, act](const OpRunEnv& r) {
+        launch_add(ptrs.data(), static_cast<int>(ptrs.size()), y, r.stream, act ? &*act : nullptr);
       });
     });
   }

@@ -4,16 +4,20 @@
 #include <cuda_runtime_api.h>
 
 #include "engine/gpu/view.h"
+#include "layers/activation/activation.h"
 #include "layers/elementwise/elementwise_math.h"
 
 namespace kiln::gpu {
 
-// y = inputs[0] + inputs[1] + ... over every stored element of the packed view `y` (float
-// accumulation, left to right like the CPU reference, rounded once per launch); each input holds y's
-// shape, layout and element type; y may equal inputs[0]. More than 8 inputs take several launches,
-// the later ones accumulating into y. Moves 16 bytes per thread where sizes allow. Enqueued on
+// y = act(inputs[0] + inputs[1] + ...) over every stored element of the packed view `y` (float
+// accumulation, left to right like the CPU reference, the activation applied to the float sum and the
+// result rounded once); each input holds y's shape, layout and element type; y may equal inputs[0].
+// `act` null for none (prelu is not an epilogue); with one, stored pad channels of y are written 0 (an
+// activation of 0 need not be 0). More than 8 inputs take several launches, the later ones accumulating
+// into y and only the last applying `act`. Moves 16 bytes per thread where sizes allow. Enqueued on
 // `stream`, each launch checked (naming the current layer); no synchronization.
-void launch_add(const void* const* inputs, int count, const TensorView& y, cudaStream_t stream);
+void launch_add(const void* const* inputs, int count, const TensorView& y, cudaStream_t stream,
+                const ActivationParams* act = nullptr);
 
 // One operand of launch_arith: a strided view, read at the output's coordinates through its own strides
 // (0 along every dimension where it broadcasts; its element type may differ from the output's: float

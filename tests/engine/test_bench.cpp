@@ -203,6 +203,37 @@ TEST(ProfileReport, SortsByTimeWithSharesAndRates) {
   EXPECT_THAT(j.str(), HasSubstr("\"ran\": false"));
 }
 
+// The floor column: the longer of FLOPs at the arithmetic peak and bytes at the bandwidth, and the time
+// over it; unknown devices show none unless peaks are given.
+TEST(ProfileReport, FloorIsTheLongerOfComputeAndMemoryTime) {
+  const DevicePeaks h200 = known_peaks("gpu 0: NVIDIA H200, cuDNN 9.14.0, fp16, heuristic", "fp16");
+  EXPECT_DOUBLE_EQ(h200.tflops, 790.0);
+  EXPECT_DOUBLE_EQ(h200.gbps, 4300.0);
+  EXPECT_DOUBLE_EQ(known_peaks("NVIDIA H100 80GB HBM3", "fp32").tflops, 67.0);
+  EXPECT_DOUBLE_EQ(known_peaks("NVIDIA H100 80GB HBM3", "tf32").gbps, 3000.0);
+  EXPECT_DOUBLE_EQ(known_peaks("Tesla T4", "fp16").tflops, 0.0);
+
+  ProfileResult r = profile_of({1.0, 0, 3.0});
+  r.layers[0].flops = 2e12;  // 2 TFLOP at 1000 TFLOP/s: 2 ms, more than 4 MB at 1000 GB/s (0.004 ms)
+  r.layers[2].bytes = 4e9;   // 4 GB at 1000 GB/s: 4 ms, more than 2 GFLOP's 0.002 ms
+  const std::string unknown = format_profile(r, ProfileSort::Order, 0);
+  EXPECT_THAT(unknown, HasSubstr("floor: unknown peaks for this device"));
+  r.peaks = DevicePeaks{1000.0, 1000.0, "given"};
+  EXPECT_DOUBLE_EQ(floor_ms(r.layers[0], r.peaks), 2.0);
+  EXPECT_DOUBLE_EQ(floor_ms(r.layers[1], r.peaks), 0.0);  // did not run
+  EXPECT_DOUBLE_EQ(floor_ms(r.layers[2], r.peaks), 4.0);
+  const std::string text = format_profile(r, ProfileSort::Order, 0);
+  EXPECT_THAT(text, HasSubstr("2.0000"));
+  EXPECT_THAT(text, HasSubstr("0.5"));   // layer0: 1 ms over a 2 ms floor
+  EXPECT_THAT(text, HasSubstr("0.8"));   // layer2: 3 ms over 4 ms (0.75 printed as 0.8)
+  EXPECT_THAT(text, HasSubstr("floors sum 6.0000 ms"));
+  JsonWriter j;
+  write_profile_json(j, r);
+  EXPECT_THAT(j.str(), HasSubstr("\"floor_ms\": 4"));
+  EXPECT_THAT(j.str(), HasSubstr("\"floor_ratio\": 0.75"));
+  EXPECT_THAT(j.str(), HasSubstr("\"peak_tflops\": 1000"));
+}
+
 class BenchModel : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -302,6 +333,7 @@ TEST_F(BenchModel, LayerBytesCountInputsOutputAndWeights) {
   const Graph g = load_graph(dir_.string(), GraphBuildOptions{3, 256, {}});
   EXPECT_DOUBLE_EQ(layer_bytes(g, 0, 2), 4.0 * (2 * 2 * 64 + 2 * 4 * 64 + 4 * 2 * 9));
   EXPECT_DOUBLE_EQ(layer_bytes(g, 1, 1), 4.0 * (4 * 64 * 2));
+  EXPECT_DOUBLE_EQ(layer_bytes(g, 1, 1, 2.0), 2.0 * (4 * 64 * 2));  // fp16 engines hold half
 }
 
 TEST_F(BenchModel, BadOptionsAreUsageErrorsNamingTheOption) {

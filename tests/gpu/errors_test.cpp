@@ -129,7 +129,8 @@ TEST(GpuOptions, BuiltFromTheCommandLineStringsInOnePlace) {
               HasSubstr("got 'bf16'"));
 }
 
-// The A/B switches of the environment: KILN_DECONV and KILN_DEPTHWISE pick a path or name the choices.
+// The A/B switches of the environment: KILN_DECONV, KILN_DEPTHWISE and KILN_DIRECT_CONV pick a path or
+// name the choices.
 TEST(GpuOptions, EnvironmentPicksDeconvolutionAndDepthwisePaths) {
   const auto with_env = [](const char* name, const char* value) {
     setenv(name, value, 1);
@@ -152,6 +153,12 @@ TEST(GpuOptions, EnvironmentPicksDeconvolutionAndDepthwisePaths) {
   EXPECT_EQ(with_env("KILN_DECONV", "gemm").first.deconv, DeconvAlgo::Gemm);
   EXPECT_EQ(with_env("KILN_DECONV", "dgrad").first.deconv, DeconvAlgo::DataGradient);
   EXPECT_THAT(with_env("KILN_DECONV", "x").second, HasSubstr("KILN_DECONV: expected auto, gemm or dgrad, got 'x'"));
+  EXPECT_EQ(engine_options_from("fp16", "heuristic", 8).direct_conv, DirectConvAlgo::Auto);
+  EXPECT_EQ(with_env("KILN_DIRECT_CONV", "kiln").first.direct_conv, DirectConvAlgo::Kiln);
+  EXPECT_EQ(with_env("KILN_DIRECT_CONV", "cudnn").first.direct_conv, DirectConvAlgo::Cudnn);
+  EXPECT_EQ(with_env("KILN_DIRECT_CONV", "auto").first.direct_conv, DirectConvAlgo::Auto);
+  EXPECT_THAT(with_env("KILN_DIRECT_CONV", "on").second,
+              HasSubstr("KILN_DIRECT_CONV: expected auto, kiln or cudnn, got 'on'"));
 }
 
 class GpuRunErrors : public ::testing::Test {

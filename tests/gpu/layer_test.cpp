@@ -13,6 +13,8 @@
 #include "engine/cpu_executor.h"
 #include "engine/gpu/op.h"
 #include "engine/model_dir.h"
+#include "layers/conv/conv.h"
+#include "layers/conv/direct_conv_gpu.h"
 #include "layers/registry_gpu.h"
 #include "tests/gpu/layer_table.h"
 
@@ -169,6 +171,32 @@ std::vector<Case> cases() {
   v.push_back(conv_case("dwconv5x5_s1_relu_c32", {3, 32, 11, 13}, dw(32, [](ConvSpec& c) {
                           c.kernel = {5, 5}; c.padding = {2, 2}; c.activation = {"relu"}; })));
   v.push_back(conv_case("dwconv7x7_w13_c8", {3, 8, 5, 13}, dw(8, [](ConvSpec& c) { c.kernel = {7, 7}; c.padding = {3, 3}; })));
+  // Few channels (kiln's direct kernel under Auto, Note [direct convolution]): the autoencoder's 16 -> 3 head
+  // with sigmoid (whose value at 0 must not reach the fp16 pad channels), a 32 -> 1 mask head, RGB stems
+  // (3 -> 32 stride 2, ResNet's 7x7 stride 2), dilation without bias, input channels that are no multiple
+  // of 8 with an asymmetric kernel and stride, two output-channel blocks of which the second is partial,
+  // and no padding.
+  const auto few = [&](std::int64_t out, auto set) {
+    return conv([&](ConvSpec& c) {
+      c.out = out;
+      c.gain = 2.0f;
+      set(c);
+    });
+  };
+  v.push_back(conv_case("direct3x3_16to3_sigmoid", {3, 16, 13, 11}, few(3, [](ConvSpec& c) {
+                          c.padding = {1, 1}; c.activation = {"sigmoid"}; })));
+  v.push_back(conv_case("direct1x1_32to1", {3, 32, 9, 7}, few(1, [](ConvSpec& c) { c.kernel = {1, 1}; })));
+  v.push_back(conv_case("direct3x3_s2_3to32_relu", {3, 3, 15, 14}, few(32, [](ConvSpec& c) {
+                          c.stride = {2, 2}; c.padding = {1, 1}; c.activation = {"relu"}; })));
+  v.push_back(conv_case("direct7x7_s2_3to8_relu", {3, 3, 23, 21}, few(8, [](ConvSpec& c) {
+                          c.kernel = {7, 7}; c.stride = {2, 2}; c.padding = {3, 3}; c.activation = {"relu"}; })));
+  v.push_back(conv_case("direct_dilation2_5to5_nobias", {3, 5, 12, 10}, few(5, [](ConvSpec& c) {
+                          c.dilation = {2, 2}; c.padding = {2, 2}; c.bias = false; })));
+  v.push_back(conv_case("direct3x5_s1x2_20to6_hardswish", {3, 20, 9, 14}, few(6, [](ConvSpec& c) {
+                          c.kernel = {3, 5}; c.stride = {1, 2}; c.padding = {1, 2}; c.activation = {"hardswish"}; })));
+  v.push_back(conv_case("direct3x3_4to12_silu", {3, 4, 8, 8}, few(12, [](ConvSpec& c) {
+                          c.padding = {1, 1}; c.activation = {"silu"}; })));
+  v.push_back(conv_case("direct3x3_nopad_9to8", {3, 9, 7, 6}, few(8, [](ConvSpec&) {})));
   v.push_back(conv_case("conv1x1", {3, 13, 5, 5}, conv([](ConvSpec& c) { c.out = 7; c.kernel = {1, 1}; })));
   // 1x1 convolutions of a 1x1 input run as a GEMM (layers/conv/pointwise_gemm_gpu.h): with a folded
   // activation, without bias at odd channel counts, with a stride (still 1x1), and the whole
@@ -287,6 +315,23 @@ std::vector<Case> cases() {
 
   const Shape t{3, 4, 5, 5};
   v.push_back(single("add3", {{"x", t}, {"y", t}, {"z", t}}, "{name: l, op: add, inputs: [x, y, z]}"));
+  // An activation after an equal-shape add folds into the sum kernel (ResNet's add + ReLU): float32 NCHW at
+  // an odd width, half NHWC with pad channels that sigmoid(0) = 0.5 must not reach, three inputs, and
+  // the aligned vector path.
+  const auto add_then = [](const std::string& label, const Shape& s, const std::string& act, int inputs) {
+    Case k{label, {}, {}, {}, "r", false};
+    std::string names;
+    for (int i = 0; i < inputs; ++i) {
+      const std::string name(1, static_cast<char>('x' + i));
+      k.inputs.push_back({name, s});
+      names += (i ? ", " : "") + name;
+    }
+    k.layers = {"{name: l, op: add, inputs: [" + names + "]}", "{name: r, op: " + act + ", inputs: [l]}"};
+    return k;
+  };
+  v.push_back(add_then("add_relu_w5", {3, 4, 3, 5}, "relu", 2));
+  v.push_back(add_then("add_sigmoid_c5", {3, 5, 4, 3}, "sigmoid", 2));
+  v.push_back(add_then("add3_relu6_c8", {3, 8, 4, 4}, "relu6", 3));
   v.push_back(single("concat3", {{"x", {3, 3, 4, 5}}, {"y", {3, 5, 4, 5}}, {"z", {3, 1, 4, 5}}},
                      "{name: l, op: concat, inputs: [x, y, z]}"));
   v.push_back(single("concat_2d", {{"x", {3, 7}}, {"y", {3, 2}}}, "{name: l, op: concat, inputs: [x, y]}"));
@@ -419,6 +464,118 @@ TEST_P(GpuDepthwiseTest, EveryPathMatchesTheCpuReference) {
   }
 }
 
+// Convolutions with few channels by every path GpuEngineOptions::direct_conv offers: kiln's direct kernel,
+// cuDNN, and Auto (which picks the kernel for every case of the table). Each matches the CPU reference.
+class GpuDirectConvTest : public ::testing::TestWithParam<Case> {};
+
+std::vector<Case> direct_conv_cases() {
+  std::vector<Case> out;
+  for (Case& c : cases()) {
+    if (c.label.rfind("direct", 0) == 0 || c.label == "conv3x3_pad1_odd") out.push_back(std::move(c));
+  }
+  return out;
+}
+
+TEST_P(GpuDirectConvTest, EveryPathMatchesTheCpuReference) {
+  KILN_REQUIRE_GPU();
+  const Case& c = GetParam();
+  const TestModel model(c.inputs, c.layers, {c.output}, c.weights);
+  for (const Precision p : {Precision::Fp32, Precision::Fp16}) {
+    for (const DirectConvAlgo how : {DirectConvAlgo::Kiln, DirectConvAlgo::Cudnn, DirectConvAlgo::Auto}) {
+      GpuEngineOptions options;
+      options.precision = p;
+      options.direct_conv = how;
+      const auto engine = GpuEngine::load(model.dir(), options);
+      const std::string impl = engine->layer_reports().at(0).implementation;
+      EXPECT_EQ(impl.rfind("kiln direct conv kernel", 0) == 0, how != DirectConvAlgo::Cudnn) << impl;
+      SCOPED_TRACE(impl);
+      expect_matches_cpu(model.dir(), options, 3, {3, 2}, p == Precision::Fp16 ? kFp16Tol : kFp32Tol);
+    }
+  }
+}
+
+// Host side: which convolutions the direct kernel may run and which Auto gives it, and that the
+// declaration requests its float filter (and a float bias, padded in fp16) only for those it may run.
+TEST(DirectConvDeclarations, RuleAndWeightForms) {
+  ConvParams p;
+  p.in_channels = 16;
+  p.out_channels = 3;
+  p.kernel = {3, 3};
+  EXPECT_TRUE(direct_conv_eligible(p));
+  EXPECT_TRUE(direct_conv_preferred(p));
+  p.out_channels = 64;
+  EXPECT_TRUE(direct_conv_eligible(p));   // 9 * 16 * 8 floats of shared memory
+  EXPECT_FALSE(direct_conv_preferred(p));  // cuDNN's tensor cores: wide on both sides
+  p.in_channels = 3;
+  p.kernel = {7, 7};
+  EXPECT_TRUE(direct_conv_preferred(p));  // an RGB stem
+  p.in_channels = 256;
+  p.kernel = {3, 3};
+  EXPECT_FALSE(direct_conv_eligible(p));  // 73 KiB of filter slice
+  p.in_channels = 4;
+  p.out_channels = 4;
+  p.groups = 2;
+  EXPECT_FALSE(direct_conv_eligible(p));
+  p.groups = 1;
+  p.transposed = true;
+  EXPECT_FALSE(direct_conv_eligible(p));
+
+  for (const char* label : {"direct3x3_16to3_sigmoid", "direct_dilation2_5to5_nobias"}) {
+    Case c;
+    for (Case& k : cases()) {
+      if (k.label == label) c = std::move(k);
+    }
+    const TestModel model(c.inputs, c.layers, {c.output}, c.weights);
+    const Graph graph = load_graph(model.dir());
+    const Layer& layer = *graph.layers().at(0);
+    for (const Precision prec : {Precision::Fp32, Precision::Fp16}) {
+      const OpDeclaration d = gpu_op_kind(layer).declare(layer, prec);
+      const ConvLayer& conv = dynamic_cast<const ConvLayer&>(layer);
+      int filters = 0, biases = 0;
+      for (const WeightRequest& r : d.weights) {
+        if (r.tensor == &conv.weight() && r.form == WeightForm::F32) ++filters;
+        if (conv.bias() && r.tensor == conv.bias() &&
+            r.form == (prec == Precision::Fp16 ? WeightForm::F32Padded : WeightForm::F32)) {
+          ++biases;
+        }
+      }
+      EXPECT_GE(filters, 1) << label;
+      EXPECT_EQ(biases >= 1, conv.bias() != nullptr) << label;
+    }
+  }
+}
+
+// The add + activation cases fold the activation into the sum kernel, and the host-side declaration says
+// an equal-shape add accepts it (a broadcasting one does not).
+TEST(GpuAddActivation, FoldsIntoTheSumKernel) {
+  for (const char* label : {"add_relu_w5", "add_sigmoid_c5", "add3_relu6_c8"}) {
+    Case c;
+    for (Case& k : cases()) {
+      if (k.label == label) c = std::move(k);
+    }
+    ASSERT_EQ(c.label, label);
+    const TestModel model(c.inputs, c.layers, {c.output}, c.weights);
+    const Graph graph = load_graph(model.dir());
+    const Layer& add = *graph.layers().at(0);
+    for (const Precision p : {Precision::Fp32, Precision::Fp16}) {
+      EXPECT_EQ(gpu_op_kind(add).declare(add, p).accepts_epilogues, kActivationEpilogue) << label;
+    }
+    if (!no_device_reason().empty()) continue;
+    for (const Precision p : {Precision::Fp32, Precision::Fp16}) {
+      GpuEngineOptions options;
+      options.precision = p;
+      const auto engine = GpuEngine::load(model.dir(), options);
+      EXPECT_EQ(engine->layer_reports().at(0).implementation.rfind("cuda kernel (add+", 0), 0u) << label;
+      EXPECT_EQ(engine->layer_reports().at(1).implementation, "fused into l") << label;
+    }
+  }
+  Case bias = single("b", {{"x", {2, 4, 3, 3}}, {"y", {2, 4, 1, 1}}}, "{name: l, op: add, inputs: [x, y]}");
+  const TestModel model(bias.inputs, bias.layers, {bias.output}, bias.weights);
+  const Graph graph = load_graph(model.dir());
+  const Layer& add = *graph.layers().at(0);
+  EXPECT_EQ(gpu_op_kind(add).declare(add, Precision::Fp16).accepts_epilogues, kNoEpilogue);
+}
+
 // Host side: prelu declares its slopes (float; fp16 pads per-channel ones to the stored channels) and
 // is no epilogue (a producer's epilogue carries no weights); the other activations are epilogues.
 TEST(ActivationDeclarations, PreluDeclaresItsSlopesAndIsNoEpilogue) {
@@ -449,6 +606,7 @@ TEST(ActivationDeclarations, PreluDeclaresItsSlopesAndIsNoEpilogue) {
 INSTANTIATE_TEST_SUITE_P(Table, GpuLayerTest, ::testing::ValuesIn(cases()), case_label);
 INSTANTIATE_TEST_SUITE_P(Table, GpuConvTest, ::testing::ValuesIn(conv_cases()), case_label);
 INSTANTIATE_TEST_SUITE_P(Table, GpuDepthwiseTest, ::testing::ValuesIn(depthwise_cases()), case_label);
+INSTANTIATE_TEST_SUITE_P(Table, GpuDirectConvTest, ::testing::ValuesIn(direct_conv_cases()), case_label);
 
 }  // namespace
 }  // namespace kiln::gpu::test
