@@ -65,9 +65,9 @@ struct GpuEngineOptions {
   // engine_options_from reads KILN_DEPTHWISE=auto|kiln|cudnn from the environment.
   DepthwiseAlgo depthwise = DepthwiseAlgo::Auto;
   // How convolutions with few channels run (Note [direct convolution], layers/conv/direct_conv_gpu.h).
-  // Auto: kiln's direct kernel for the layers direct_conv_preferred names (at most 8 output or 4 input
-  // channels, groups 1), cuDNN for the rest; Kiln: the kernel wherever it can run (for A/B profiles);
-  // Cudnn: never. engine_options_from reads KILN_DIRECT_CONV=auto|kiln|cudnn from the environment.
+  // Auto: kiln's direct kernel for the layers direct_conv_preferred names (groups 1, at most 8 output
+  // channels: the autoencoder's 16 -> 3 head 3.9 -> 0.67 ms in fp16 on an H200), cuDNN for the rest; Kiln:
+  // the kernel for every direct_conv_candidate (also <= 4 input channels, for A/B profiles); Cudnn: never. engine_options_from reads KILN_DIRECT_CONV=auto|kiln|cudnn from the environment.
   DirectConvAlgo direct_conv = DirectConvAlgo::Auto;
 };
 

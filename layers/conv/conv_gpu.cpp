@@ -276,8 +276,8 @@ OpDeclaration declare(const Layer& layer, Precision p) {
   if (is_depthwise(conv.params())) {
     for (const WeightRequest& r : depthwise_weight_forms(conv, p)) d.weights.push_back(r);
   }
-  // Likewise the float filter of a layer kiln's direct kernel may run (at most 48 KiB).
-  if (direct_conv_eligible(conv.params())) {
+  // Likewise the float filter of a layer kiln's direct kernel is offered for (at most 48 KiB).
+  if (direct_conv_candidate(conv.params())) {
     for (const WeightRequest& r : direct_conv_weight_forms(conv, p)) d.weights.push_back(r);
   }
   d.accepts_epilogues = kActivationEpilogue;
@@ -312,7 +312,7 @@ std::unique_ptr<GpuOp> build(const OpBuildEnv& env) {
   if (is_pointwise_of_vector(layer.params(), layer.input_shapes()[0])) return make_pointwise_gemm_op(env);
   if (is_direct_conv_op(env.like)) return make_direct_conv_op(env);  // the engine's own size chose it
   const DirectConvAlgo direct = env.options.direct_conv;
-  if ((direct == DirectConvAlgo::Kiln && direct_conv_eligible(layer.params())) ||
+  if ((direct == DirectConvAlgo::Kiln && direct_conv_candidate(layer.params())) ||
       (direct == DirectConvAlgo::Auto && direct_conv_preferred(layer.params()))) {
     return make_direct_conv_op(env);
   }

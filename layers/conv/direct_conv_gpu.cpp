@@ -64,9 +64,11 @@ bool direct_conv_eligible(const ConvParams& p) {
          (p.out_channels + direct_conv_channel_block(p) - 1) / direct_conv_channel_block(p) <= kMaxChannelBlocks;
 }
 
-bool direct_conv_preferred(const ConvParams& p) {
+bool direct_conv_candidate(const ConvParams& p) {
   return direct_conv_eligible(p) && (p.out_channels <= 8 || p.in_channels <= 4);
 }
+
+bool direct_conv_preferred(const ConvParams& p) { return direct_conv_candidate(p) && p.out_channels <= 8; }
 
 std::vector<WeightRequest> direct_conv_weight_forms(const ConvLayer& layer, Precision p) {
   std::vector<WeightRequest> r{{&layer.weight(), WeightForm::F32}};

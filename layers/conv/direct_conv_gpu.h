@@ -10,7 +10,7 @@
 // same weight, which shared memory broadcasts), half NHWC input moves 8 channels per 16-byte load, the
 // bias and the folded activation are applied before the one store, and float32 output is written in
 // NCHW directly. GpuEngineOptions::direct_conv picks it, cuDNN, or (Auto, the default) kiln's kernel
-// for the layers direct_conv_preferred names.
+// for the layers direct_conv_preferred names (the heads: 3.9 -> 0.67 ms for the autoencoder's).
 #pragma once
 
 #include <memory>
@@ -29,8 +29,13 @@ struct OpBuildEnv;
 // kDirectConvMaxSharedBytes.
 bool direct_conv_eligible(const ConvParams& p);
 
-// The Auto rule: eligible, and at most 8 output channels or at most 4 input channels (the shapes
-// where cuDNN's tensor-core tiles are mostly padding; benchmarks/NOTES.md has the A/B).
+// The layers the kernel is offered for, whose float filter is uploaded at load: eligible, and at most 8
+// output channels or at most 4 input channels (the shapes where cuDNN's tensor-core tiles are mostly
+// padding). DirectConvAlgo::Kiln runs the kernel on all of them.
+bool direct_conv_candidate(const ConvParams& p);
+
+// The Auto rule: a candidate with at most 8 output channels. The RGB stems (3 input channels, 32 or 64
+// output channels) stay with cuDNN: the kernel was 1.6x slower there (benchmarks/NOTES.md, 2026-12-03).
 bool direct_conv_preferred(const ConvParams& p);
 
 // The weight forms the kernel reads: the float32 filter as exported and the float bias (Fp16: padded).

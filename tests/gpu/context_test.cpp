@@ -241,6 +241,7 @@ TEST(GpuContext, ReportsEnginesFusionAndWorkspace) {
   const auto net = small_net();
   GpuEngineOptions options;
   options.workspace_cap_bytes = 8 << 20;
+  options.direct_conv = DirectConvAlgo::Cudnn;  // c1 has few channels: kiln's direct kernel under Auto
   auto engine = GpuEngine::load(net->dir(), options, max_batch(4));
   const auto& reports = engine->layer_reports();
   ASSERT_EQ(reports.size(), 12u);

@@ -465,7 +465,8 @@ TEST_P(GpuDepthwiseTest, EveryPathMatchesTheCpuReference) {
 }
 
 // Convolutions with few channels by every path GpuEngineOptions::direct_conv offers: kiln's direct kernel,
-// cuDNN, and Auto (which picks the kernel for every case of the table). Each matches the CPU reference.
+// cuDNN, and Auto (which picks the kernel for the cases with at most 8 output channels). Each matches the
+// CPU reference.
 class GpuDirectConvTest : public ::testing::TestWithParam<Case> {};
 
 std::vector<Case> direct_conv_cases() {
@@ -487,28 +488,32 @@ TEST_P(GpuDirectConvTest, EveryPathMatchesTheCpuReference) {
       options.direct_conv = how;
       const auto engine = GpuEngine::load(model.dir(), options);
       const std::string impl = engine->layer_reports().at(0).implementation;
-      EXPECT_EQ(impl.rfind("kiln direct conv kernel", 0) == 0, how != DirectConvAlgo::Cudnn) << impl;
+      const ConvParams params = dynamic_cast<const ConvLayer&>(*engine->graph().layers().at(0)).params();
+      const bool want = how == DirectConvAlgo::Kiln || (how == DirectConvAlgo::Auto && direct_conv_preferred(params));
+      EXPECT_EQ(impl.rfind("kiln direct conv kernel", 0) == 0, want) << impl;
       SCOPED_TRACE(impl);
       expect_matches_cpu(model.dir(), options, 3, {3, 2}, p == Precision::Fp16 ? kFp16Tol : kFp32Tol);
     }
   }
 }
 
-// Host side: which convolutions the direct kernel may run and which Auto gives it, and that the
-// declaration requests its float filter (and a float bias, padded in fp16) only for those it may run.
+// Host side: which convolutions the direct kernel may run, is offered for and Auto gives it, and that the
+// declaration requests its float filter (and a float bias, padded in fp16) for the candidates.
 TEST(DirectConvDeclarations, RuleAndWeightForms) {
   ConvParams p;
   p.in_channels = 16;
   p.out_channels = 3;
   p.kernel = {3, 3};
   EXPECT_TRUE(direct_conv_eligible(p));
+  EXPECT_TRUE(direct_conv_candidate(p));
   EXPECT_TRUE(direct_conv_preferred(p));
   p.out_channels = 64;
   EXPECT_TRUE(direct_conv_eligible(p));   // 9 * 16 * 8 floats of shared memory
-  EXPECT_FALSE(direct_conv_preferred(p));  // cuDNN's tensor cores: wide on both sides
+  EXPECT_FALSE(direct_conv_candidate(p));  // cuDNN's tensor cores: wide on both sides; no float filter uploaded
   p.in_channels = 3;
   p.kernel = {7, 7};
-  EXPECT_TRUE(direct_conv_preferred(p));  // an RGB stem
+  EXPECT_TRUE(direct_conv_candidate(p));   // an RGB stem: offered (KILN_DIRECT_CONV=kiln)
+  EXPECT_FALSE(direct_conv_preferred(p));  // but cuDNN is faster there
   p.in_channels = 256;
   p.kernel = {3, 3};
   EXPECT_FALSE(direct_conv_eligible(p));  // 73 KiB of filter slice

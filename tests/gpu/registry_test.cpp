@@ -54,15 +54,21 @@ TEST(OpDeclarations, ConvolutionAcceptsAnActivationWhichDeclaresItselfAnEpilogue
   EXPECT_EQ(fp32.ops[0].epilogue_kind, kNoEpilogue);
   EXPECT_EQ(fp32.ops[1].epilogue_kind, kActivationEpilogue);
   EXPECT_EQ(fp32.ops[1].output, OutputStorage::MayOverwriteInput);
-  ASSERT_EQ(fp32.ops[0].weights.size(), 2u);
+  // 3 -> 4 channels: cuDNN's forms, then the direct kernel's (Note [direct convolution]).
+  ASSERT_EQ(fp32.ops[0].weights.size(), 4u);
   EXPECT_EQ(fp32.ops[0].weights[0].form, WeightForm::F32);
   EXPECT_EQ(fp32.ops[0].weights[0].tensor->name, "w");
-  // Fp16: the filter KRSC half, the bias as half for the graph and as float for the epilogue kernel.
+  EXPECT_EQ(fp32.ops[0].weights[2].form, WeightForm::F32);
+  EXPECT_EQ(fp32.ops[0].weights[3].tensor->name, "b");
+  // Fp16: the filter KRSC half, the bias as half for the graph and as float for the epilogue kernel;
+  // the direct kernel's float filter and padded float bias.
   const Declared fp16 = declare_all(m, Precision::Fp16);
-  ASSERT_EQ(fp16.ops[0].weights.size(), 3u);
+  ASSERT_EQ(fp16.ops[0].weights.size(), 5u);
   EXPECT_EQ(fp16.ops[0].weights[0].form, WeightForm::F16Filter);
   EXPECT_EQ(fp16.ops[0].weights[1].form, WeightForm::F16Padded);
   EXPECT_EQ(fp16.ops[0].weights[2].form, WeightForm::F32Padded);
+  EXPECT_EQ(fp16.ops[0].weights[3].form, WeightForm::F32);
+  EXPECT_EQ(fp16.ops[0].weights[4].form, WeightForm::F32Padded);
 }
 
 TEST(OpDeclarations, FlattenIsAViewUnlessFp16MustReorderNhwc) {
