@@ -221,14 +221,18 @@ fi
 
 if want direct_ab; then
   # Few-channel convolutions by kiln's direct kernel against cuDNN (KILN_DIRECT_CONV=cudnn|auto), one binary,
-  # on the models the compare stage exported; KILN_DIRECT_BATCHES (default 1 32), KILN_DIRECT_PRECISIONS.
+  # on the compare stage's models (exported here when missing); KILN_DIRECT_BATCHES (default 1 32),
+  # KILN_DIRECT_PRECISIONS, KILN_DIRECT_MODES (default cudnn auto; kiln forces every candidate).
   : >"$OUT/direct_ab.log"
+  mkdir -p "$models"
   for name in ${KILN_DIRECT_MODELS:-autoencoder unet resnet50}; do
-    [ -d "$models/$name" ] || continue
+    case $name in autoencoder) shape=1,3,512,512 ;; unet) shape=1,3,256,256 ;; *) shape=1,3,224,224 ;; esac
+    [ -f "$models/$name/model.yaml" ] || PYTHONPATH="$KILN_ROOT/exporter" "$py" -m kiln_export \
+      --model "kiln_export.zoo:$name" --input-shape "$shape" --out "$models/$name" >>"$OUT/direct_ab.log" 2>&1
     for prec in ${KILN_DIRECT_PRECISIONS:-fp16 fp32}; do
       for batch in ${KILN_DIRECT_BATCHES:-1 32}; do
         line="direct $name $prec b$batch:"
-        for mode in cudnn auto; do
+        for mode in ${KILN_DIRECT_MODES:-cudnn auto}; do
           ms=$(bench_ms "$OUT/direct_${name}_${prec}_b${batch}_${mode}.json" "$OUT/direct_ab.log" "$models/$name" "$batch" \
                "$prec" KILN_DIRECT_CONV="$mode")
           line="$line $mode $ms ms"

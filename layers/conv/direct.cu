@@ -1,3 +1,5 @@
+#include <type_traits>
+
 #include "base/errors.h"
 #include "engine/gpu/check.h"
 #include "engine/gpu/kernel_util.cuh"
@@ -91,11 +93,15 @@ __global__ void __launch_bounds__(kThreads)
     }
     T* yp = y + offset_of(yv, o.n, k0, o.h, o.w);
     if constexpr (V > 1) {
-      // Half NHWC: the CB channels (CB = 4 only when cout <= 4, then with 4 zero pads) as one 16-byte store.
-      float out[kVec<T>];
+      // Half NHWC: 8 channels per 16-byte store (CB = 4 only when cout <= 4, then with 4 zero pads), the
+      // stored channels only.
 #pragma unroll
-      for (int q = 0; q < kVec<T>; ++q) out[q] = q < CB ? acc[q] : 0.0f;
-      store_vec<T>(yp, out);
+      for (int q0 = 0; q0 < CB; q0 += kVec<T>) {
+        float out[kVec<T>];
+#pragma unroll
+        for (int q = 0; q < kVec<T>; ++q) out[q] = q0 + q < CB ? acc[q0 + q] : 0.0f;
+        if (k0 + q0 < yv.cs) store_vec<T>(yp + q0, out);
+      }
     } else {
 #pragma unroll
       for (int q = 0; q < CB; ++q) {
@@ -157,17 +163,22 @@ void launch_direct_conv(const TensorView& x, const TensorView& y, const float* w
   const int cin = static_cast<int>(p.in_channels);
   const int cout = static_cast<int>(p.out_channels);
   const auto bytes = static_cast<std::size_t>(shared);
-  const bool narrow = direct_conv_channel_block(p) == 4;
-  if (half) {
-    if (narrow) {
-      launch<__half, 8, 4>(x, y, w, win, cin, cout, e, bytes, stream);
+  const int block = direct_conv_channel_block(p);
+  const auto go = [&](auto element, auto vector) {
+    using T = decltype(element);
+    constexpr int kV = decltype(vector)::value;
+    if (block == 4) {
+      launch<T, kV, 4>(x, y, w, win, cin, cout, e, bytes, stream);
+    } else if (block == 8) {
+      launch<T, kV, 8>(x, y, w, win, cin, cout, e, bytes, stream);
     } else {
-      launch<__half, 8, 8>(x, y, w, win, cin, cout, e, bytes, stream);
+      launch<T, kV, 32>(x, y, w, win, cin, cout, e, bytes, stream);
     }
-  } else if (narrow) {
-    launch<float, 1, 4>(x, y, w, win, cin, cout, e, bytes, stream);
+  };
+  if (half) {
+    go(__half{}, std::integral_constant<int, 8>{});
   } else {
-    launch<float, 1, 8>(x, y, w, win, cin, cout, e, bytes, stream);
+    go(float{}, std::integral_constant<int, 1>{});
   }
 }
 

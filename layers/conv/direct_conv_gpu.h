@@ -5,7 +5,7 @@
 // of input channels (an RGB stem: 3 -> 32) is a GEMM with one tiny dimension: tensor-core tiles are
 // mostly padding, and cuDNN 9.14 on an H200 runs such layers 10-40x off their memory floor (the
 // autoencoder's 16 -> 3 3x3 head at 512x512: 3.9 ms of 13.8 in fp16 at batch 32; benchmarks/NOTES.md).
-// kiln's kernel (layers/conv/direct_conv_kernels.h) computes each output position's block of 4 or 8
+// kiln's kernel (layers/conv/direct_conv_kernels.h) computes each output position's block of 4, 8 or 32
 // output channels on CUDA cores: the block's filter slice sits in shared memory (every thread reads the
 // same weight, which shared memory broadcasts), half NHWC input moves 8 channels per 16-byte load, the
 // bias and the folded activation are applied before the one store, and float32 output is written in
@@ -35,7 +35,7 @@ bool direct_conv_eligible(const ConvParams& p);
 bool direct_conv_candidate(const ConvParams& p);
 
 // The Auto rule: a candidate with at most 8 output channels. The RGB stems (3 input channels, 32 or 64
-// output channels) stay with cuDNN: the kernel was 1.6x slower there (benchmarks/NOTES.md, 2026-12-03).
+// output channels) stay with cuDNN while the kernel is slower there (benchmarks/NOTES.md, 2026-12-03).
 bool direct_conv_preferred(const ConvParams& p);
 
 // The weight forms the kernel reads: the float32 filter as exported and the float bias (Fp16: padded).

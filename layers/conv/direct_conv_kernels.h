@@ -11,8 +11,13 @@
 
 namespace kiln::gpu {
 
-// Output channels one thread computes: 4 when the layer has at most 4, else 8.
-inline int direct_conv_channel_block(const ConvParams& p) { return p.out_channels <= 4 ? 4 : 8; }
+// Output channels one thread computes: 4 when the layer has at most 4, 32 for a stem (at most 4 input
+// channels, more than 8 output channels: each loaded input feeds 32 sums, and the input is read once,
+// not once per block of 8), else 8.
+inline int direct_conv_channel_block(const ConvParams& p) {
+  if (p.out_channels <= 4) return 4;
+  return p.in_channels <= 4 && p.out_channels > 8 ? 32 : 8;
+}
 
 // Shared memory the kernel holds a block's filter slice in: kh*kw*Cin*channel_block floats.
 inline std::int64_t direct_conv_shared_bytes(const ConvParams& p) {
