@@ -303,7 +303,7 @@ if want dynamic; then
   "$py" "$KILN_ROOT/benchmarks/dynamic_bench.py" --kiln "$KILN_BUILD/kiln" --work "$OUT/dynamic_bench" \
     --out "$OUT/dynamic_bench.md" --json "$OUT/dynamic_bench.json" ${KILN_DYNAMIC_BENCH_ARGS:-} \
     >"$OUT/dynamic_bench.log" 2>&1
-  note "dynamic bench: $(grep -c '^| [a-z]' "$OUT/dynamic_bench.md" 2>/dev/null || echo 0) rows in dynamic_bench.md"
+  note "dynamic bench: $( (grep '^| [a-z]' "$OUT/dynamic_bench.md" 2>/dev/null || true) | grep -vc '^| model ' || true) rows in dynamic_bench.md"
 fi
 
 wait  # a baseline build started in the background must end before this call does
