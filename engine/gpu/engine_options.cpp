@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <utility>
+#include <vector>
 
 #include "base/errors.h"
 
@@ -20,6 +22,24 @@ AlgoMode parse_algo_mode(const std::string& s) {
   throw UsageError("algorithm mode: expected heuristic or find, got '" + s + "'");
 }
 
+namespace {
+
+// The value the environment variable `name` picks among `choices` (name, value), `fallback` when it is
+// unset. Throws UsageError naming the variable and the choices for anything else.
+template <class E>
+E env_choice(const char* name, E fallback, const std::vector<std::pair<const char*, E>>& choices) {
+  const char* set = std::getenv(name);
+  if (!set) return fallback;
+  std::string names;
+  for (std::size_t i = 0; i < choices.size(); ++i) {
+    if (std::strcmp(set, choices[i].first) == 0) return choices[i].second;
+    names += (i == 0 ? "" : i + 1 == choices.size() ? " or " : ", ") + std::string(choices[i].first);
+  }
+  throw UsageError(std::string(name) + ": expected " + names + ", got '" + set + "'");
+}
+
+}  // namespace
+
 GpuEngineOptions engine_options_from(const std::string& precision, const std::string& algo,
                                      std::int64_t workspace_mb) {
   GpuEngineOptions o;
@@ -29,33 +49,12 @@ GpuEngineOptions engine_options_from(const std::string& precision, const std::st
     throw UsageError("--workspace-mb: expected a size in MiB from 0 to 2^30, got " + std::to_string(workspace_mb));
   }
   o.workspace_cap_bytes = static_cast<std::uint64_t>(workspace_mb) << 20;
-  if (const char* deconv = std::getenv("KILN_DECONV")) {
-    if (std::strcmp(deconv, "dgrad") == 0) {
-      o.deconv = DeconvAlgo::DataGradient;
-    } else if (std::strcmp(deconv, "gemm") == 0) {
-      o.deconv = DeconvAlgo::Gemm;
-    } else if (std::strcmp(deconv, "auto") != 0) {
-      throw UsageError(std::string("KILN_DECONV: expected auto, gemm or dgrad, got '") + deconv + "'");
-    }
-  }
-  if (const char* depthwise = std::getenv("KILN_DEPTHWISE")) {
-    if (std::strcmp(depthwise, "kiln") == 0) {
-      o.depthwise = DepthwiseAlgo::Kiln;
-    } else if (std::strcmp(depthwise, "cudnn") == 0) {
-      o.depthwise = DepthwiseAlgo::Cudnn;
-    } else if (std::strcmp(depthwise, "auto") != 0) {
-      throw UsageError(std::string("KILN_DEPTHWISE: expected auto, kiln or cudnn, got '") + depthwise + "'");
-    }
-  }
-  if (const char* direct = std::getenv("KILN_DIRECT_CONV")) {
-    if (std::strcmp(direct, "kiln") == 0) {
-      o.direct_conv = DirectConvAlgo::Kiln;
-    } else if (std::strcmp(direct, "cudnn") == 0) {
-      o.direct_conv = DirectConvAlgo::Cudnn;
-    } else if (std::strcmp(direct, "auto") != 0) {
-      throw UsageError(std::string("KILN_DIRECT_CONV: expected auto, kiln or cudnn, got '") + direct + "'");
-    }
-  }
+  o.deconv = env_choice("KILN_DECONV", o.deconv, {{"auto", DeconvAlgo::Auto}, {"gemm", DeconvAlgo::Gemm},
+                                                 {"dgrad", DeconvAlgo::DataGradient}});
+  o.depthwise = env_choice("KILN_DEPTHWISE", o.depthwise, {{"auto", DepthwiseAlgo::Auto}, {"kiln", DepthwiseAlgo::Kiln},
+                                                          {"cudnn", DepthwiseAlgo::Cudnn}});
+  o.direct_conv = env_choice("KILN_DIRECT_CONV", o.direct_conv,
+                             {{"auto", DirectConvAlgo::Auto}, {"kiln", DirectConvAlgo::Kiln}, {"cudnn", DirectConvAlgo::Cudnn}});
   return o;
 }
 

@@ -2,30 +2,20 @@
 #include "engine/gpu/check.h"
 #include "engine/gpu/kernel_util.cuh"
 #include "layers/activation/activation_math.h"
+#include "layers/conv/conv_kernel_args.cuh"
 #include "layers/conv/depthwise_kernels.h"
 
 namespace kiln::gpu {
 
 namespace {
 
-struct Window {
-  int kh, kw, sh, sw, ph, pw, dh, dw;
-};
-
-struct Epilogue {
-  const float* bias;
-  int on;
-  ActivationKind kind;
-  float alpha, beta;
-};
-
 // One thread per V stored elements of y in memory order; V > 1 only with the channels innermost, so
 // the V elements are consecutive channels of one output position and every tap is one 16-byte load of
 // x and one of the filter. Consecutive threads take consecutive memory of y (coalesced stores; their
 // loads of x overlap, which L1 serves).
 template <class T, int V, class Coords>
-__global__ void depthwise_kernel(const T* x, const T* taps, T* y, TensorView xv, Coords coords_of_y, Window win,
-                                 std::int64_t tap_stride, std::int64_t channel_stride, Epilogue e,
+__global__ void depthwise_kernel(const T* x, const T* taps, T* y, TensorView xv, Coords coords_of_y, ConvWindow win,
+                                 std::int64_t tap_stride, std::int64_t channel_stride, ConvEpilogue e,
                                  std::int64_t vectors) {
   KILN_GRID_STRIDE(v, vectors) {
     const Coord k = coords_of_y(v * V);
@@ -61,23 +51,17 @@ __global__ void depthwise_kernel(const T* x, const T* taps, T* y, TensorView xv,
 
 void launch_depthwise(const TensorView& x, const TensorView& y, const DepthwiseFilter& filter, const float* bias,
                       const ActivationParams* act, const ConvParams& p, cudaStream_t stream) {
-  const auto out_size = [](std::int64_t in, std::int64_t k, std::int64_t s, std::int64_t pad, std::int64_t d) {
-    return (in + 2 * pad - d * (k - 1) - 1) / s + 1;
-  };
   if (!x.packed() || !y.packed() || x.type != y.type || x.cs != y.cs || x.c != y.c || x.n != y.n ||
       p.transposed || p.groups != x.c || p.in_channels != x.c || p.out_channels != x.c ||
-      y.h != out_size(x.h, p.kernel[0], p.stride[0], p.padding[0], p.dilation[0]) ||
-      y.w != out_size(x.w, p.kernel[1], p.stride[1], p.padding[1], p.dilation[1])) {
+      y.h != conv_out_size(x.h, p.kernel[0], p.stride[0], p.padding[0], p.dilation[0]) ||
+      y.w != conv_out_size(x.w, p.kernel[1], p.stride[1], p.padding[1], p.dilation[1])) {
     throw UsageError("launch_depthwise: x and y must be packed views of one layout that the depthwise convolution maps");
   }
   if (act && act->kind == ActivationKind::Prelu) throw UsageError("launch_depthwise: prelu is not a convolution epilogue");
   const std::int64_t total = y.stored_elements();
   if (total == 0) return;
-  const Window win{static_cast<int>(p.kernel[0]),   static_cast<int>(p.kernel[1]),  static_cast<int>(p.stride[0]),
-                   static_cast<int>(p.stride[1]),   static_cast<int>(p.padding[0]), static_cast<int>(p.padding[1]),
-                   static_cast<int>(p.dilation[0]), static_cast<int>(p.dilation[1])};
-  const Epilogue e{bias, act ? 1 : 0, act ? act->kind : ActivationKind::Relu,
-                   act ? static_cast<float>(act->alpha) : 0.0f, act ? static_cast<float>(act->beta) : 0.0f};
+  const ConvWindow win = conv_window(p);
+  const ConvEpilogue e = conv_epilogue(bias, act);
   with_element_type(y.type, [&](auto tag) {
     using T = decltype(tag);
     constexpr int kV = kVec<T>;

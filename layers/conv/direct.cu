@@ -4,22 +4,12 @@
 #include "engine/gpu/check.h"
 #include "engine/gpu/kernel_util.cuh"
 #include "layers/activation/activation_math.h"
+#include "layers/conv/conv_kernel_args.cuh"
 #include "layers/conv/direct_conv_kernels.h"
 
 namespace kiln::gpu {
 
 namespace {
-
-struct Window {
-  int kh, kw, sh, sw, ph, pw, dh, dw;
-};
-
-struct Epilogue {
-  const float* bias;
-  int on;
-  ActivationKind kind;
-  float alpha, beta;
-};
 
 // acc[q] += v * w[q] for the CB filter values of one (tap, input channel), read from shared memory as
 // float4s: every thread of the block reads the same address, which shared memory broadcasts.
@@ -42,7 +32,7 @@ __device__ __forceinline__ void accumulate(float (&acc)[CB], float v, const floa
 template <class T, int V, int CB, class Positions>
 __global__ void __launch_bounds__(kThreads)
     direct_conv_kernel(const T* x, T* y, const float* w, TensorView xv, TensorView yv, Positions position_of,
-                       Window win, int cin, int cout, Epilogue e, std::int64_t positions) {
+                       ConvWindow win, int cin, int cout, ConvEpilogue e, std::int64_t positions) {
   extern __shared__ float4 shared_filter[];
   float* s_w = reinterpret_cast<float*>(shared_filter);
   const int k0 = static_cast<int>(blockIdx.y) * CB;
@@ -111,13 +101,9 @@ __global__ void __launch_bounds__(kThreads)
   }
 }
 
-std::int64_t out_size(std::int64_t in, std::int64_t k, std::int64_t s, std::int64_t pad, std::int64_t d) {
-  return (in + 2 * pad - d * (k - 1) - 1) / s + 1;
-}
-
 template <class T, int V, int CB>
-void launch(const TensorView& x, const TensorView& y, const float* w, const Window& win, int cin, int cout,
-            const Epilogue& e, std::size_t shared, cudaStream_t stream) {
+void launch(const TensorView& x, const TensorView& y, const float* w, const ConvWindow& win, int cin, int cout,
+            const ConvEpilogue& e, std::size_t shared, cudaStream_t stream) {
   // The output positions as a one-channel packed NCHW view: its coordinates are (n, 0, h, w).
   TensorView positions;
   positions.n = y.n;
@@ -142,8 +128,8 @@ void launch_direct_conv(const TensorView& x, const TensorView& y, const float* w
   const bool half = y.type == ElementType::F16;
   if (!x.packed() || !y.packed() || x.type != y.type || x.n != y.n || p.transposed || p.groups != 1 ||
       p.in_channels != x.c || p.out_channels != y.c ||
-      y.h != out_size(x.h, p.kernel[0], p.stride[0], p.padding[0], p.dilation[0]) ||
-      y.w != out_size(x.w, p.kernel[1], p.stride[1], p.padding[1], p.dilation[1]) ||
+      y.h != conv_out_size(x.h, p.kernel[0], p.stride[0], p.padding[0], p.dilation[0]) ||
+      y.w != conv_out_size(x.w, p.kernel[1], p.stride[1], p.padding[1], p.dilation[1]) ||
       (half && (!x.channels_inner() || !y.channels_inner() || x.cs % 8 != 0 || y.cs % 8 != 0 || !aligned16(x.data) ||
                 !aligned16(y.data)))) {
     throw UsageError("launch_direct_conv: x and y must be packed views of one layout that the convolution maps");
@@ -155,11 +141,8 @@ void launch_direct_conv(const TensorView& x, const TensorView& y, const float* w
                      std::to_string(kDirectConvMaxSharedBytes));
   }
   if (y.stored_elements() == 0) return;
-  const Window win{static_cast<int>(p.kernel[0]),   static_cast<int>(p.kernel[1]),  static_cast<int>(p.stride[0]),
-                   static_cast<int>(p.stride[1]),   static_cast<int>(p.padding[0]), static_cast<int>(p.padding[1]),
-                   static_cast<int>(p.dilation[0]), static_cast<int>(p.dilation[1])};
-  const Epilogue e{bias, act ? 1 : 0, act ? act->kind : ActivationKind::Relu,
-                   act ? static_cast<float>(act->alpha) : 0.0f, act ? static_cast<float>(act->beta) : 0.0f};
+  const ConvWindow win = conv_window(p);
+  const ConvEpilogue e = conv_epilogue(bias, act);
   const int cin = static_cast<int>(p.in_channels);
   const int cout = static_cast<int>(p.out_channels);
   const auto bytes = static_cast<std::size_t>(shared);
