@@ -313,7 +313,7 @@ std::unique_ptr<GpuOp> build(const OpBuildEnv& env) {
   if (is_direct_conv_op(env.like)) return make_direct_conv_op(env);  // the engine's own size chose it
   const DirectConvAlgo direct = env.options.direct_conv;
   if ((direct == DirectConvAlgo::Kiln && direct_conv_candidate(layer.params())) ||
-      (direct == DirectConvAlgo::Auto && direct_conv_preferred(layer.params()))) {
+      (direct == DirectConvAlgo::Auto && direct_conv_preferred(layer.params(), env.precision()))) {
     return make_direct_conv_op(env);
   }
   const DeconvAlgo mode = env.options.deconv;

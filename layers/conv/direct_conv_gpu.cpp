@@ -68,7 +68,13 @@ bool direct_conv_candidate(const ConvParams& p) {
   return direct_conv_eligible(p) && (p.out_channels <= 8 || p.in_channels <= 4);
 }
 
-bool direct_conv_preferred(const ConvParams& p) { return direct_conv_candidate(p) && p.out_channels <= 8; }
+bool direct_conv_preferred(const ConvParams& p, Precision precision) {
+  if (!direct_conv_candidate(p)) return false;
+  if (p.out_channels <= 8) return true;
+  // A wide-kernel RGB stem in fp16: 49 taps per output amortise the per-tap address work that makes a
+  // 3x3 stem slower than cuDNN (ResNet-50's conv1 0.495 -> 0.453 ms; benchmarks/NOTES.md, 2026-12-03).
+  return precision == Precision::Fp16 && p.in_channels <= 4 && p.kernel[0] * p.kernel[1] >= 25;
+}
 
 std::vector<WeightRequest> direct_conv_weight_forms(const ConvLayer& layer, Precision p) {
   std::vector<WeightRequest> r{{&layer.weight(), WeightForm::F32}};

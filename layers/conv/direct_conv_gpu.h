@@ -34,9 +34,10 @@ bool direct_conv_eligible(const ConvParams& p);
 // padding). DirectConvAlgo::Kiln runs the kernel on all of them.
 bool direct_conv_candidate(const ConvParams& p);
 
-// The Auto rule: a candidate with at most 8 output channels. The RGB stems (3 input channels, 32 or 64
-// output channels) stay with cuDNN while the kernel is slower there (benchmarks/NOTES.md, 2026-12-03).
-bool direct_conv_preferred(const ConvParams& p);
+// The Auto rule: a candidate with at most 8 output channels, or in fp16 one with at most 4 input channels
+// and a kernel of 25 taps or more (ResNet's 7x7 RGB stem). 3x3 RGB stems stay with cuDNN, which is faster
+// there (the autoencoder's enc.0: 1.06 ms against the kernel's 1.29; benchmarks/NOTES.md, 2026-12-03).
+bool direct_conv_preferred(const ConvParams& p, Precision precision);
 
 // The weight forms the kernel reads: the float32 filter as exported and the float bias (Fp16: padded).
 std::vector<WeightRequest> direct_conv_weight_forms(const ConvLayer& layer, Precision p);

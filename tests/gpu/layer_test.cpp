@@ -489,7 +489,7 @@ TEST_P(GpuDirectConvTest, EveryPathMatchesTheCpuReference) {
       const auto engine = GpuEngine::load(model.dir(), options);
       const std::string impl = engine->layer_reports().at(0).implementation;
       const ConvParams params = dynamic_cast<const ConvLayer&>(*engine->graph().layers().at(0)).params();
-      const bool want = how == DirectConvAlgo::Kiln || (how == DirectConvAlgo::Auto && direct_conv_preferred(params));
+      const bool want = how == DirectConvAlgo::Kiln || (how == DirectConvAlgo::Auto && direct_conv_preferred(params, p));
       EXPECT_EQ(impl.rfind("kiln direct conv kernel", 0) == 0, want) << impl;
       SCOPED_TRACE(impl);
       expect_matches_cpu(model.dir(), options, 3, {3, 2}, p == Precision::Fp16 ? kFp16Tol : kFp32Tol);
@@ -506,14 +506,20 @@ TEST(DirectConvDeclarations, RuleAndWeightForms) {
   p.kernel = {3, 3};
   EXPECT_TRUE(direct_conv_eligible(p));
   EXPECT_TRUE(direct_conv_candidate(p));
-  EXPECT_TRUE(direct_conv_preferred(p));
+  EXPECT_TRUE(direct_conv_preferred(p, Precision::Fp32));
+  EXPECT_TRUE(direct_conv_preferred(p, Precision::Fp16));
   p.out_channels = 64;
   EXPECT_TRUE(direct_conv_eligible(p));   // 9 * 16 * 8 floats of shared memory
   EXPECT_FALSE(direct_conv_candidate(p));  // cuDNN's tensor cores: wide on both sides; no float filter uploaded
   p.in_channels = 3;
   p.kernel = {7, 7};
-  EXPECT_TRUE(direct_conv_candidate(p));   // an RGB stem: offered (KILN_DIRECT_CONV=kiln)
-  EXPECT_FALSE(direct_conv_preferred(p));  // but cuDNN is faster there
+  EXPECT_TRUE(direct_conv_candidate(p));                     // an RGB stem: offered (KILN_DIRECT_CONV=kiln)
+  EXPECT_TRUE(direct_conv_preferred(p, Precision::Fp16));   // 7x7 in fp16: the kernel is faster
+  EXPECT_FALSE(direct_conv_preferred(p, Precision::Fp32));  // in fp32 cuDNN is
+  p.kernel = {3, 3};
+  EXPECT_TRUE(direct_conv_candidate(p));
+  EXPECT_FALSE(direct_conv_preferred(p, Precision::Fp16));  // a 3x3 stem: cuDNN is faster
+  p.kernel = {7, 7};
   p.in_channels = 256;
   p.kernel = {3, 3};
   EXPECT_FALSE(direct_conv_eligible(p));  // 73 KiB of filter slice
