@@ -24,6 +24,7 @@ struct RunnerOptions {
   std::string precision = "fp32";
   std::string algo = "heuristic";
   std::int64_t workspace_mb = 256;
+  std::string plan_cache;  // gpu: "" = the default directory, "off" = memory only, else the directory
   // Keep every layer's output (for compare --layers); on the GPU this turns off fusion and reuse.
   bool keep_layer_outputs = false;
 };

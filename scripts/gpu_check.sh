@@ -6,7 +6,7 @@
 # lines printed are the summary.
 #
 #   bash scripts/gpu_check.sh [stage ...]     stages: env build test gputest compare zoo zoo_perf depthwise_ab imports deconv_ab
-#                                             direct_ab dynamic
+#                                             direct_ab dynamic plan_cache
 #                                             sanitize demo profile ab
 #                                             (default: all but gputest and ab; gputest runs only
 #                                             kiln_gpu_tests, test runs every CTest test and them)
@@ -239,6 +239,48 @@ if want direct_ab; then
         done
         note "$line"
       done
+    done
+  done
+fi
+
+if want plan_cache; then
+  # Load to first result before and with the plan cache (Note [plan cache], formats/plan_cache.h): per model
+  # and precision one kiln bench with KILN_PLAN_CACHE=off (memory only: what a load costs without a cache
+  # directory), one on a fresh cache directory (cold: searched, compiled, written) and one on the same
+  # directory again (warm). KILN_PLAN_CACHE_MODELS, KILN_PLAN_CACHE_PRECISIONS, KILN_PLAN_CACHE_BATCH (1).
+  : >"$OUT/plan_cache.log"
+  mkdir -p "$models"
+  for name in ${KILN_PLAN_CACHE_MODELS:-autoencoder resnet18 resnet50 unet}; do
+    case $name in autoencoder) shape=1,3,512,512 ;; unet) shape=1,3,256,256 ;; *) shape=1,3,224,224 ;; esac
+    [ -f "$models/$name/model.yaml" ] || PYTHONPATH="$KILN_ROOT/exporter" "$py" -m kiln_export \
+      --model "kiln_export.zoo:$name" --input-shape "$shape" --out "$models/$name" >>"$OUT/plan_cache.log" 2>&1
+    for prec in ${KILN_PLAN_CACHE_PRECISIONS:-fp16 fp32 tf32}; do
+      dir="$OUT/plan_cache_dirs/${name}_$prec"
+      rm -rf "$dir"
+      for run in off cold warm; do
+        cache="$dir"
+        [ "$run" = off ] && cache=off
+        "$KILN_BUILD/kiln" bench --model "$models/$name" --batch "${KILN_PLAN_CACHE_BATCH:-1}" --precision "$prec" \
+          --no-transfers --cuda-graph --warmup-ms 50 --duration-s 0.3 --plan-cache "$cache" \
+          --json "$OUT/plan_cache_${name}_${prec}_$run.json" >>"$OUT/plan_cache.log" 2>&1
+      done
+      line=$("$py" - "$OUT/plan_cache_${name}_${prec}" <<'PY'
+import json, sys
+parts = []
+for run in ("off", "cold", "warm"):
+    try:
+        d = json.load(open(sys.argv[1] + "_" + run + ".json"))
+    except Exception:
+        parts.append(run + " ?")
+        continue
+    l, c = d["load"], d["plan_cache"]
+    parts.append("%s %.0f ms (select %.0f, context %.0f; %d hits %d misses %d rejected; compute %.3f ms)" % (
+        run, l["to_first_result_ms"], l["select_ms"], l["context_ms"], c["hits"], c["misses"], c["rejected"],
+        (d.get("ms") or {}).get("compute", {}).get("median", float("nan"))))
+print(" | ".join(parts))
+PY
+)
+      note "plan cache $name $prec b${KILN_PLAN_CACHE_BATCH:-1}: $line"
     done
   done
 fi

@@ -171,7 +171,7 @@ void drain(std::vector<std::unique_ptr<Lane>>& lanes, bool transfers, Samples& o
 
 BenchResult run_gpu_bench(const BenchConfig& c, std::int64_t workspace_mb) {
   check_config(c);
-  const gpu::GpuEngineOptions options = gpu::engine_options_from(c.precision, c.algo, workspace_mb);
+  const gpu::GpuEngineOptions options = gpu::engine_options_from(c.precision, c.algo, workspace_mb, c.plan_cache);
   BenchResult r;
   r.config = c;
 
@@ -216,6 +216,10 @@ BenchResult run_gpu_bench(const BenchConfig& c, std::int64_t workspace_mb) {
   lanes[0]->ctx.synchronize();
   r.load.first_inference_ms = ms_since(t);
   mem.sample();
+
+  const PlanCacheStats cache = engine->plan_cache().stats();
+  r.plan_cache = {true, engine->plan_cache().directory(), cache.hits, cache.misses, cache.rejected, cache.written,
+                  cache.write_failures, engine->plan_cache().first_problem()};
 
   if (c.cuda_graph) {
     t = Clock::now();

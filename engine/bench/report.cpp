@@ -125,6 +125,16 @@ std::string format_report(const BenchResult& r, const BenchSummary& s) {
     if (c.cuda_graph) out += strprintf("; CUDA graph capture after the first result %.1f ms", l.graph_capture_ms);
     out += "\n";
   }
+  const PlanCacheReport& pc = r.plan_cache;
+  if (pc.known) {
+    out += strprintf("plan cache: %s: %lld hit(s), %lld miss(es), %lld rejected, %lld written",
+                     pc.directory.empty() ? "memory only" : pc.directory.c_str(), static_cast<long long>(pc.hits),
+                     static_cast<long long>(pc.misses), static_cast<long long>(pc.rejected),
+                     static_cast<long long>(pc.written));
+    if (pc.write_failures > 0) out += strprintf(", %lld not written", static_cast<long long>(pc.write_failures));
+    out += "\n";
+    if (!pc.problem.empty()) out += "  first problem: " + pc.problem + "\n";
+  }
   const MemorySplit& m = r.memory;
   if (m.known) {
     out += strprintf("device memory: weights %s, activation arena %s, workspace %s", human_bytes(m.weights).c_str(),
@@ -185,6 +195,20 @@ void write_json(JsonWriter& j, const BenchResult& r, const BenchSummary& s) {
       .value("shape_build_ms", l.shape_build_ms)
       .value("to_first_result_ms", l.to_first_result_ms())
       .end_object();
+  const PlanCacheReport& pc = r.plan_cache;
+  if (pc.known) {
+    j.begin_object("plan_cache")
+        .value("directory", pc.directory)
+        .value("hits", pc.hits)
+        .value("misses", pc.misses)
+        .value("rejected", pc.rejected)
+        .value("written", pc.written)
+        .value("write_failures", pc.write_failures)
+        .value("problem", pc.problem)
+        .end_object();
+  } else {
+    j.value("plan_cache", std::nan(""));
+  }
   const MemorySplit& m = r.memory;
   if (m.known) {
     j.begin_object("memory")

@@ -32,6 +32,17 @@ struct BenchConfig {
   // empty = the --input file's, else the export's example size. The engine is loaded for the range's
   // largest size as an application would, so the run exercises a context's per-size build.
   std::vector<std::int64_t> hw;
+  // gpu: the plan cache (Note [plan cache], formats/plan_cache.h): "" = the default directory, "off" =
+  // memory only, else the directory.
+  std::string plan_cache;
+};
+
+// gpu: what the plan cache did over the load, the contexts' plans and the first run.
+struct PlanCacheReport {
+  bool known = false;       // false on the cpu path
+  std::string directory;    // "" = memory only
+  std::int64_t hits = 0, misses = 0, rejected = 0, written = 0, write_failures = 0;
+  std::string problem;      // the first rejection or write failure
 };
 
 // Start-up cost in host wall milliseconds; a phase that does not apply is 0.
@@ -79,6 +90,7 @@ struct BenchResult {
   std::string device_description;
   LoadSplit load;
   MemorySplit memory;
+  PlanCacheReport plan_cache;
   Samples samples;
   std::int64_t warmup_iterations = 0;
   double wall_s = 0;           // measured iterations' host wall time, first submission to last completion

@@ -40,6 +40,8 @@ void add_bench_options(CLI::App& cmd, BenchCliOptions& o, const std::string& ite
   cli::add_choice(cmd, "--algo", {"heuristic", "find"}, c.algo,
                   "convolution algorithms: cuDNN heuristics (fast start) or time every candidate at load");
   cli::add_int(cmd, "--workspace-mb", "MiB", o.workspace_mb, "largest cuDNN workspace one layer may use");
+  cli::add_string(cmd, "--plan-cache", "DIR|off", c.plan_cache, "where the plan cache lives: a directory, or off (memory only); chosen engines and compiled cuDNN plans are reused from it by later loads on the same GPU and libraries")
+      ->default_str("$KILN_PLAN_CACHE, else ~/.cache/kiln/plans");
   cli::add_int(cmd, "--batch", "N", c.batch, "batch to run (0 = the --input file's, else the one in model.yaml)");
   cli::add_string(cmd, "--input", "FILE", c.input_file,
                   "input tensors (.manifest + .bin, names as the model's inputs, shape at --batch)")

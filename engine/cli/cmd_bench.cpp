@@ -38,6 +38,7 @@ int bench_command(BenchCommandOptions& o) {
     ro.precision = c.precision;
     ro.algo = c.algo;
     ro.workspace_mb = o.bench.workspace_mb;
+    ro.plan_cache = c.plan_cache;
     ro.max_batch = c.batch;
     auto runner = make_runner(ro);
     const std::vector<HostTensor> inputs = bench::bench_inputs(runner->graph(), c);

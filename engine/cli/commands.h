@@ -32,5 +32,6 @@ Command add_compare_command(CLI::App& tool);
 Command add_inspect_command(CLI::App& tool);
 Command add_bench_command(CLI::App& tool);
 Command add_profile_command(CLI::App& tool);
+Command add_tune_command(CLI::App& tool);
 
 }  // namespace kiln

@@ -21,6 +21,8 @@ void add_device_options(CLI::App& cmd, RunnerOptions& o) {
   cli::add_choice(cmd, "--algo", {"heuristic", "find"}, o.algo,
                   "GPU convolution algorithm choice: cuDNN heuristics (fast start) or time the candidates");
   cli::add_int(cmd, "--workspace-mb", "MiB", o.workspace_mb, "largest cuDNN workspace one layer may use");
+  cli::add_string(cmd, "--plan-cache", "DIR|off", o.plan_cache, "where the plan cache lives: a directory, or off (memory only); chosen engines and compiled cuDNN plans are reused from it by later loads on the same GPU and libraries")
+      ->default_str("$KILN_PLAN_CACHE, else ~/.cache/kiln/plans");
 }
 
 void add_allow_extra_inputs(CLI::App& cmd, bool& allow) {

@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
   tool.require_subcommand(0, 1);
   const std::vector<kiln::Command> commands = {kiln::add_run_command(tool), kiln::add_compare_command(tool),
                                                kiln::add_inspect_command(tool), kiln::add_bench_command(tool),
-                                               kiln::add_profile_command(tool)};
+                                               kiln::add_profile_command(tool), kiln::add_tune_command(tool)};
   tool.footer(kFooter);
   if (argc < 2) {
     std::fputs(tool.help().c_str(), stderr);

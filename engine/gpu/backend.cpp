@@ -1,5 +1,6 @@
 #include "engine/gpu/backend.h"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -109,6 +110,23 @@ std::int64_t BackendDescriptor::get_int64(cudnnBackendAttributeName_t name) cons
   std::int64_t n = 0;
   get_raw(name, CUDNN_TYPE_INT64, 1, &n, &v);
   return v;
+}
+
+std::string BackendDescriptor::get_chars(cudnnBackendAttributeName_t name, std::int64_t max_bytes) const {
+  std::int64_t n = 0;
+  get_raw(name, CUDNN_TYPE_CHAR, 0, &n, nullptr);
+  if (n < 0 || n > max_bytes) {
+    throw_status(CUDNN_STATUS_NOT_SUPPORTED,
+                 attr_call("cudnnBackendGetAttribute", name, CUDNN_TYPE_CHAR,
+                           std::to_string(n) + " characters, over the " + std::to_string(max_bytes) + " accepted"),
+                 __FILE__, __LINE__);
+  }
+  std::string out(static_cast<std::size_t>(n), '\0');
+  std::int64_t got = 0;
+  if (n > 0) get_raw(name, CUDNN_TYPE_CHAR, n, &got, out.data());
+  out.resize(static_cast<std::size_t>(std::clamp<std::int64_t>(got, 0, n)));
+  while (!out.empty() && out.back() == '\0') out.pop_back();
+  return out;
 }
 
 std::int64_t BackendDescriptor::count(cudnnBackendAttributeName_t name, cudnnBackendAttributeType_t type) const {

@@ -57,6 +57,9 @@ class BackendDescriptor {
   BackendDescriptor& finalize(CallSite at = {});
 
   std::int64_t get_int64(cudnnBackendAttributeName_t name) const;
+  // A CUDNN_TYPE_CHAR attribute (an execution plan's JSON representation) as a string, without the
+  // terminating zero cuDNN may count. At most `max_bytes` (CudnnError naming the attribute beyond).
+  std::string get_chars(cudnnBackendAttributeName_t name, std::int64_t max_bytes) const;
   // How many elements attribute `name` (of attribute type `type`) holds.
   std::int64_t count(cudnnBackendAttributeName_t name, cudnnBackendAttributeType_t type) const;
   // Up to `max` descriptor-valued elements, each received into a fresh descriptor of `type`.

@@ -159,6 +159,7 @@ struct ExecutionContext::Resources {
     e.workspace = workspace.data();
     e.workspace_bytes = workspace.size();
     e.tensors = &tensors;
+    e.plans = &engine->plan_cache_ref();
     return e;
   }
 

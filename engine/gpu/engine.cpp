@@ -7,6 +7,7 @@
 #include "engine/gpu/layout.h"
 #include "engine/gpu/memory.h"
 #include "engine/gpu/op.h"
+#include "engine/gpu/plan_cache_gpu.h"
 #include "engine/gpu/weights.h"
 #include "engine/model_dir.h"
 #include "layers/registry_gpu.h"
@@ -67,6 +68,10 @@ std::uint64_t GpuEngine::weight_bytes() const { return weights_ ? weights_->byte
 GpuEngine::GpuEngine(Graph graph, const GpuEngineOptions& options) : graph_(std::move(graph)), options_(options) {
   auto phase = std::chrono::steady_clock::now();
   choose_device();
+  plan_cache_ = std::make_unique<PlanCache>(options_.plan_cache);
+  plan_ref_ = std::make_unique<PlanCacheRef>();
+  plan_ref_->cache = plan_cache_.get();
+  plan_ref_->scope = device_fingerprint(options_.device) + "|" + precision_name(options_.precision);
   timings_.device_ms = ms_since(phase);
 
   phase = std::chrono::steady_clock::now();
@@ -206,7 +211,8 @@ std::uint64_t GpuEngine::build_ops_for(const Graph& graph, const GpuEngineOption
       const int index = static_cast<int>(i);
       OpBuildEnv env{layer,        graph.layer_inputs(index), graph.output_tensor_of(index), graph.max_batch(),
                      options,      cudnn.get(),               cublaslt.get(),                *weights_,
-                     nullptr,      scratch,                   nullptr};
+                     nullptr,      scratch,                   nullptr,
+                     plan_ref_.get()};
       const auto folded = std::find(folded_into_.begin(), folded_into_.end(), index);
       if (folded != folded_into_.end()) env.epilogue = layers[static_cast<std::size_t>(folded - folded_into_.begin())].get();
       if (&graph != &graph_) env.like = ops_[i].get();  // a variant: the op at the engine's own shapes

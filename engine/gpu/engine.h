@@ -28,12 +28,14 @@
 #include "base/api.h"
 #include "engine/gpu/engine_options.h"
 #include "engine/graph.h"
+#include "formats/plan_cache.h"
 
 namespace kiln::gpu {
 
 class GpuOp;
 class DeviceWeights;
 struct FindScratch;
+struct PlanCacheRef;
 
 // The engine's graph and ops rebuilt for other input shapes of a model with a dynamic height × width
 // (Note [input sizes] in engine/graph.cpp): what a context runs for a size other than the engine's
@@ -93,9 +95,13 @@ class KILN_API GpuEngine {
   // "gpu 0: NVIDIA H100 80GB HBM3, cuDNN 9.14.0, fp32, heuristic"
   const std::string& device_description() const { return description_; }
   const LoadTimings& load_timings() const { return timings_; }
+  // The plan cache this engine and its contexts read and fill (Note [plan cache]): its directory ("" when
+  // memory only), hits, misses, rejections and writes so far, and the first problem it met. Thread-safe.
+  const PlanCache& plan_cache() const { return *plan_cache_; }
 
   // Internal to the GPU backend (used by ExecutionContext).
   const GpuOp* op(int layer) const { return ops_[static_cast<std::size_t>(layer)].get(); }
+  const PlanCacheRef& plan_cache_ref() const { return *plan_ref_; }
 
   // The graph and ops for `input_shapes` (at max batch, checked as Graph::run_shapes does), for a
   // dynamic model. It runs in the arena and the workspace every context allocates for the engine's own
@@ -129,6 +135,8 @@ class KILN_API GpuEngine {
   std::vector<int> folded_into_;  // per layer: the producer it was folded into as an epilogue, or -1
   MemoryPlan plan_;
   std::unique_ptr<DeviceWeights> weights_;
+  std::unique_ptr<PlanCache> plan_cache_;
+  std::unique_ptr<PlanCacheRef> plan_ref_;
   std::vector<std::unique_ptr<GpuOp>> ops_;  // per layer
   std::uint64_t workspace_bytes_ = 0;
   std::vector<LayerReport> reports_;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "base/errors.h"
+#include "formats/plan_cache.h"
 
 namespace kiln::gpu {
 
@@ -40,9 +41,16 @@ E env_choice(const char* name, E fallback, const std::vector<std::pair<const cha
 
 }  // namespace
 
+std::string default_plan_cache_directory() { return PlanCache::default_directory(); }
+
 GpuEngineOptions engine_options_from(const std::string& precision, const std::string& algo,
-                                     std::int64_t workspace_mb) {
+                                     std::int64_t workspace_mb, const std::string& plan_cache) {
   GpuEngineOptions o;
+  if (plan_cache == "off") {
+    o.plan_cache.clear();
+  } else if (!plan_cache.empty()) {
+    o.plan_cache = plan_cache;
+  }
   o.precision = parse_precision(precision);
   o.algo = parse_algo_mode(algo);
   if (workspace_mb < 0 || workspace_mb > (std::int64_t{1} << 30)) {

@@ -37,6 +37,9 @@ enum class DeconvAlgo { Auto, Gemm, DataGradient };
 enum class DepthwiseAlgo { Auto, Kiln, Cudnn };
 enum class DirectConvAlgo { Auto, Kiln, Cudnn };
 
+// PlanCache::default_directory(), for GpuEngineOptions' default.
+KILN_API std::string default_plan_cache_directory();
+
 struct GpuEngineOptions {
   Precision precision = Precision::Fp32;
   AlgoMode algo = AlgoMode::Heuristic;
@@ -70,12 +73,20 @@ struct GpuEngineOptions {
   // at most 4 input channels), cuDNN for the rest; Kiln:
   // the kernel for every direct_conv_candidate (also <= 4 input channels, for A/B profiles); Cudnn: never. engine_options_from reads KILN_DIRECT_CONV=auto|kiln|cudnn from the environment.
   DirectConvAlgo direct_conv = DirectConvAlgo::Auto;
+  // The persistent plan cache's directory (Note [plan cache], formats/plan_cache.h): convolutions' engine
+  // choices and serialized cuDNN plans from earlier loads on the same GPU and libraries are taken from
+  // it instead of being searched and compiled again, and new ones are written to it. Empty: memory only
+  // (identical layers of one load are still chosen once). The default is PlanCache::default_directory():
+  // $KILN_PLAN_CACHE ("off": memory only), else $XDG_CACHE_HOME/kiln/plans, else ~/.cache/kiln/plans.
+  std::string plan_cache = default_plan_cache_directory();
 };
 
 // The one place engine options are made from the strings of the command line and the bench
 // configuration: precision "fp32" | "tf32" | "fp16", algorithm mode "heuristic" | "find", and the
-// per-layer workspace cap in MiB (>= 0). Throws UsageError naming the option and the choices.
-KILN_API GpuEngineOptions engine_options_from(const std::string& precision, const std::string& algo, std::int64_t workspace_mb);
+// per-layer workspace cap in MiB (>= 0), and the plan cache: "" keeps the default, "off" is memory only,
+// anything else is the directory. Throws UsageError naming the option and the choices.
+KILN_API GpuEngineOptions engine_options_from(const std::string& precision, const std::string& algo, std::int64_t workspace_mb,
+                                              const std::string& plan_cache = "");
 
 // "fp32" | "tf32" | "fp16"; "heuristic" | "find". Throw UsageError naming the choices.
 KILN_API Precision parse_precision(const std::string& s);

@@ -39,6 +39,7 @@ namespace kiln::gpu {
 
 class DeviceWeights;
 class GpuOp;
+struct PlanCacheRef;
 
 // Where an op's output lives in the activation arena.
 enum class OutputStorage {
@@ -85,6 +86,9 @@ struct OpBuildEnv {
   // engine's own shapes. An op whose choice is costly (a cuDNN engine config whose plan compiles) may
   // start from its choice instead of searching again, as a smaller batch does. Null at load.
   const GpuOp* like = nullptr;
+  // The engine's plan cache (engine/gpu/plan_cache_gpu.h): an op whose choice is costly looks it up
+  // before searching and stores what it chose. Null: no cache.
+  const PlanCacheRef* plans = nullptr;
 
   Precision precision() const { return options.precision; }
 };
@@ -96,6 +100,7 @@ struct OpRunEnv {
   void* workspace = nullptr;
   std::uint64_t workspace_bytes = 0;
   const std::vector<void*>* tensors = nullptr;  // one device pointer per graph tensor (the arena)
+  const PlanCacheRef* plans = nullptr;          // the engine's plan cache (serialized plans), or null
 
   void* tensor(int index) const { return (*tensors)[static_cast<std::size_t>(index)]; }
   // The kernels' view of tensor `index`, whose shape at the built batch is `built_shape`, at `batch`.

@@ -21,6 +21,7 @@
 #include "layers/activation/affine_activation.h"
 #include "layers/conv/conv.h"
 #include "layers/conv/conv_gpu_graph.h"
+#include "layers/conv/conv_gpu_plan_cache.h"
 #include "layers/conv/deconv_gemm_gpu.h"
 #include "layers/conv/depthwise_gpu.h"
 #include "layers/conv/direct_conv_gpu.h"
@@ -108,7 +109,40 @@ class ConvOp final : public GpuOp {
     }
   }
 
+  // The search below, or its outcome for an identical layer from the plan cache (this load's, or an
+  // earlier one's on the same GPU and libraries): a hit costs no cuDNN call at all.
   void select(const OpBuildEnv& env) {
+    const int steps = epilogue_steps();
+    const std::uint64_t cap = env.options.workspace_cap_bytes;
+    std::string key;
+    if (env.plans && env.plans->cache) {
+      key = env.plans->key("conv-select", std::string(algo_mode_name(env.options.algo)) + "|cap=" + std::to_string(cap) +
+                                              "|steps=" + std::to_string(steps) + "|" +
+                                              conv_graph_signature(desc(layer_.input_shapes()[0], layer_.output_shape(), steps)));
+      if (const std::optional<std::string> payload = env.plans->cache->get(key)) {
+        if (const std::optional<ConvSelection> hit = decode_selection(*payload, steps, cap)) {
+          fused_ = hit->fused;
+          from_fallback_ = hit->from_fallback;
+          choice_ = hit->choice;
+          workspace_ = hit->workspace;
+          measured_ms_ = hit->measured_ms;
+          return;
+        }
+        env.plans->cache->reject(key, "not a convolution selection: '" + payload->substr(0, 80) + "'");
+      }
+    }
+    const std::optional<ConvPlan> plan = search(env);
+    if (key.empty()) return;
+    env.plans->cache->put(key, encode_selection({fused_, from_fallback_, choice_, workspace_, measured_ms_}));
+    // The first context's plans at max batch are this very graph and config: deserialized, not compiled again.
+    if (plan) {
+      store_conv_plan(*env.plans, conv_plan_key(*env.plans, desc(layer_.input_shapes()[0], layer_.output_shape(), fused_), choice_),
+                      *plan);
+    }
+  }
+
+  // Sets the fusion depth and engine config; returns the chosen graph's plan when the search kept it.
+  std::optional<ConvPlan> search(const OpBuildEnv& env) {
     const int steps = epilogue_steps();
     std::string reasons;
     // A fused graph that only cuDNN's fallback engines run loses to a shorter graph that a heuristic
@@ -145,7 +179,7 @@ class ConvOp final : public GpuOp {
           choice_ = plan->choice;
           workspace_ = static_cast<std::uint64_t>(plan->workspace);
           measured_ms_ = plan->measured_ms;
-          return;
+          return plan;
         }
         if (plan) break;  // the bare convolution is on a fallback engine too: keep the most fused one
         reasons += "[" + graph_name(k) + "] " + why + " ";
@@ -158,7 +192,7 @@ class ConvOp final : public GpuOp {
       from_fallback_ = true;
       choice_ = fallback_choice;
       workspace_ = fallback_workspace;
-      return;
+      return std::nullopt;
     }
     throw CudnnError("cuDNN", CUDNN_STATUS_NOT_SUPPORTED, "no engine runs this convolution",
                      std::string("select_conv_plan at ") + precision_name(precision_) + ": " + reasons,
@@ -170,9 +204,21 @@ class ConvOp final : public GpuOp {
     const Shape x = Layer::at_batch(layer_.input_shapes()[0], batch);
     const Shape y = Layer::at_batch(layer_.output_shape(), batch);
     std::string reasons;
+    void* yp = env.tensor(out_);
     for (int k = fused_; k >= 0; --k) {
       try {
-        ConvGraph g = build_conv_graph(env.cudnn, desc(x, y, k));
+        const ConvGraphDesc d = desc(x, y, k);
+        const bool cacheable = k == fused_ && choice_.engine_id >= 0 && env.plans && env.plans->cache;
+        const std::string key = cacheable ? conv_plan_key(*env.plans, d, choice_) : std::string();
+        bool known = false;
+        if (cacheable) {
+          if (std::optional<ConvPlan> plan =
+                  cached_conv_plan(*env.plans, env.cudnn, key, choice_, env.workspace_bytes, &known)) {
+            BackendDescriptor pack = make_variant_pack({env.tensor(in_), w_, yp, b_}, d.bias, env.workspace);
+            return prepared(ConvGraph{}, std::move(*plan), std::move(pack), yp, y, k, d.bias);
+          }
+        }
+        ConvGraph g = build_conv_graph(env.cudnn, d);
         const PlanRequest req{precision_, env.workspace_bytes, k == fused_ ? &choice_ : nullptr, nullptr};
         std::string why;
         std::optional<ConvPlan> plan = select_conv_plan(env.cudnn, g, req, &why);
@@ -180,19 +226,25 @@ class ConvOp final : public GpuOp {
           reasons += "[" + graph_name(k) + "] " + why + " ";
           continue;
         }
-        void* yp = env.tensor(out_);
+        if (cacheable && !known && plan->choice.name() == choice_.name()) store_conv_plan(*env.plans, key, *plan);
         BackendDescriptor pack = make_variant_pack({env.tensor(in_), w_, yp, b_}, g.has_bias, env.workspace);
         const bool bias_in_graph = g.has_bias;
-        const bool act_in_graph = act_ && k == epilogue_steps();
-        return std::make_unique<PreparedConv>(std::move(g), std::move(*plan), std::move(pack),
-                                              activation_view(yp, y, precision_), bias_in_graph ? nullptr : b_epilogue_,
-                                              act_in_graph ? std::nullopt : act_);
+        return prepared(std::move(g), std::move(*plan), std::move(pack), yp, y, k, bias_in_graph);
       } catch (const CudnnError& e) {  // as at load: a shorter epilogue may still be expressible
         reasons += "[" + graph_name(k) + "] " + e.what() + " ";
       }
     }
     throw CudnnError("cuDNN", CUDNN_STATUS_NOT_SUPPORTED, "no engine runs this convolution at batch " + std::to_string(batch),
                      "select_conv_plan: " + reasons, source_location(__FILE__, __LINE__), layer_.name());
+  }
+
+  // The prepared op for a graph of `k` epilogue steps: the epilogue kernel does what the graph lacks.
+  std::unique_ptr<PreparedOp> prepared(ConvGraph g, ConvPlan plan, BackendDescriptor pack, void* yp, const Shape& y,
+                                       int k, bool bias_in_graph) const {
+    const bool act_in_graph = act_ && k == epilogue_steps();
+    return std::make_unique<PreparedConv>(std::move(g), std::move(plan), std::move(pack),
+                                          activation_view(yp, y, precision_), bias_in_graph ? nullptr : b_epilogue_,
+                                          act_in_graph ? std::nullopt : act_);
   }
 
   std::string describe() const override {

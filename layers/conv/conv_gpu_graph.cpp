@@ -213,6 +213,61 @@ std::string EngineChoice::name() const {
   return s.str();
 }
 
+std::optional<EngineChoice> EngineChoice::parse(const std::string& name) {
+  // Digits only (an optional leading '-' for the engine), each number within int64.
+  const auto number = [](const std::string& s, std::size_t& at, bool sign) -> std::optional<std::int64_t> {
+    const std::size_t start = at;
+    if (sign && at < s.size() && s[at] == '-') ++at;
+    const std::size_t digits = at;
+    while (at < s.size() && s[at] >= '0' && s[at] <= '9') ++at;
+    if (at == digits || at - digits > 18) return std::nullopt;
+    return std::stoll(s.substr(start, at - start));
+  };
+  if (name.rfind("eng", 0) != 0) return std::nullopt;
+  std::size_t at = 3;
+  EngineChoice c;
+  const auto id = number(name, at, true);
+  if (!id) return std::nullopt;
+  c.engine_id = *id;
+  while (at < name.size()) {
+    if (name.compare(at, 2, "_k") != 0) return std::nullopt;
+    at += 2;
+    const auto type = number(name, at, false);
+    if (!type || *type > 1000 || at >= name.size() || name[at] != '=') return std::nullopt;
+    ++at;
+    const auto value = number(name, at, true);
+    if (!value) return std::nullopt;
+    c.knobs.emplace_back(static_cast<cudnnBackendKnobType_t>(*type), *value);
+  }
+  return c;
+}
+
+std::string conv_graph_signature(const ConvGraphDesc& d) {
+  std::ostringstream s;
+  const auto pair = [&](const char* name, const Pair& p) { s << name << "=" << p[0] << "x" << p[1] << " "; };
+  const auto dims = [&](const char* name, const Shape& sh) { s << name << "=" << shape_to_string(sh) << " "; };
+  s << (d.conv.transposed ? "dgrad " : "conv ") << "c=" << d.conv.in_channels << " k=" << d.conv.out_channels
+    << " g=" << d.conv.groups << " ";
+  pair("r", d.conv.kernel);
+  pair("s", d.conv.stride);
+  pair("p", d.conv.padding);
+  pair("d", d.conv.dilation);
+  pair("op", d.conv.output_padding);
+  dims("x", d.x);
+  dims("y", d.y);
+  if (d.channels_last) dims("w_krsc", d.w);
+  s << "bias=" << d.bias << " act=";
+  if (d.activation) {
+    s.precision(17);
+    s << activation_name(d.activation->kind) << "(" << d.activation->alpha << "," << d.activation->beta << ")";
+  } else {
+    s << "none";
+  }
+  s << " io=" << static_cast<int>(d.io_type) << " compute=" << static_cast<int>(d.compute_type)
+    << " align=" << d.data_alignment << "/" << d.weight_alignment;
+  return s.str();
+}
+
 BackendDescriptor make_variant_pack(const ConvPointers& p, bool with_bias, void* workspace) {
   std::vector<void*> ptrs{const_cast<void*>(p.x), const_cast<void*>(p.w), p.y};
   std::vector<std::int64_t> uids{kUidX, kUidW, kUidY};

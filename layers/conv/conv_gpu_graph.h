@@ -59,7 +59,14 @@ struct EngineChoice {
   std::vector<std::pair<cudnnBackendKnobType_t, std::int64_t>> knobs;
   // "eng12_k2=3_k14=1" (cudnn-frontend's tag format, so logs can be compared).
   std::string name() const;
+  // The reverse of name(); nullopt for anything that is not exactly that form (a plan cache entry
+  // names its choice so).
+  static std::optional<EngineChoice> parse(const std::string& name);
 };
+
+// Everything about the graph `desc` describes, as text: two descs with the same signature build the
+// same cuDNN graph (the plan cache's key for it, Note [plan cache] in formats/plan_cache.h).
+std::string conv_graph_signature(const ConvGraphDesc& desc);
 
 struct ConvPlan {
   std::vector<BackendDescriptor> parts;  // engine, knob choices and config the plan was made from

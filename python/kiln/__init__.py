@@ -79,15 +79,17 @@ def gpu_available():
     return _kiln.gpu_available()
 
 
-def load(path, device="auto", precision="fp32", max_batch=0, algo="heuristic", workspace_mb=256):
+def load(path, device="auto", precision="fp32", max_batch=0, algo="heuristic", workspace_mb=256, plan_cache=""):
     """Loads an export folder (or its model.yaml) once: weights to the device, algorithms chosen.
 
     device: "gpu", "cpu" (the reference path, fp32 only) or "auto" (the GPU when one is usable).
     precision: "fp32" | "tf32" | "fp16" (GPU). max_batch: the largest batch contexts will run
     (0: the batch written in model.yaml). algo: "heuristic" (fast load) or "find" (times candidates).
-    workspace_mb: the per-layer workspace cap in MiB.
+    workspace_mb: the per-layer workspace cap in MiB. plan_cache: the GPU plan cache's directory
+    ("": $KILN_PLAN_CACHE, else ~/.cache/kiln/plans; "off": memory only), where chosen cuDNN engines
+    and compiled plans are kept for later loads.
     """
-    return Engine(_kiln.load(str(path), device, precision, algo, int(max_batch), int(workspace_mb)))
+    return Engine(_kiln.load(str(path), device, precision, algo, int(max_batch), int(workspace_mb), str(plan_cache)))
 
 
 class Engine:

@@ -128,8 +128,8 @@ PYBIND11_MODULE(_kiln, m) {
   m.def(
       "load",
       [](const std::string& path, const std::string& device, const std::string& precision, const std::string& algo,
-         std::int64_t max_batch, std::int64_t workspace_mb) {
-        LoadOptions o{device, precision, algo, max_batch, workspace_mb};
+         std::int64_t max_batch, std::int64_t workspace_mb, const std::string& plan_cache) {
+        LoadOptions o{device, precision, algo, max_batch, workspace_mb, plan_cache};
         std::shared_ptr<const Engine> engine;
         {
           py::gil_scoped_release released;
@@ -138,7 +138,7 @@ PYBIND11_MODULE(_kiln, m) {
         return EngineHandle{std::move(engine)};
       },
       py::arg("path"), py::arg("device"), py::arg("precision"), py::arg("algo"), py::arg("max_batch"),
-      py::arg("workspace_mb"));
+      py::arg("workspace_mb"), py::arg("plan_cache"));
   m.def("gpu_available", []() {
     std::string why_not;
     const bool ok = kiln::gpu_available(&why_not);

@@ -31,6 +31,7 @@ std::shared_ptr<const Engine> Engine::load(const std::string& path, const LoadOp
     o.precision = options.precision;
     o.algo = options.algo;
     o.workspace_mb = options.workspace_mb;
+    o.plan_cache = options.plan_cache;
     engine->gpu_ = load_gpu_engine(o);
     engine->precision_ = options.precision;
   } else {

@@ -35,6 +35,7 @@ struct LoadOptions {
   std::string algo = "heuristic";
   std::int64_t max_batch = 0;  // 0: the batch written in model.yaml
   std::int64_t workspace_mb = 256;
+  std::string plan_cache;  // "" = the default directory, "off" = memory only
 };
 
 class Engine {
