@@ -93,7 +93,8 @@ struct TimingBuffers {
 struct PlanRequest {
   Precision precision = Precision::Fp32;
   std::uint64_t workspace_cap = 0;
-  const EngineChoice* preferred = nullptr;  // try this engine first (a recipe chosen earlier)
+  // Try this engine first (chosen earlier): the heuristics' config of that name, else one rebuilt from the recipe.
+  const EngineChoice* preferred = nullptr;
   const TimingBuffers* timing = nullptr;    // non-null: find mode (time candidates, keep the fastest)
 };
 

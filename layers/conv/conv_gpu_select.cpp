@@ -175,6 +175,25 @@ std::optional<ConvPlan> plan_from_choice(cudnnHandle_t handle, const BackendDesc
   }
 }
 
+// The heuristics' own config named `choice`, finalized. A config rebuilt from its recipe
+// (plan_from_choice) can run another kernel than the heuristics' config of the same engine and knobs
+// (fp16 outputs differed in the last bits on an H200 with cuDNN 9.14), so a layer re-planned for a context
+// takes the very config the load chose whenever the heuristics still offer it: its results then do not
+// depend on whether the plan came from the plan cache or was built again.
+std::optional<ConvPlan> plan_from_heuristics(cudnnHandle_t handle, const BackendDescriptor& graph,
+                                             const EngineChoice& choice, Precision precision, Reasons& why) {
+  const std::string wanted = choice.name();
+  for (cudnnBackendHeurMode_t mode : {CUDNN_HEUR_MODE_A, CUDNN_HEUR_MODE_B, CUDNN_HEUR_MODE_FALLBACK}) {
+    for (BackendDescriptor& cfg : heuristic_configs(graph, mode, why)) {
+      if (!allowed(cfg, precision, why) || describe_choice(cfg, why).name() != wanted) continue;
+      std::optional<ConvPlan> p = try_plan(handle, std::move(cfg), {}, why);
+      if (p) p->from_fallback = mode == CUDNN_HEUR_MODE_FALLBACK;
+      return p;
+    }
+  }
+  return std::nullopt;
+}
+
 // Mean milliseconds of a few runs on the timing buffers; negative when the plan fails to run.
 double time_plan(cudnnHandle_t handle, const ConvPlan& p, bool with_bias, const TimingBuffers& t, Reasons& why) {
   try {
@@ -203,7 +222,8 @@ std::optional<ConvPlan> select_conv_plan(cudnnHandle_t handle, const ConvGraph& 
   Reasons why;
   const auto cap = static_cast<std::int64_t>(std::min<std::uint64_t>(req.workspace_cap, INT64_MAX));
   if (req.preferred && req.preferred->engine_id >= 0) {
-    std::optional<ConvPlan> p = plan_from_choice(handle, graph.graph, *req.preferred, why);
+    std::optional<ConvPlan> p = plan_from_heuristics(handle, graph.graph, *req.preferred, req.precision, why);
+    if (!p) p = plan_from_choice(handle, graph.graph, *req.preferred, why);
     if (p && p->workspace <= cap) return p;
   }
   for (cudnnBackendHeurMode_t mode : {CUDNN_HEUR_MODE_A, CUDNN_HEUR_MODE_B}) {
