@@ -3,13 +3,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <system_error>
-#include <thread>
 
 #include "base/errors.h"
 #include "formats/file_io.h"
@@ -136,7 +134,10 @@ std::optional<std::string> PlanCache::get(const std::string& key) {
     ++stats_.misses;
   } else {
     ++stats_.rejected;
-    if (first_problem_.empty()) first_problem_ = entry_path(key) + ": " + problem;
+    if (first_problem_.empty()) {
+      const std::string path = entry_path(key);
+      first_problem_ = problem.rfind(path, 0) == 0 ? problem : path + ": " + problem;
+    }
   }
   return std::nullopt;
 }
@@ -210,15 +211,19 @@ bool PlanCache::write_entry(const std::string& key, const std::string& payload, 
     return false;
   }
   const std::string path = entry_path(key);
-  // Private to this process and thread: concurrent writers never share a temporary file.
-  static std::atomic<std::uint64_t> counter{0};
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." +
-                          std::to_string(std::hash<std::thread::id>()(std::this_thread::get_id()) % 1000000) + "." +
-                          std::to_string(counter.fetch_add(1));
+  // mkstemp creates a file no other writer (thread, process or container sharing the directory) has.
+  std::string tmp = path + ".tmp.XXXXXX";
+  const int fd = ::mkstemp(tmp.data());
+  if (fd < 0) {
+    *problem = tmp + ": cannot write a plan cache entry: " + fileio::errno_text(errno);
+    return false;
+  }
   const std::string bytes = encode_plan_entry(key, payload);
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  std::FILE* f = ::fdopen(fd, "wb");
   if (!f) {
     *problem = tmp + ": cannot write a plan cache entry: " + fileio::errno_text(errno);
+    ::close(fd);
+    std::filesystem::remove(tmp, ec);
     return false;
   }
   const bool wrote = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();

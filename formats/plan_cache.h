@@ -1,7 +1,7 @@
 // The persistent plan cache: what kiln's GPU engine chose for a layer (a cuDNN engine config, a
 // serialized execution plan), kept on disk so that the next load of the same model on the same GPU and
 // libraries does not choose or compile it again. CUDA-free: it stores opaque payloads under text keys;
-// engine/gpu/plan_cache_key.h makes the keys and layers/conv the payloads.
+// engine/gpu/plan_cache_gpu.h makes the keys and layers/conv the payloads.
 //
 // Note [plan cache]
 // A key names everything a choice depends on: the GPU (name, SM count, compute capability), the

@@ -52,8 +52,8 @@ int tune_command(TuneCommandOptions& o) {
     if (used != b.size() || v < 1) throw UsageError("--batch: expected batches like 1,8,32, got '" + o.batches + "'");
     batches.push_back(v);
   }
-  std::int64_t max_batch = o.runner.max_batch;
-  for (const std::int64_t b : batches) max_batch = std::max(max_batch, b);
+  const std::int64_t max_batch = o.runner.max_batch;
+  if (max_batch < 0) throw UsageError("--max-batch: expected 0 (the model's batch) or more, got " + std::to_string(max_batch));
   const std::vector<std::string> precisions = split_list(o.precisions);
   if (precisions.empty()) throw UsageError("--precision: expected one or more of fp32, tf32, fp16");
   for (const std::string& p : precisions) {
@@ -69,6 +69,12 @@ int tune_command(TuneCommandOptions& o) {
     gpu::ExecutionContext ctx(engine);
     const auto t2 = std::chrono::steady_clock::now();
     std::vector<std::int64_t> todo = batches.empty() ? std::vector<std::int64_t>{engine->max_batch()} : batches;
+    for (const std::int64_t b : todo) {
+      if (b > engine->max_batch()) {
+        throw UsageError("--batch " + std::to_string(b) + " is above the max batch " + std::to_string(engine->max_batch()) +
+                         " (give --max-batch as the application loads the model)");
+      }
+    }
     for (const std::int64_t b : todo) ctx.prepare(b);
     const double prepare_ms = ms_since(t2);
     const PlanCacheStats s = engine->plan_cache().stats();
@@ -106,9 +112,10 @@ Command add_tune_command(CLI::App& tool) {
       "--algo find times the candidates once here instead of at every load.");
   add_model_option(*cmd, o->runner.model);
   cli::add_string(*cmd, "--precision", "LIST", o->precisions, "precisions to tune, comma-separated (fp32,tf32,fp16)");
-  cli::add_string(*cmd, "--batch", "LIST", o->batches, "batches whose plans to build, comma-separated (1,8,32); the largest is the engine's max batch, "
-                  "which the application must load with too (the key includes the shapes)")
-      ->default_str("the model's batch");
+  cli::add_int(*cmd, "--max-batch", "N", o->runner.max_batch,
+               "the max batch the application loads the model with (the keys hold the shapes at it; 0 = model.yaml's)");
+  cli::add_string(*cmd, "--batch", "LIST", o->batches, "batches whose plans to build, comma-separated (1,8,32), each at most the max batch")
+      ->default_str("the max batch");
   cli::add_choice(*cmd, "--algo", {"heuristic", "find"}, o->runner.algo,
                   "convolution algorithm choice the application will load with (the key includes it)");
   cli::add_int(*cmd, "--workspace-mb", "MiB", o->runner.workspace_mb,

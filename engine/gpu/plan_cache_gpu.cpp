@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "engine/gpu/check.h"
+#include "kiln/version.h"
 
 namespace kiln::gpu {
 
@@ -36,7 +37,8 @@ std::string device_fingerprint(int device) {
   return std::string(prop.name) + "|sm=" + std::to_string(prop.multiProcessorCount) + "|cc=" +
          std::to_string(prop.major) + "." + std::to_string(prop.minor) + "|driver=" + kernel_driver_version() +
          "|cuda-driver=" + std::to_string(driver) + "|cudart=" + std::to_string(runtime) +
-         "|cudnn=" + std::to_string(cudnnGetVersion()) + "|kiln-plans=" + std::to_string(kPlanCacheFormat);
+         "|cudnn=" + std::to_string(cudnnGetVersion()) + "|kiln=" + KILN_VERSION_STRING +
+         "|kiln-plans=" + std::to_string(kPlanCacheFormat);
 }
 
 std::optional<std::string> serialize_plan(const BackendDescriptor& plan) {

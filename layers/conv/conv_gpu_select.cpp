@@ -149,7 +149,7 @@ std::optional<ConvPlan> try_plan(cudnnHandle_t handle, BackendDescriptor cfg, st
 }
 
 std::optional<ConvPlan> plan_from_choice(cudnnHandle_t handle, const BackendDescriptor& graph,
-                                         const EngineChoice& choice, Reasons& why) {
+                                         const EngineChoice& choice, Precision precision, Reasons& why) {
   std::vector<BackendDescriptor> parts;
   try {
     BackendDescriptor engine(CUDNN_BACKEND_ENGINE_DESCRIPTOR);
@@ -167,6 +167,11 @@ std::optional<ConvPlan> plan_from_choice(cudnnHandle_t handle, const BackendDesc
     cfg.set(CUDNN_ATTR_ENGINECFG_ENGINE, engine);
     if (!knob_ptrs.empty()) cfg.set(CUDNN_ATTR_ENGINECFG_KNOB_CHOICES, knob_ptrs);
     cfg.finalize();
+    // A recipe from the plan cache is checked as a heuristics' config is: never an engine the precision excludes.
+    if (!allowed(cfg, precision, why)) {
+      why.add("engine " + choice.name() + " is not allowed in " + precision_name(precision));
+      return std::nullopt;
+    }
     parts.push_back(std::move(engine));
     return try_plan(handle, std::move(cfg), std::move(parts), why);
   } catch (const CudnnError& e) {  // the recipe does not apply to this graph (other batch): re-select
@@ -223,7 +228,7 @@ std::optional<ConvPlan> select_conv_plan(cudnnHandle_t handle, const ConvGraph& 
   const auto cap = static_cast<std::int64_t>(std::min<std::uint64_t>(req.workspace_cap, INT64_MAX));
   if (req.preferred && req.preferred->engine_id >= 0) {
     std::optional<ConvPlan> p = plan_from_heuristics(handle, graph.graph, *req.preferred, req.precision, why);
-    if (!p) p = plan_from_choice(handle, graph.graph, *req.preferred, why);
+    if (!p) p = plan_from_choice(handle, graph.graph, *req.preferred, req.precision, why);
     if (p && p->workspace <= cap) return p;
   }
   for (cudnnBackendHeurMode_t mode : {CUDNN_HEUR_MODE_A, CUDNN_HEUR_MODE_B}) {

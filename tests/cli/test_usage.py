@@ -17,7 +17,7 @@ from kiln_export import read_tensors, write_tensors
 
 KILN = os.environ["KILN_BIN"]
 MODEL = os.environ["KILN_MODEL"]
-COMMANDS = ("run", "compare", "inspect", "bench", "profile")
+COMMANDS = ("run", "compare", "inspect", "bench", "profile", "tune")
 
 
 def kiln(*args, timeout=120):
@@ -166,6 +166,8 @@ def test_no_gpu_suggests_the_cpu_path():
         assert "--device gpu: no usable GPU: " in line and "--device cpu runs the CPU reference path" in line
     r = kiln("profile", "--model", MODEL)
     assert r.returncode == 2 and "no usable GPU" in one_line(r) and "`kiln bench --device cpu`" in one_line(r)
+    r = kiln("tune", "--model", MODEL)
+    assert r.returncode == 2 and "kiln tune needs a GPU: " in one_line(r)
 
 
 @pytest.mark.parametrize("name,what", [("net.onnx", "an ONNX model"), ("net.pt", "a PyTorch checkpoint"),

@@ -54,23 +54,18 @@ void expect_faults_recovered(FaultSite site, Precision precision) {
   const std::uint64_t sites = fault_site_count(site);
   disarm_faults();
   ASSERT_GE(sites, 3u);
-  std::uint64_t surfaced = 0;
   for (std::uint64_t n = 1; n <= sites; ++n) {
     arm_fault(site, n);
     try {
-      // A failure in reading the plan cache (cuDNN refusing a serialized plan) is not an error: the entry
-      // is rebuilt (Note [plan cache]), and the run must then be right.
-      const RunResult r = load_context_run(model.dir(), o, in);
-      EXPECT_TRUE(same(r, reference)) << "fault " << n << " of " << sites << " recovered from, but the result differs";
+      load_context_run(model.dir(), o, in);
+      ADD_FAILURE() << "fault " << n << " of " << sites << ": no error";
     } catch (const LibraryError& e) {
-      ++surfaced;
       EXPECT_THAT(e.what(), site == FaultSite::LibraryCall ? HasSubstr("injected fault") : HasSubstr("cudaMalloc"))
           << n;
     }
     disarm_faults();
     EXPECT_TRUE(same(load_context_run(model.dir(), o, in), reference)) << "after fault " << n;
   }
-  EXPECT_GE(surfaced + 2, sites) << "at most the plan-cache reads may recover without an error";
 }
 
 TEST(GpuFaults, EveryDeviceAllocationFailureIsTypedAndRecovered) {
