@@ -1,7 +1,6 @@
 // kiln tune: fills the plan cache (Note [plan cache], formats/plan_cache.h) for a model, so that the
 // application's own load later finds every convolution's engine and compiled plan there.
 #include <CLI/CLI.hpp>
-#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <sstream>
@@ -9,6 +8,7 @@
 #include <vector>
 
 #include "base/errors.h"
+#include "engine/bench/bench.h"
 #include "engine/cli/commands.h"
 #include "engine/cli/device_options.h"
 #include "engine/cli/options.h"
@@ -31,10 +31,6 @@ std::vector<std::string> split_list(const std::string& text) {
   std::stringstream in(text);
   for (std::string item; std::getline(in, item, ',');) out.push_back(item);
   return out;
-}
-
-double ms_since(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
 }
 
 int tune_command(TuneCommandOptions& o) {
@@ -61,13 +57,13 @@ int tune_command(TuneCommandOptions& o) {
     if (eo.plan_cache.empty()) {
       throw UsageError("--plan-cache off: kiln tune fills the plan cache on disk; give it a directory or leave the default");
     }
-    const auto t = std::chrono::steady_clock::now();
+    const auto t = bench::Clock::now();
     GraphBuildOptions go;
     go.max_batch = max_batch;
     const auto engine = gpu::GpuEngine::load(o.runner.model, eo, go);
-    const double load_ms = ms_since(t);
+    const double load_ms = bench::ms_since(t);
     gpu::ExecutionContext ctx(engine);
-    const auto t2 = std::chrono::steady_clock::now();
+    const auto t2 = bench::Clock::now();
     std::vector<std::int64_t> todo = batches.empty() ? std::vector<std::int64_t>{engine->max_batch()} : batches;
     for (const std::int64_t b : todo) {
       if (b > engine->max_batch()) {
@@ -76,7 +72,7 @@ int tune_command(TuneCommandOptions& o) {
       }
     }
     for (const std::int64_t b : todo) ctx.prepare(b);
-    const double prepare_ms = ms_since(t2);
+    const double prepare_ms = bench::ms_since(t2);
     const PlanCacheStats s = engine->plan_cache().stats();
     std::string batch_list;
     for (const std::int64_t b : todo) batch_list += (batch_list.empty() ? "" : ",") + std::to_string(b);

@@ -76,10 +76,8 @@ class ConvOp final : public GpuOp {
   // re-selects only if cuDNN refuses it, as for a smaller batch. A search per size would compile each
   // candidate plan again (cuDNN's runtime-fusion engines compile at finalize: seconds per size in fp16).
   ConvOp(const OpBuildEnv& env, const ConvOp& like) : ConvOp(env, Adopt{}) {
-    fused_ = like.fused_;
-    from_fallback_ = like.from_fallback_;
-    choice_ = like.choice_;
-    workspace_ = std::min(like.workspace_, env.options.workspace_cap_bytes);
+    sel_ = like.sel_;
+    sel_.workspace = std::min(like.sel_.workspace, env.options.workspace_cap_bytes);
   }
 
   explicit ConvOp(const OpBuildEnv& env) : ConvOp(env, Adopt{}) { select(env); }
@@ -121,11 +119,7 @@ class ConvOp final : public GpuOp {
                                               conv_graph_signature(desc(layer_.input_shapes()[0], layer_.output_shape(), steps)));
       if (const std::optional<std::string> payload = env.plans->cache->get(key)) {
         if (const std::optional<ConvSelection> hit = decode_selection(*payload, steps, cap)) {
-          fused_ = hit->fused;
-          from_fallback_ = hit->from_fallback;
-          choice_ = hit->choice;
-          workspace_ = hit->workspace;
-          measured_ms_ = hit->measured_ms;
+          sel_ = *hit;
           return;
         }
         env.plans->cache->reject(key, "not a convolution selection: '" + payload->substr(0, 80) + "'");
@@ -133,10 +127,10 @@ class ConvOp final : public GpuOp {
     }
     const std::optional<ConvPlan> plan = search(env);
     if (key.empty()) return;
-    env.plans->cache->put(key, encode_selection({fused_, from_fallback_, choice_, workspace_, measured_ms_}));
+    env.plans->cache->put(key, encode_selection(sel_));
     // The first context's plans at max batch are this very graph and config: deserialized, not compiled again.
     if (plan) {
-      store_conv_plan(*env.plans, conv_plan_key(*env.plans, desc(layer_.input_shapes()[0], layer_.output_shape(), fused_), choice_),
+      store_conv_plan(*env.plans, conv_plan_key(*env.plans, desc(layer_.input_shapes()[0], layer_.output_shape(), sel_.fused), sel_.choice),
                       *plan);
     }
   }
@@ -148,9 +142,7 @@ class ConvOp final : public GpuOp {
     // A fused graph that only cuDNN's fallback engines run loses to a shorter graph that a heuristic
     // engine runs plus the epilogue kernel (MobileNet's 1x1 conv+bias+relu6 ran on eng0 at 0.6 TFLOP/s:
     // benchmarks/NOTES.md), so such a plan is kept only until a shorter graph finds a real one.
-    std::optional<int> fallback_k;
-    EngineChoice fallback_choice;
-    std::uint64_t fallback_workspace = 0;
+    std::optional<ConvSelection> fallback;
     for (int k = steps; k >= 0; --k) {
       try {
         const ConvGraph g = build_conv_graph(env.cudnn, desc(layer_.input_shapes()[0], layer_.output_shape(), k));
@@ -165,20 +157,12 @@ class ConvOp final : public GpuOp {
         std::string why;
         std::optional<ConvPlan> plan = select_conv_plan(env.cudnn, g, req, &why);
         if (plan && plan->from_fallback && k > 0) {
-          if (!fallback_k) {
-            fallback_k = k;
-            fallback_choice = plan->choice;
-            fallback_workspace = static_cast<std::uint64_t>(plan->workspace);
-          }
+          if (!fallback) fallback = ConvSelection{k, true, plan->choice, static_cast<std::uint64_t>(plan->workspace), -1.0};
           reasons += "[" + graph_name(k) + "] only on fallback engine " + plan->choice.name() + " ";
           continue;
         }
-        if (plan && (!plan->from_fallback || !fallback_k)) {
-          fused_ = k;
-          from_fallback_ = plan->from_fallback;
-          choice_ = plan->choice;
-          workspace_ = static_cast<std::uint64_t>(plan->workspace);
-          measured_ms_ = plan->measured_ms;
+        if (plan && (!plan->from_fallback || !fallback)) {
+          sel_ = {k, plan->from_fallback, plan->choice, static_cast<std::uint64_t>(plan->workspace), plan->measured_ms};
           return plan;
         }
         if (plan) break;  // the bare convolution is on a fallback engine too: keep the most fused one
@@ -187,11 +171,8 @@ class ConvOp final : public GpuOp {
         reasons += "[" + graph_name(k) + "] " + e.what() + " ";
       }
     }
-    if (fallback_k) {
-      fused_ = *fallback_k;
-      from_fallback_ = true;
-      choice_ = fallback_choice;
-      workspace_ = fallback_workspace;
+    if (fallback) {
+      sel_ = *fallback;
       return std::nullopt;
     }
     throw CudnnError("cuDNN", CUDNN_STATUS_NOT_SUPPORTED, "no engine runs this convolution",
@@ -205,28 +186,28 @@ class ConvOp final : public GpuOp {
     const Shape y = Layer::at_batch(layer_.output_shape(), batch);
     std::string reasons;
     void* yp = env.tensor(out_);
-    for (int k = fused_; k >= 0; --k) {
+    for (int k = sel_.fused; k >= 0; --k) {
       try {
         const ConvGraphDesc d = desc(x, y, k);
-        const bool cacheable = k == fused_ && choice_.engine_id >= 0 && env.plans && env.plans->cache;
-        const std::string key = cacheable ? conv_plan_key(*env.plans, d, choice_) : std::string();
+        const bool cacheable = k == sel_.fused && sel_.choice.engine_id >= 0 && env.plans && env.plans->cache;
+        const std::string key = cacheable ? conv_plan_key(*env.plans, d, sel_.choice) : std::string();
         bool known = false;
         if (cacheable) {
           if (std::optional<ConvPlan> plan =
-                  cached_conv_plan(*env.plans, env.cudnn, key, choice_, env.workspace_bytes, &known)) {
+                  cached_conv_plan(*env.plans, env.cudnn, key, sel_.choice, env.workspace_bytes, &known)) {
             BackendDescriptor pack = make_variant_pack({env.tensor(in_), w_, yp, b_}, d.bias, env.workspace);
             return prepared(ConvGraph{}, std::move(*plan), std::move(pack), yp, y, k, d.bias);
           }
         }
         ConvGraph g = build_conv_graph(env.cudnn, d);
-        const PlanRequest req{precision_, env.workspace_bytes, k == fused_ ? &choice_ : nullptr, nullptr};
+        const PlanRequest req{precision_, env.workspace_bytes, k == sel_.fused ? &sel_.choice : nullptr, nullptr};
         std::string why;
         std::optional<ConvPlan> plan = select_conv_plan(env.cudnn, g, req, &why);
         if (!plan) {
           reasons += "[" + graph_name(k) + "] " + why + " ";
           continue;
         }
-        if (cacheable && !known && plan->choice.name() == choice_.name()) store_conv_plan(*env.plans, key, *plan);
+        if (cacheable && !known && plan->choice.name() == sel_.choice.name()) store_conv_plan(*env.plans, key, *plan);
         BackendDescriptor pack = make_variant_pack({env.tensor(in_), w_, yp, b_}, g.has_bias, env.workspace);
         const bool bias_in_graph = g.has_bias;
         return prepared(std::move(g), std::move(*plan), std::move(pack), yp, y, k, bias_in_graph);
@@ -248,16 +229,16 @@ class ConvOp final : public GpuOp {
   }
 
   std::string describe() const override {
-    std::string s = "cudnn graph " + choice_.name() + " (" + graph_name(fused_);
+    std::string s = "cudnn graph " + sel_.choice.name() + " (" + graph_name(sel_.fused);
     const int steps = epilogue_steps();
-    if (fused_ < steps) s += "; " + epilogue_name(fused_, steps) + " by epilogue kernel";
-    if (measured_ms_ >= 0) s += "; " + std::to_string(measured_ms_) + " ms at max batch";
+    if (sel_.fused < steps) s += "; " + epilogue_name(sel_.fused, steps) + " by epilogue kernel";
+    if (sel_.measured_ms >= 0) s += "; " + std::to_string(sel_.measured_ms) + " ms at max batch";
     return s + ")";
   }
-  std::uint64_t workspace_bytes() const override { return workspace_; }
+  std::uint64_t workspace_bytes() const override { return sel_.workspace; }
   // True when the chosen plan came from cuDNN's fallback list or runs on engine 0, its generic one
   // (which the heuristics also offer for depthwise graphs in NHWC half).
-  bool on_generic_engine() const { return from_fallback_ || choice_.engine_id == 0; }
+  bool on_generic_engine() const { return sel_.from_fallback || sel_.choice.engine_id == 0; }
 
  private:
   int epilogue_steps() const { return (b_ ? 1 : 0) + (act_ ? 1 : 0); }
@@ -313,11 +294,7 @@ class ConvOp final : public GpuOp {
   Precision precision_;
   std::int64_t weight_alignment_;
   FilterLayout filter_;                    // Fp16 only
-  int fused_ = 0;
-  bool from_fallback_ = false;
-  EngineChoice choice_;
-  std::uint64_t workspace_ = 0;
-  double measured_ms_ = -1.0;
+  ConvSelection sel_;  // what select() chose (or adopted), as the plan cache stores it
 };
 
 OpDeclaration declare(const Layer& layer, Precision p) {
