@@ -6,7 +6,7 @@
 # lines printed are the summary.
 #
 #   bash scripts/gpu_check.sh [stage ...]     stages: env build test gputest compare zoo zoo_perf depthwise_ab imports deconv_ab
-#                                             direct_ab dynamic plan_cache
+#                                             direct_ab dynamic plan_cache cudnn_ab
 #                                             sanitize demo profile ab
 #                                             (default: all but gputest and ab; gputest runs only
 #                                             kiln_gpu_tests, test runs every CTest test and them)
@@ -283,6 +283,45 @@ PY
       note "plan cache $name $prec b${KILN_PLAN_CACHE_BATCH:-1}: $line"
     done
   done
+fi
+
+if want cudnn_ab; then
+  # kiln built against a second cuDNN next to the one it links (issue 9 item 7: PyTorch's own cuDNN, the
+  # nvidia-cudnn wheel under site-packages/nvidia/cudnn, so the comparison with PyTorch is like for like).
+  # KILN_CUDNN_ROOT overrides where it is. The second build (kiln only) goes to /tmp/kiln_cudnn_ab and runs
+  # with LD_LIBRARY_PATH on that tree's lib/, since cuDNN loads its engine libraries by name. Each
+  # binary's runtime cuDNN (its bench "device" line) is logged. KILN_CUDNN_AB_MODELS, _PRECISIONS, _BATCHES.
+  : >"$OUT/cudnn_ab.log"
+  root="${KILN_CUDNN_ROOT:-$("$py" -c "import nvidia.cudnn as c; print(list(c.__path__)[0])" 2>/dev/null)}"
+  second=/tmp/kiln_cudnn_ab
+  if [ -z "$root" ] || [ ! -d "$root/lib" ]; then
+    note "cudnn_ab: no second cuDNN found (KILN_CUDNN_ROOT, or python's nvidia.cudnn)"
+  elif ! { cmake -S "$KILN_ROOT" -B "$second" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
+             -DCUDNN_ROOT="$root" -DKILN_BUILD_TESTS=OFF -DKILN_BUILD_BENCHMARKS=OFF -DKILN_PYTHON="$py" &&
+           cmake --build "$second" --target kiln -j "$(nproc)"; } >"$OUT/cudnn_ab_build.log" 2>&1; then
+    note "cudnn_ab: the build against $root FAILED (cudnn_ab_build.log)"
+  else
+    note "cudnn_ab: $(grep -m1 'kiln: CUDA' "$OUT/cudnn_ab_build.log" | sed 's/^-- //') from $root"
+    mkdir -p "$models"
+    for name in ${KILN_CUDNN_AB_MODELS:-autoencoder resnet18 resnet50 unet}; do
+      case $name in autoencoder) shape=1,3,512,512 ;; unet) shape=1,3,256,256 ;; *) shape=1,3,224,224 ;; esac
+      [ -f "$models/$name/model.yaml" ] || PYTHONPATH="$KILN_ROOT/exporter" "$py" -m kiln_export \
+        --model "kiln_export.zoo:$name" --input-shape "$shape" --out "$models/$name" >>"$OUT/cudnn_ab.log" 2>&1
+      for prec in ${KILN_CUDNN_AB_PRECISIONS:-fp16 fp32}; do
+        for batch in ${KILN_CUDNN_AB_BATCHES:-1 32}; do
+          a=$(bench_ms "$OUT/cudnn_ab_${name}_${prec}_b${batch}_linked.json" "$OUT/cudnn_ab.log" "$models/$name" \
+              "$batch" "$prec")
+          b=$(KILN_BUILD="$second" LD_LIBRARY_PATH="$root/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" bench_ms \
+              "$OUT/cudnn_ab_${name}_${prec}_b${batch}_second.json" "$OUT/cudnn_ab.log" "$models/$name" "$batch" "$prec")
+          note "cudnn_ab $name $prec b$batch: linked $a ms, second $b ms"
+        done
+      done
+    done
+    for which in linked second; do  # the cuDNN each binary ran with, as its bench reports it
+      f=$(ls "$OUT"/cudnn_ab_*_"$which".json 2>/dev/null | head -1)
+      [ -n "$f" ] && note "  $which: $("$py" -c "import json,sys; print(json.load(open(sys.argv[1]))['device_description'])" "$f")"
+    done
+  fi
 fi
 
 if want sanitize; then
