@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -148,6 +149,13 @@ void PlanCache::put(const std::string& key, const std::string& payload) {
     memory_[key] = payload;
   }
   if (directory_.empty()) return;
+  bool sweep = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    sweep = !swept_;
+    swept_ = true;
+  }
+  if (sweep) remove_stale_temporaries();
   std::string problem;
   const bool ok = write_entry(key, payload, &problem);
   std::lock_guard<std::mutex> lock(mutex_);
@@ -240,6 +248,25 @@ bool PlanCache::write_entry(const std::string& key, const std::string& payload, 
     return false;
   }
   return true;
+}
+
+// Best effort, like every write: a file that cannot be listed, dated or removed is left alone.
+void PlanCache::remove_stale_temporaries() const {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::directory_iterator it(directory_, ec);
+  if (ec) return;
+  const auto now = fs::file_time_type::clock::now();
+  for (; it != fs::directory_iterator(); it.increment(ec)) {
+    if (ec) return;
+    const std::string name = it->path().filename().string();
+    if (name.size() != 16 + 4 + 5 + 6 || name.compare(16, 9, ".kpc.tmp.") != 0) continue;  // mkstemp's form only
+    std::error_code e;
+    if (!it->is_regular_file(e) || e) continue;
+    const auto written = it->last_write_time(e);
+    if (e) continue;
+    if (now - written > std::chrono::seconds(kStaleTemporarySeconds)) fs::remove(it->path(), e);
+  }
 }
 
 std::string PlanCache::default_directory() {

@@ -17,6 +17,10 @@
 //   - Concurrent writers (threads, or processes loading the same model) never corrupt an entry: each
 //     writes a private temporary file in the directory and renames it over the entry, which POSIX makes
 //     atomic; readers see the old file or the new one, whole.
+//   - A writer killed between creating its temporary file and renaming it leaves that file behind:
+//     the first put() of each PlanCache removes temporaries (`*.kpc.tmp.*`) older than
+//     kStaleTemporarySeconds, which no live writer can still own. Entries are not fsync'ed: one that
+//     a crash leaves short fails its size or CRC check and is rebuilt, so a load never pays for a sync.
 //   - The cache is best effort: a directory that cannot be created or written costs the speed-up, never
 //     the load (write failures are counted, and the first reason kept).
 // Besides the files, the cache keeps every payload it read or wrote in memory, so identical layers of
@@ -46,6 +50,8 @@ class KILN_API PlanCache {
   // Largest entry file read (key + payload + header); a larger file is rejected unread.
   static constexpr std::uint64_t kMaxEntryBytes = std::uint64_t{64} << 20;
   static constexpr std::uint64_t kMaxKeyBytes = std::uint64_t{1} << 20;
+  // A temporary file this old is a dead writer's (a write takes milliseconds).
+  static constexpr std::int64_t kStaleTemporarySeconds = 3600;
 
   // `directory`: where entries live (created, with its parents, at the first put()); empty: memory only.
   explicit PlanCache(std::string directory);
@@ -74,12 +80,14 @@ class KILN_API PlanCache {
  private:
   std::optional<std::string> read_entry(const std::string& key, std::string* problem) const;
   bool write_entry(const std::string& key, const std::string& payload, std::string* problem) const;
+  void remove_stale_temporaries() const;
 
   std::string directory_;
   mutable std::mutex mutex_;
   std::map<std::string, std::string> memory_;
   PlanCacheStats stats_;
   std::string first_problem_;
+  bool swept_ = false;  // remove_stale_temporaries() ran (under mutex_)
 };
 
 // The entry file's bytes for `key` and `payload` (formats/README.md), and the reverse: the payload, or

@@ -1,15 +1,19 @@
 #include "layers/conv/conv_gpu_plan_cache.h"
 
-#include <cstdio>
+#include <charconv>
 #include <cstdlib>
+#include <system_error>
 #include <sstream>
 #include <vector>
 
 namespace kiln::gpu {
 
 std::string encode_selection(const ConvSelection& s) {
+  // to_chars / from_chars: the same text under any C locale a host application sets (LC_NUMERIC's
+  // decimal comma would make one process's entries unreadable to another's).
   char ms[32];
-  std::snprintf(ms, sizeof ms, "%.6g", s.measured_ms);
+  const auto written = std::to_chars(ms, ms + sizeof ms - 1, s.measured_ms, std::chars_format::general, 6);
+  *written.ptr = '\0';
   return "fused=" + std::to_string(s.fused) + " fallback=" + (s.from_fallback ? "1" : "0") +
          " workspace=" + std::to_string(s.workspace) + " ms=" + ms + " choice=" + s.choice.name();
 }
@@ -36,9 +40,9 @@ std::optional<ConvSelection> decode_selection(const std::string& text, int max_f
   }
   s.workspace = std::strtoull(values[2].c_str(), nullptr, 10);
   if (s.workspace > cap) return std::nullopt;
-  char* end = nullptr;
-  s.measured_ms = std::strtod(values[3].c_str(), &end);
-  if (values[3].empty() || *end != '\0') return std::nullopt;
+  const std::string& ms = values[3];
+  const auto parsed = std::from_chars(ms.data(), ms.data() + ms.size(), s.measured_ms);
+  if (ms.empty() || parsed.ec != std::errc() || parsed.ptr != ms.data() + ms.size()) return std::nullopt;
   const std::optional<EngineChoice> choice = EngineChoice::parse(values[4]);
   if (!choice) return std::nullopt;
   s.choice = *choice;

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <random>
@@ -172,6 +173,29 @@ TEST(PlanCache, UnwritableDirectoryCostsOnlyTheFile) {
   EXPECT_NE(cache.first_problem().find("cannot create the plan cache directory"), std::string::npos)
       << cache.first_problem();
   EXPECT_EQ(cache.get(kKey).value_or(""), "eng12");  // the memory copy still serves this load
+}
+
+// A writer killed before its rename leaves its temporary file: the next cache to write there removes
+// those older than kStaleTemporarySeconds, and nothing else (a live writer's, an entry, a user's file).
+TEST(PlanCache, FirstWriteRemovesDeadWritersTemporaries) {
+  namespace fs = std::filesystem;
+  TempDir dir;
+  const std::string dead = dir.write("0123456789abcdef.kpc.tmp.Ab3xQz", "half an entry");
+  const std::string live = dir.write("fedcba9876543210.kpc.tmp.Zz9yYw", "being written");
+  const std::string old_entry = dir.write("00000000000000aa.kpc", "an entry, however old");
+  const std::string other = dir.write("notes.kpc.tmp.Ab3xQz", "not mkstemp's form");
+  const auto long_ago = fs::file_time_type::clock::now() -
+                        std::chrono::seconds(PlanCache::kStaleTemporarySeconds + 60);
+  for (const std::string& f : {dead, old_entry, other}) fs::last_write_time(f, long_ago);
+
+  PlanCache cache(dir.str());
+  EXPECT_TRUE(fs::exists(dead)) << "nothing is swept before a write";
+  cache.put(kKey, "eng12");
+  EXPECT_FALSE(fs::exists(dead));
+  EXPECT_TRUE(fs::exists(live));
+  EXPECT_TRUE(fs::exists(old_entry));
+  EXPECT_TRUE(fs::exists(other));
+  EXPECT_EQ(PlanCache(dir.str()).get(kKey).value_or(""), "eng12");
 }
 
 // Threads writing different payloads for one key while others read: every read is a miss or one of the
