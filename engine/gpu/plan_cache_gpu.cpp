@@ -45,9 +45,12 @@ std::optional<std::string> serialize_plan(const BackendDescriptor& plan) {
   try {
     std::string json = plan.get_chars(CUDNN_ATTR_EXECUTION_PLAN_JSON_REPRESENTATION,
                                       static_cast<std::int64_t>(PlanCache::kMaxEntryBytes / 2));
-    if (json.empty()) return std::nullopt;
     return json;
-  } catch (const CudnnError&) {  // not a serializable engine: its plan is rebuilt from its recipe
+  } catch (const CudnnError& e) {
+    // cuDNN 9's status families: 2xxx bad parameter, 3xxx not supported (the engine has no serialized
+    // form: its plan is rebuilt from its recipe); anything else is not about the engine.
+    const int family = e.status() / 1000;
+    if (family == CUDNN_STATUS_BAD_PARAM / 1000 || family == CUDNN_STATUS_NOT_SUPPORTED / 1000) return std::string();
     return std::nullopt;
   }
 }

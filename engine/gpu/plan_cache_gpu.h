@@ -31,8 +31,10 @@ struct PlanCacheRef {
   std::string key(const char* kind, const std::string& what) const { return std::string(kind) + "|" + scope + "|" + what; }
 };
 
-// The plan's serialized form; nullopt when cuDNN cannot serialize it (it serializes the plans of its
-// runtime-compiled engines, the ones whose finalize compiles: those are the ones worth caching).
+// The plan's serialized form (cuDNN serializes the plans of its runtime-compiled engines, the ones whose
+// finalize compiles: those are the ones worth caching); "" when cuDNN answers that it does not serialize
+// this plan (a BAD_PARAM or NOT_SUPPORTED status: a fact about the engine, worth remembering); nullopt
+// when the query failed otherwise (out of memory, an internal error), which says nothing about the engine.
 std::optional<std::string> serialize_plan(const BackendDescriptor& plan);
 
 // A finalized execution plan from serialize_plan's text, bound to `handle`'s device. Throws CudnnError

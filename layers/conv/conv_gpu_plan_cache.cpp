@@ -79,7 +79,7 @@ std::optional<ConvPlan> cached_conv_plan(const PlanCacheRef& plans, cudnnHandle_
 
 void store_conv_plan(const PlanCacheRef& plans, const std::string& key, const ConvPlan& plan) {
   if (!plans.cache) return;
-  plans.cache->put(key, serialize_plan(plan.plan).value_or(std::string()));
+  if (const std::optional<std::string> text = serialize_plan(plan.plan)) plans.cache->put(key, *text);
 }
 
 }  // namespace kiln::gpu

@@ -40,7 +40,8 @@ std::optional<ConvPlan> cached_conv_plan(const PlanCacheRef& plans, cudnnHandle_
                                          const EngineChoice& choice, std::uint64_t workspace_limit, bool* known);
 
 // Stores `plan` under `key`: its serialized form, or for an engine cuDNN does not serialize (one whose
-// finalize compiles nothing) an empty entry, so that later loads know there is nothing to look for.
+// finalize compiles nothing) an empty entry, so that later loads know there is nothing to look for;
+// nothing when cuDNN could not be asked (serialize_plan's nullopt): a later load asks again.
 void store_conv_plan(const PlanCacheRef& plans, const std::string& key, const ConvPlan& plan);
 
 }  // namespace kiln::gpu
