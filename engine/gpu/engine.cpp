@@ -112,25 +112,16 @@ void GpuEngine::upload_weights() {
   weights_ = std::make_unique<DeviceWeights>(graph_.manifest(), requests, options_.precision);
 }
 
-// A layer is folded into the layer before it when it declares an epilogue kind that its producer
-// accepts, reads nothing but the producer's output, and is that output's only reader, and the output is
-// no model output: the producer then writes the finished values, and the folded layer's output becomes
-// a view of the producer's in the memory plan (one tensor in the arena where the graph has two).
+// Fusion from the declarations alone (engine/fusion.h has the rules). Off with options_.fuse false and
+// when every layer's own output must exist.
 void GpuEngine::decide_fusion() {
-  const auto& layers = graph_.layers();
-  folded_into_.assign(layers.size(), -1);
-  if (!options_.fuse || options_.keep_all_layer_outputs) return;
-  for (std::size_t i = 0; i < layers.size(); ++i) {
-    const unsigned accepts = declared_->ops[i].accepts_epilogues;
-    if (accepts == kNoEpilogue) continue;
-    const int t = graph_.output_tensor_of(static_cast<int>(i));
-    const GraphTensor& out = graph_.tensors()[static_cast<std::size_t>(t)];
-    if (out.is_output || out.consumers.size() != 1) continue;
-    const int j = out.consumers[0];
-    if ((declared_->ops[static_cast<std::size_t>(j)].epilogue_kind & accepts) == 0) continue;
-    if (graph_.layer_inputs(j) != std::vector<int>{t}) continue;
-    folded_into_[static_cast<std::size_t>(j)] = static_cast<int>(i);
+  std::vector<FusionTraits> traits;
+  for (const OpDeclaration& d : declared_->ops) {
+    FusionTraits t;
+    if (options_.fuse && !options_.keep_all_layer_outputs) t = {d.accepts_epilogues, d.epilogue_kind};
+    traits.push_back(t);
   }
+  fusion_ = plan_fusion(graph_, traits, options_.fuse_residual);
 }
 
 // The one memory plan of the engine: every tensor's bytes from the precision's storage policy
@@ -148,8 +139,8 @@ void GpuEngine::plan_arena() {
     if (gt.producer < 0) continue;
     const auto layer = static_cast<std::size_t>(gt.producer);
     const int input0 = graph_.layer_inputs(gt.producer).at(0);
-    if (folded_into_[layer] >= 0) {
-      p.alias_of = graph_.output_tensor_of(folded_into_[layer]);
+    if (fusion_.folded_into[layer] >= 0) {
+      p.alias_of = graph_.output_tensor_of(fusion_.folded_into[layer]);
     } else if (declared_->ops[layer].output == OutputStorage::ViewOfInput) {
       p.alias_of = input0;
     } else if (declared_->ops[layer].output == OutputStorage::MayOverwriteInput) {
@@ -205,16 +196,25 @@ std::uint64_t GpuEngine::build_ops_for(const Graph& graph, const GpuEngineOption
   for (std::size_t i = 0; i < layers.size(); ++i) {
     const Layer& layer = *layers[i];
     LayerScope scope(layer.name());
-    if (folded_into_[i] >= 0) {
-      ops.push_back(std::make_unique<FoldedOp>(layers[static_cast<std::size_t>(folded_into_[i])]->name()));
+    if (fusion_.folded_into[i] >= 0) {
+      ops.push_back(std::make_unique<FoldedOp>(layers[static_cast<std::size_t>(fusion_.folded_into[i])]->name()));
     } else {
       const int index = static_cast<int>(i);
       OpBuildEnv env{layer,        graph.layer_inputs(index), graph.output_tensor_of(index), graph.max_batch(),
                      options,      cudnn.get(),               cublaslt.get(),                *weights_,
                      nullptr,      scratch,                   nullptr,
                      plan_ref_.get()};
-      const auto folded = std::find(folded_into_.begin(), folded_into_.end(), index);
-      if (folded != folded_into_.end()) env.epilogue = layers[static_cast<std::size_t>(folded - folded_into_.begin())].get();
+      for (const int folded : fusion_.epilogues[i]) {
+        const Layer* f = layers[static_cast<std::size_t>(folded)].get();
+        const bool is_residual_add = fusion_.residual[i] >= 0 && env.residual_add == nullptr;  // the add comes first
+        if (is_residual_add) {
+          env.residual_add = f;
+          // A variant's tensors have the engine's indices (check_variant), so the engine's plan applies.
+          env.residual = fusion_.residual[i];
+        } else {
+          env.epilogue = f;
+        }
+      }
       if (&graph != &graph_) env.like = ops_[i].get();  // a variant: the op at the engine's own shapes
       ops.push_back(declared_->kinds[i]->build(env));
     }

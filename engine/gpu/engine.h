@@ -27,6 +27,7 @@
 
 #include "base/api.h"
 #include "engine/gpu/engine_options.h"
+#include "engine/fusion.h"
 #include "engine/graph.h"
 #include "formats/plan_cache.h"
 
@@ -132,7 +133,7 @@ class KILN_API GpuEngine {
   Graph graph_;
   GpuEngineOptions options_;
   std::unique_ptr<Declared> declared_;
-  std::vector<int> folded_into_;  // per layer: the producer it was folded into as an epilogue, or -1
+  FusionPlan fusion_;  // which layers are folded into which (engine/fusion.h)
   MemoryPlan plan_;
   std::unique_ptr<DeviceWeights> weights_;
   std::unique_ptr<PlanCache> plan_cache_;

@@ -63,6 +63,7 @@ GpuEngineOptions engine_options_from(const std::string& precision, const std::st
                                                           {"cudnn", DepthwiseAlgo::Cudnn}});
   o.direct_conv = env_choice("KILN_DIRECT_CONV", o.direct_conv,
                              {{"auto", DirectConvAlgo::Auto}, {"kiln", DirectConvAlgo::Kiln}, {"cudnn", DirectConvAlgo::Cudnn}});
+  o.fuse_residual = env_choice("KILN_FUSE_RESIDUAL", o.fuse_residual, {{"1", true}, {"0", false}});
   return o;
 }
 

@@ -52,6 +52,13 @@ struct GpuEngineOptions {
   // Fold an activation that is the only reader of a convolution's output into the convolution (cuDNN
   // runtime fusion where the GPU supports it, else one epilogue kernel).
   bool fuse = true;
+  // Also fold a residual add (an equal-shape add of a convolution's output and a tensor made before
+  // it, ResNet's `out += identity`) and the activation after it into the convolution: one cuDNN graph
+  // conv+bias+add+activation where an allowed engine runs it, else the convolution and one add kernel
+  // (engine/fusion.h, Note in layers/conv/conv_gpu.cpp). Off by default until its GPU tests and the
+  // ResNet A/B have run on an H200 (benchmarks/NOTES.md); engine_options_from reads
+  // KILN_FUSE_RESIDUAL=1|0 from the environment.
+  bool fuse_residual = false;
   // Debugging: synchronize the stream after every layer so an asynchronous failure names its layer.
   bool sync_each_layer = false;
   // How transposed convolutions whose kernel equals their stride run (Note [deconvolution as GEMM],

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "base/errors.h"
+#include "engine/fusion.h"
 #include "engine/gpu/engine_options.h"
 #include "engine/gpu/layout.h"
 #include "engine/gpu/weights.h"
@@ -48,15 +49,10 @@ enum class OutputStorage {
   MayOverwriteInput,  // its own block, or input 0's when input 0 dies at this layer (elementwise ops)
 };
 
-// Kinds of work an op can fold into its producer, as bit flags.
-enum EpilogueKind : unsigned {
-  kNoEpilogue = 0,
-  kActivationEpilogue = 1u << 0,  // a pointwise activation of the producer's output
-};
-
 struct OpDeclaration {
   std::vector<WeightRequest> weights;  // every form the build step will ask DeviceWeights::get for
   OutputStorage output = OutputStorage::Own;
+  // Epilogue kinds (engine/fusion.h).
   unsigned accepts_epilogues = kNoEpilogue;  // producer: the kinds it can apply to its own output
   unsigned epilogue_kind = kNoEpilogue;      // this layer can be folded into a producer as this kind
 };
@@ -78,8 +74,8 @@ struct OpBuildEnv {
   cudnnHandle_t cudnn = nullptr;  // the engine's build-time handles
   cublasLtHandle_t cublaslt = nullptr;
   const DeviceWeights& weights;
-  // The layer folded into this one (its declared epilogue_kind is one this op accepts): this op must
-  // apply it to its output. Null for every other layer.
+  // The activation folded into this one (its declared epilogue_kind is one this op accepts): this op must
+  // apply it to its output, after the residual add when there is one. Null for every other layer.
   const Layer* epilogue = nullptr;
   const FindScratch* scratch = nullptr;  // set in AlgoMode::Find
   // When building a ShapeVariant (another input size of a dynamic model): this layer's op at the
@@ -89,6 +85,11 @@ struct OpBuildEnv {
   // The engine's plan cache (engine/gpu/plan_cache_gpu.h): an op whose choice is costly looks it up
   // before searching and stores what it chose. Null: no cache.
   const PlanCacheRef* plans = nullptr;
+  // A residual add folded into this op (kResidualAddEpilogue, engine/fusion.h): the op's output is its
+  // own result plus arena tensor `residual` (same shape, layout and type), then `epilogue`. The add layer
+  // is `residual_add`; -1 / null when none.
+  int residual = -1;
+  const Layer* residual_add = nullptr;
 
   Precision precision() const { return options.precision; }
 };

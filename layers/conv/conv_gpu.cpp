@@ -4,11 +4,15 @@
 // channels, which run as kiln's direct kernel (layers/conv/direct_conv_gpu.h), and 1x1 convolutions of a
 // 1x1 input, which run as a GEMM (layers/conv/pointwise_gemm_gpu.h).
 //
-// The convolution's epilogue is [bias add (if the layer has a bias), activation (if one was folded
-// in)]. At load the op tries graphs that contain the whole epilogue, then a shorter prefix of it, down
-// to the bare convolution; the first graph an allowed engine runs wins, and whatever part of the
-// epilogue it lacks runs as one affine_activation kernel after it (layers/activation). Contexts rebuild the same graph
-// for their batch sizes (falling back to shorter prefixes only if cuDNN refuses a shape).
+// The convolution's epilogue is [bias add (if the layer has a bias), residual add (if one was folded in:
+// GpuEngineOptions::fuse_residual), activation (if one was folded in)]. At load the op tries graphs that
+// contain the whole epilogue, then a shorter prefix of it, down to the bare convolution; the first graph
+// an allowed engine runs wins, and whatever part of the epilogue it lacks runs after it as one
+// affine_activation kernel (layers/activation) or, when the residual is among it, as the bias kernel
+// (if the bias is missing too) and one add+activation kernel (layers/elementwise). Contexts rebuild the
+// same graph for their batch sizes (falling back to shorter prefixes only if cuDNN refuses a shape).
+// The paths that are not cuDNN graphs (depthwise, direct, GEMM) apply a folded residual add the same
+// way: their own result, then the add+activation kernel (ResidualAfterOp).
 //
 // Fp16: the same graphs with half NHWC tensors and a KRSC filter whose channels are padded (or, for
 // grouped convolutions with unaligned channels, made dense): Note [fp16 layout] in engine/gpu/layout.h.
@@ -26,22 +30,37 @@
 #include "layers/conv/depthwise_gpu.h"
 #include "layers/conv/direct_conv_gpu.h"
 #include "layers/conv/pointwise_gemm_gpu.h"
+#include "layers/elementwise/elementwise_kernels.h"
 
 namespace kiln::gpu {
 
 namespace {
 
+// y = act(y + residual) in place: the part of an epilogue after a convolution that did not fuse its
+// residual add (`act` null for none).
+void add_residual(const TensorView& y, const void* residual, const std::optional<ActivationParams>& act,
+                  cudaStream_t stream) {
+  const void* inputs[2] = {y.data, residual};
+  launch_add(inputs, 2, y, stream, act ? &*act : nullptr);
+}
+
 class PreparedConv final : public PreparedOp {
  public:
-  // `y`: the output as stored; `bias` and `act`: the part of the epilogue the graph lacks (null / none).
+  // `y`: the output as stored; `bias`, `residual` and `act`: the part of the epilogue the graph lacks
+  // (null / none). A graph that lacks the residual lacks the activation too (the epilogue is a prefix).
   PreparedConv(ConvGraph graph, ConvPlan plan, BackendDescriptor pack, const TensorView& y, const float* bias,
-               std::optional<ActivationParams> act)
+               const void* residual, std::optional<ActivationParams> act)
       : graph_(std::move(graph)), plan_(std::move(plan)), pack_(std::move(pack)), y_(y), bias_(bias),
-        act_(std::move(act)) {}
+        residual_(residual), act_(std::move(act)) {}
 
   void run(const OpRunEnv& env) const override {
     KILN_CUDNN_CHECK(cudnnBackendExecute(env.cudnn, plan_.plan.get(), pack_.get()));
-    if (bias_ || act_) launch_affine_activation(y_, y_, nullptr, bias_, act_ ? &*act_ : nullptr, env.stream);
+    if (residual_) {
+      if (bias_) launch_affine_activation(y_, y_, nullptr, bias_, nullptr, env.stream);
+      add_residual(y_, residual_, act_, env.stream);
+    } else if (bias_ || act_) {
+      launch_affine_activation(y_, y_, nullptr, bias_, act_ ? &*act_ : nullptr, env.stream);
+    }
   }
 
  private:
@@ -50,6 +69,7 @@ class PreparedConv final : public PreparedOp {
   BackendDescriptor pack_;
   TensorView y_;
   const float* bias_;                    // bias the graph lacks, else null
+  const void* residual_;                 // residual the graph lacks, else null
   std::optional<ActivationParams> act_;  // activation the graph lacks
 };
 
@@ -90,6 +110,7 @@ class ConvOp final : public GpuOp {
         p_(layer_.params()),
         in_(env.inputs.at(0)),
         out_(env.output),
+        residual_(env.residual),
         precision_(env.precision()),
         weight_alignment_(static_cast<std::int64_t>(env.weights.alignment())) {
     if (env.epilogue) act_ = activation_params(*env.epilogue);
@@ -150,8 +171,9 @@ class ConvOp final : public GpuOp {
         PlanRequest req{precision_, env.options.workspace_cap_bytes, nullptr, nullptr};
         if (env.scratch) {
           timing = {env.scratch->tensors[static_cast<std::size_t>(in_)], w_,
-                    env.scratch->tensors[static_cast<std::size_t>(out_)], b_, env.scratch->workspace,
-                    env.scratch->workspace_bytes, env.scratch->stream};
+                    env.scratch->tensors[static_cast<std::size_t>(out_)], b_,
+                    residual_ >= 0 ? env.scratch->tensors[static_cast<std::size_t>(residual_)] : nullptr,
+                    env.scratch->workspace, env.scratch->workspace_bytes, env.scratch->stream};
           req.timing = &timing;
         }
         std::string why;
@@ -195,8 +217,9 @@ class ConvOp final : public GpuOp {
         if (cacheable) {
           if (std::optional<ConvPlan> plan =
                   cached_conv_plan(*env.plans, env.cudnn, key, sel_.choice, env.workspace_bytes, &known)) {
-            BackendDescriptor pack = make_variant_pack({env.tensor(in_), w_, yp, b_}, d.bias, env.workspace);
-            return prepared(ConvGraph{}, std::move(*plan), std::move(pack), yp, y, k, d.bias);
+            BackendDescriptor pack =
+                make_variant_pack({env.tensor(in_), w_, yp, b_, residual(env)}, d.bias, d.residual, env.workspace);
+            return prepared(ConvGraph{}, std::move(*plan), std::move(pack), yp, y, k, residual(env));
           }
         }
         ConvGraph g = build_conv_graph(env.cudnn, d);
@@ -208,9 +231,9 @@ class ConvOp final : public GpuOp {
           continue;
         }
         if (cacheable && !known && plan->choice.name() == sel_.choice.name()) store_conv_plan(*env.plans, key, *plan);
-        BackendDescriptor pack = make_variant_pack({env.tensor(in_), w_, yp, b_}, g.has_bias, env.workspace);
-        const bool bias_in_graph = g.has_bias;
-        return prepared(std::move(g), std::move(*plan), std::move(pack), yp, y, k, bias_in_graph);
+        BackendDescriptor pack =
+            make_variant_pack({env.tensor(in_), w_, yp, b_, residual(env)}, g.has_bias, g.has_residual, env.workspace);
+        return prepared(std::move(g), std::move(*plan), std::move(pack), yp, y, k, residual(env));
       } catch (const CudnnError& e) {  // as at load: a shorter epilogue may still be expressible
         reasons += "[" + graph_name(k) + "] " + e.what() + " ";
       }
@@ -219,14 +242,18 @@ class ConvOp final : public GpuOp {
                      "select_conv_plan: " + reasons, source_location(__FILE__, __LINE__), layer_.name());
   }
 
-  // The prepared op for a graph of `k` epilogue steps: the epilogue kernel does what the graph lacks.
+  // The prepared op for a graph of the first `k` epilogue steps: kernels do what the graph lacks.
   std::unique_ptr<PreparedOp> prepared(ConvGraph g, ConvPlan plan, BackendDescriptor pack, void* yp, const Shape& y,
-                                       int k, bool bias_in_graph) const {
-    const bool act_in_graph = act_ && k == epilogue_steps();
+                                       int k, const void* residual) const {
+    const ConvGraphDesc d = desc(y, y, k);  // which steps the graph has (the shapes do not matter here)
     return std::make_unique<PreparedConv>(std::move(g), std::move(plan), std::move(pack),
-                                          activation_view(yp, y, precision_), bias_in_graph ? nullptr : b_epilogue_,
-                                          act_in_graph ? std::nullopt : act_);
+                                          activation_view(yp, y, precision_), d.bias ? nullptr : b_epilogue_,
+                                          d.residual ? nullptr : residual,
+                                          d.activation ? std::nullopt : act_);
   }
+
+  // The residual's device pointer in a context's arena, or null when none was folded in.
+  const void* residual(const OpRunEnv& env) const { return residual_ >= 0 ? env.tensor(residual_) : nullptr; }
 
   std::string describe() const override {
     std::string s = "cudnn graph " + sel_.choice.name() + " (" + graph_name(sel_.fused);
@@ -241,12 +268,13 @@ class ConvOp final : public GpuOp {
   bool on_generic_engine() const { return sel_.from_fallback || sel_.choice.engine_id == 0; }
 
  private:
-  int epilogue_steps() const { return (b_ ? 1 : 0) + (act_ ? 1 : 0); }
+  int epilogue_steps() const { return (b_ ? 1 : 0) + (residual_ >= 0 ? 1 : 0) + (act_ ? 1 : 0); }
 
-  // The epilogue steps [from, to) by name: "bias+relu".
+  // The epilogue steps [from, to) by name: "bias+add+relu".
   std::string epilogue_name(int from, int to) const {
     std::vector<std::string> names;
     if (b_) names.push_back("bias");
+    if (residual_ >= 0) names.push_back("add");
     if (act_) names.push_back(activation_name(act_->kind));
     std::string s;
     for (int i = from; i < to; ++i) s += (s.empty() ? "" : "+") + names[static_cast<std::size_t>(i)];
@@ -277,6 +305,7 @@ class ConvOp final : public GpuOp {
       d.io_type = CUDNN_DATA_HALF;
     }
     d.bias = b_ && k >= 1;
+    d.residual = residual_ >= 0 && k >= (b_ ? 2 : 1);
     if (act_ && k == epilogue_steps()) d.activation = act_;
     d.weight_alignment = weight_alignment_;
     d.data_alignment = 256;  // arena offsets (engine.cpp kArenaAlignment) on a cudaMalloc'd base
@@ -287,6 +316,7 @@ class ConvOp final : public GpuOp {
   ConvParams p_;
   int in_;
   int out_;
+  int residual_;                           // arena tensor of a folded residual add, or -1
   const void* w_ = nullptr;                // filter (Fp16: KRSC half)
   const void* b_ = nullptr;                // bias as the graph reads it (Fp16: padded half)
   const float* b_epilogue_ = nullptr;      // bias as the epilogue kernel reads it (float; Fp16: padded)
@@ -295,6 +325,45 @@ class ConvOp final : public GpuOp {
   std::int64_t weight_alignment_;
   FilterLayout filter_;                    // Fp16 only
   ConvSelection sel_;  // what select() chose (or adopted), as the plan cache stores it
+};
+
+// A path other than cuDNN's graph (depthwise, direct, GEMM) with a folded residual add: the path runs
+// without the activation, then one kernel adds the residual and applies it.
+class ResidualAfterOp final : public GpuOp {
+ public:
+  ResidualAfterOp(std::unique_ptr<GpuOp> inner, const OpBuildEnv& env)
+      : inner_(std::move(inner)),
+        residual_(env.residual),
+        out_(env.output),
+        out_shape_(env.layer.output_shape()),
+        precision_(env.precision()) {
+    if (env.epilogue) act_ = activation_params(*env.epilogue);
+  }
+
+  std::unique_ptr<PreparedOp> prepare(const OpRunEnv& env, std::int64_t batch) const override {
+    std::shared_ptr<PreparedOp> inner = inner_->prepare(env, batch);
+    const TensorView y = env.view(out_, out_shape_, batch, precision_);
+    const void* residual = env.tensor(residual_);
+    const std::optional<ActivationParams> act = act_;
+    return prepared_call([inner, y, residual, act](const OpRunEnv& r) {
+      if (inner) inner->run(r);
+      add_residual(y, residual, act, r.stream);
+    });
+  }
+  std::string describe() const override {
+    return inner_->describe() + "; add" + (act_ ? std::string("+") + activation_name(act_->kind) : "") +
+           " by the sum kernel";
+  }
+  std::uint64_t workspace_bytes() const override { return inner_->workspace_bytes(); }
+  const GpuOp& inner() const { return *inner_; }
+
+ private:
+  std::unique_ptr<GpuOp> inner_;
+  int residual_;
+  int out_;
+  Shape out_shape_;
+  Precision precision_;
+  std::optional<ActivationParams> act_;
 };
 
 OpDeclaration declare(const Layer& layer, Precision p) {
@@ -309,11 +378,13 @@ OpDeclaration declare(const Layer& layer, Precision p) {
   if (direct_conv_candidate(conv.params())) {
     for (const WeightRequest& r : direct_conv_weight_forms(conv, p)) d.weights.push_back(r);
   }
-  d.accepts_epilogues = kActivationEpilogue;
+  d.accepts_epilogues = kActivationEpilogue | kResidualAddEpilogue;
   return d;
 }
 
-std::unique_ptr<GpuOp> build(const OpBuildEnv& env) {
+// Chooses the path. ConvOp is built from `env`, every other path from `bare`: `env` without a residual
+// add (and then without the activation, which comes after the add); build() wraps those.
+std::unique_ptr<GpuOp> build_path(const OpBuildEnv& env, const OpBuildEnv& bare) {
   const ConvLayer& layer = layer_as<ConvLayer>(env.layer);
   // Another input size in fp16: cuDNN's graph where the engine's own size has it, with its choices (a
   // search would compile every candidate again). In fp32 and tf32 a search costs tens of milliseconds
@@ -322,11 +393,11 @@ std::unique_ptr<GpuOp> build(const OpBuildEnv& env) {
     return std::make_unique<ConvOp>(env, *like);
   }
   if (env.like && !dynamic_cast<const ConvOp*>(env.like) && is_depthwise(layer.params())) {
-    return make_depthwise_op(env);  // kiln's kernel at the engine's own size: the same here, no cuDNN trial
+    return make_depthwise_op(bare);  // kiln's kernel at the engine's own size: the same here, no cuDNN trial
   }
   if (is_depthwise(layer.params())) {
     const DepthwiseAlgo how = env.options.depthwise;
-    if (how == DepthwiseAlgo::Kiln) return make_depthwise_op(env);
+    if (how == DepthwiseAlgo::Kiln) return make_depthwise_op(bare);
     if (how == DepthwiseAlgo::Auto && env.precision() == Precision::Fp16) {
       // cuDNN's graph where a specialised engine runs it, kiln's kernel where only the generic engine 0
       // (or nothing) does: Note [depthwise convolution].
@@ -335,23 +406,37 @@ std::unique_ptr<GpuOp> build(const OpBuildEnv& env) {
         if (!conv->on_generic_engine()) return conv;
       } catch (const CudnnError&) {
       }
-      return make_depthwise_op(env);
+      return make_depthwise_op(bare);
     }
   }
-  if (is_pointwise_of_vector(layer.params(), layer.input_shapes()[0])) return make_pointwise_gemm_op(env);
-  if (is_direct_conv_op(env.like)) return make_direct_conv_op(env);  // the engine's own size chose it
+  if (is_pointwise_of_vector(layer.params(), layer.input_shapes()[0])) return make_pointwise_gemm_op(bare);
+  if (is_direct_conv_op(env.like)) return make_direct_conv_op(bare);  // the engine's own size chose it
   const DirectConvAlgo direct = env.options.direct_conv;
   if ((direct == DirectConvAlgo::Kiln && direct_conv_candidate(layer.params())) ||
       (direct == DirectConvAlgo::Auto && direct_conv_preferred(layer.params(), env.precision()))) {
-    return make_direct_conv_op(env);
+    return make_direct_conv_op(bare);
   }
   const DeconvAlgo mode = env.options.deconv;
   if (mode == DeconvAlgo::Gemm || (mode == DeconvAlgo::Auto && env.precision() != Precision::Fp16)) {
     const DeconvGemmPlan plan = plan_deconv_gemm(layer.params(), layer.output_shape(), env.precision(), env.max_batch,
                                                  env.options.workspace_cap_bytes);
-    if (plan.eligible) return make_deconv_gemm_op(env, plan);
+    if (plan.eligible) return make_deconv_gemm_op(bare, plan);
   }
   return std::make_unique<ConvOp>(env);
+}
+
+std::unique_ptr<GpuOp> build(const OpBuildEnv& env) {
+  OpBuildEnv own = env;
+  // A variant's `like` is the engine's op, which for a wrapped path is the wrapper.
+  if (const auto* wrapped = dynamic_cast<const ResidualAfterOp*>(env.like)) own.like = &wrapped->inner();
+  if (own.residual < 0) return build_path(own, own);
+  OpBuildEnv bare = own;
+  bare.residual = -1;
+  bare.residual_add = nullptr;
+  bare.epilogue = nullptr;
+  std::unique_ptr<GpuOp> op = build_path(own, bare);
+  if (dynamic_cast<const ConvOp*>(op.get())) return op;  // cuDNN's graph applies the add itself
+  return std::make_unique<ResidualAfterOp>(std::move(op), own);
 }
 
 }  // namespace

@@ -14,6 +14,7 @@ namespace {
 // Virtual intermediates of a fused graph (never bound in the variant pack).
 constexpr std::int64_t kUidConvOut = 5;
 constexpr std::int64_t kUidBiasOut = 6;
+constexpr std::int64_t kUidResidualOut = 7;
 
 std::vector<std::int64_t> packed_strides(const Shape& dims) {
   std::vector<std::int64_t> s(dims.size(), 1);
@@ -142,7 +143,7 @@ ConvGraph build_conv_graph(cudnnHandle_t handle, const ConvGraphDesc& d) {
                       : p.transposed ? Shape{p.in_channels, p.out_channels / p.groups, p.kernel[0], p.kernel[1]}
                                      : Shape{p.out_channels, p.in_channels / p.groups, p.kernel[0], p.kernel[1]};
   const bool cl = d.channels_last;
-  const bool fused = d.bias || d.activation.has_value();
+  const bool fused = d.bias || d.residual || d.activation.has_value();
   const BackendDescriptor* x = keep(make_tensor(kUidX, d.x, d.io_type, d.data_alignment, false, cl));
   const BackendDescriptor* w = keep(make_tensor(kUidW, w_dims, d.io_type, d.weight_alignment, false, cl));
   const BackendDescriptor* y = keep(make_tensor(kUidY, d.y, d.io_type, d.data_alignment, false, cl));
@@ -178,13 +179,28 @@ ConvGraph build_conv_graph(cudnnHandle_t handle, const ConvGraphDesc& d) {
   if (d.bias) {
     const BackendDescriptor* b =
         keep(make_tensor(kUidBias, Shape{1, d.y[1], 1, 1}, d.io_type, d.weight_alignment, false, cl));
-    const BackendDescriptor* out =
-        d.activation ? keep(make_tensor(kUidBiasOut, d.y, d.compute_type, d.data_alignment, true, cl)) : y;
+    const BackendDescriptor* out = d.residual || d.activation
+                                       ? keep(make_tensor(kUidBiasOut, d.y, d.compute_type, d.data_alignment, true, cl))
+                                       : y;
     const BackendDescriptor* pw = keep(make_pointwise(CUDNN_POINTWISE_ADD, d.compute_type, nullptr));
     BackendDescriptor op(CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR);
     op.set(CUDNN_ATTR_OPERATION_POINTWISE_PW_DESCRIPTOR, *pw)
         .set(CUDNN_ATTR_OPERATION_POINTWISE_XDESC, *last)
         .set(CUDNN_ATTR_OPERATION_POINTWISE_BDESC, *b)
+        .set(CUDNN_ATTR_OPERATION_POINTWISE_YDESC, *out)
+        .finalize();
+    ops.push_back(keep(std::move(op)));
+    last = out;
+  }
+  if (d.residual) {  // + the residual, a real tensor of y's shape and layout
+    const BackendDescriptor* r = keep(make_tensor(kUidResidual, d.y, d.io_type, d.data_alignment, false, cl));
+    const BackendDescriptor* out =
+        d.activation ? keep(make_tensor(kUidResidualOut, d.y, d.compute_type, d.data_alignment, true, cl)) : y;
+    const BackendDescriptor* pw = keep(make_pointwise(CUDNN_POINTWISE_ADD, d.compute_type, nullptr));
+    BackendDescriptor op(CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR);
+    op.set(CUDNN_ATTR_OPERATION_POINTWISE_PW_DESCRIPTOR, *pw)
+        .set(CUDNN_ATTR_OPERATION_POINTWISE_XDESC, *last)
+        .set(CUDNN_ATTR_OPERATION_POINTWISE_BDESC, *r)
         .set(CUDNN_ATTR_OPERATION_POINTWISE_YDESC, *out)
         .finalize();
     ops.push_back(keep(std::move(op)));
@@ -201,6 +217,7 @@ ConvGraph build_conv_graph(cudnnHandle_t handle, const ConvGraphDesc& d) {
   }
 
   g.has_bias = d.bias;
+  g.has_residual = d.residual;
   g.graph = BackendDescriptor(CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR);
   g.graph.set(CUDNN_ATTR_OPERATIONGRAPH_HANDLE, handle).set(CUDNN_ATTR_OPERATIONGRAPH_OPS, ops).finalize();
   return g;
@@ -256,7 +273,9 @@ std::string conv_graph_signature(const ConvGraphDesc& d) {
   dims("x", d.x);
   dims("y", d.y);
   if (d.channels_last) dims("w_krsc", d.w);
-  s << "bias=" << d.bias << " act=";
+  s << "bias=" << d.bias << " ";
+  if (d.residual) s << "residual=1 ";  // only when set: the keys of every other graph stay as they were
+  s << "act=";
   if (d.activation) {
     s.precision(17);
     s << activation_name(d.activation->kind) << "(" << d.activation->alpha << "," << d.activation->beta << ")";
@@ -268,12 +287,16 @@ std::string conv_graph_signature(const ConvGraphDesc& d) {
   return s.str();
 }
 
-BackendDescriptor make_variant_pack(const ConvPointers& p, bool with_bias, void* workspace) {
+BackendDescriptor make_variant_pack(const ConvPointers& p, bool with_bias, bool with_residual, void* workspace) {
   std::vector<void*> ptrs{const_cast<void*>(p.x), const_cast<void*>(p.w), p.y};
   std::vector<std::int64_t> uids{kUidX, kUidW, kUidY};
   if (with_bias) {
     ptrs.push_back(const_cast<void*>(p.bias));
     uids.push_back(kUidBias);
+  }
+  if (with_residual) {
+    ptrs.push_back(const_cast<void*>(p.residual));
+    uids.push_back(kUidResidual);
   }
   BackendDescriptor vp(CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR);
   vp.set(CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS, ptrs)

@@ -1,6 +1,6 @@
 // Convolutions through cuDNN's graph API: building the operation graph (forward convolution, or the
-// data gradient for a transposed convolution, optionally followed by a bias add and an activation
-// on virtual intermediates), choosing an engine config for it, and executing the plan.
+// data gradient for a transposed convolution, optionally followed by a bias add, a residual add and an
+// activation on virtual intermediates), choosing an engine config for it, and executing the plan.
 //
 // Engine choice is summarised in an EngineChoice (engine global index + knob values): chosen once at
 // load (at max batch), it is re-applied to the graphs the contexts build for other batch sizes.
@@ -22,7 +22,7 @@
 namespace kiln::gpu {
 
 // Variant-pack UIDs of the graph's real tensors.
-enum ConvUid : std::int64_t { kUidX = 1, kUidW = 2, kUidY = 3, kUidBias = 4 };
+enum ConvUid : std::int64_t { kUidX = 1, kUidW = 2, kUidY = 3, kUidBias = 4, kUidResidual = 8 };
 
 struct ConvGraphDesc {
   ConvParams conv;
@@ -33,6 +33,7 @@ struct ConvGraphDesc {
   bool channels_last = false;
   Shape w;  // channels_last only
   bool bias = false;                            // add the [K] bias in the graph
+  bool residual = false;                        // then add a tensor of y's shape and layout (kUidResidual)
   std::optional<ActivationParams> activation;  // then apply this activation in the graph
   cudnnDataType_t io_type = CUDNN_DATA_FLOAT;
   cudnnDataType_t compute_type = CUDNN_DATA_FLOAT;
@@ -45,7 +46,8 @@ struct ConvGraphDesc {
 struct ConvGraph {
   std::deque<BackendDescriptor> parts;
   BackendDescriptor graph;
-  bool has_bias = false;  // the variant pack must bind kUidBias
+  bool has_bias = false;      // the variant pack must bind kUidBias
+  bool has_residual = false;  // and kUidResidual
 };
 
 // Throws CudnnError when cuDNN refuses a descriptor (e.g. a fusion pattern it cannot express), and,
@@ -85,6 +87,7 @@ struct TimingBuffers {
   const void* w = nullptr;
   void* y = nullptr;
   const void* bias = nullptr;
+  const void* residual = nullptr;
   void* workspace = nullptr;
   std::uint64_t workspace_bytes = 0;
   cudaStream_t stream = nullptr;
@@ -110,9 +113,10 @@ struct ConvPointers {
   const void* x = nullptr;
   const void* w = nullptr;
   void* y = nullptr;
-  const void* bias = nullptr;  // used when the graph has a bias
+  const void* bias = nullptr;      // used when the graph has a bias
+  const void* residual = nullptr;  // used when it has a residual add
 };
 
-BackendDescriptor make_variant_pack(const ConvPointers& p, bool with_bias, void* workspace);
+BackendDescriptor make_variant_pack(const ConvPointers& p, bool with_bias, bool with_residual, void* workspace);
 
 }  // namespace kiln::gpu

@@ -200,9 +200,9 @@ std::optional<ConvPlan> plan_from_heuristics(cudnnHandle_t handle, const Backend
 }
 
 // Mean milliseconds of a few runs on the timing buffers; negative when the plan fails to run.
-double time_plan(cudnnHandle_t handle, const ConvPlan& p, bool with_bias, const TimingBuffers& t, Reasons& why) {
+double time_plan(cudnnHandle_t handle, const ConvPlan& p, const ConvGraph& graph, const TimingBuffers& t, Reasons& why) {
   try {
-    const BackendDescriptor vp = make_variant_pack({t.x, t.w, t.y, t.bias}, with_bias, t.workspace);
+    const BackendDescriptor vp = make_variant_pack({t.x, t.w, t.y, t.bias, t.residual}, graph.has_bias, graph.has_residual, t.workspace);
     Event start = make_event();
     Event stop = make_event();
     KILN_CUDNN_CHECK(cudnnBackendExecute(handle, p.plan.get(), vp.get()));  // warm-up (and lazy init)
@@ -248,7 +248,7 @@ std::optional<ConvPlan> select_conv_plan(cudnnHandle_t handle, const ConvGraph& 
     std::optional<ConvPlan> best;
     for (ConvPlan& c : candidates) {
       if (c.workspace > static_cast<std::int64_t>(req.timing->workspace_bytes)) continue;
-      c.measured_ms = time_plan(handle, c, graph.has_bias, *req.timing, why);
+      c.measured_ms = time_plan(handle, c, graph, *req.timing, why);
       if (c.measured_ms >= 0 && (!best || c.measured_ms < best->measured_ms)) best = std::move(c);
     }
     if (best) return best;

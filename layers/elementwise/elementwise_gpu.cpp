@@ -32,6 +32,11 @@ OpDeclaration declare(const Layer& layer, Precision) {
   d.output = layer.can_run_in_place() ? OutputStorage::MayOverwriteInput : OutputStorage::Own;
   const auto& e = layer_as<ElementwiseLayer>(layer);
   if (e.params().op == ArithOp::Add && e.equal_shapes()) d.accepts_epilogues = kActivationEpilogue;
+  // Two tensors of one shape: a residual add a convolution can apply to its output (engine/fusion.h).
+  if (e.params().op == ArithOp::Add && e.params().second == SecondOperand::Tensor && e.equal_shapes() &&
+      layer.input_shapes().size() == 2) {
+    d.epilogue_kind = kResidualAddEpilogue;
+  }
   return d;
 }
 
