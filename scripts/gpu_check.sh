@@ -6,7 +6,7 @@
 # lines printed are the summary.
 #
 #   bash scripts/gpu_check.sh [stage ...]     stages: env build test gputest compare zoo zoo_perf depthwise_ab imports deconv_ab
-#                                             direct_ab dynamic plan_cache cudnn_ab
+#                                             direct_ab residual_ab im2col_ab dynamic plan_cache cudnn_ab
 #                                             sanitize demo profile ab
 #                                             (default: all but gputest and ab; gputest runs only
 #                                             kiln_gpu_tests, test runs every CTest test and them)
@@ -283,6 +283,53 @@ PY
       note "plan cache $name $prec b${KILN_PLAN_CACHE_BATCH:-1}: $line"
     done
   done
+fi
+
+# One environment switch's before/after in one binary: for each model of MODELS (exported here from
+# kiln_export.zoo when missing, at 3x224x224 unless it is the autoencoder or the U-Net), precision of
+# PRECS and batch of BATCHES, one kiln bench per value of VAR; then a kiln profile per value at batch 32
+# in fp16. Lines "TAG model prec bBATCH: VAR=value ms ..." go to the summary, logs to TAG_ab.log and
+# TAG_profile.log.
+env_ab() {  # TAG VAR "VALUES" "MODELS" "PRECS" "BATCHES"
+  local tag=$1 var=$2 values=$3 names=$4 precs=$5 batches=$6 name shape prec batch value line ms
+  : >"$OUT/${tag}_ab.log"
+  mkdir -p "$models"
+  for name in $names; do
+    case $name in autoencoder) shape=1,3,512,512 ;; unet) shape=1,3,256,256 ;; *) shape=1,3,224,224 ;; esac
+    [ -f "$models/$name/model.yaml" ] || PYTHONPATH="$KILN_ROOT/exporter" "$py" -m kiln_export \
+      --model "kiln_export.zoo:$name" --input-shape "$shape" --out "$models/$name" >>"$OUT/${tag}_ab.log" 2>&1
+    for prec in $precs; do
+      for batch in $batches; do
+        line="$tag $name $prec b$batch:"
+        for value in $values; do
+          ms=$(bench_ms "$OUT/${tag}_${name}_${prec}_b${batch}_${value}.json" "$OUT/${tag}_ab.log" "$models/$name" \
+               "$batch" "$prec" "$var=$value")
+          line="$line $var=$value $ms ms"
+        done
+        note "$line"
+      done
+    done
+    for value in $values; do
+      echo "== $name batch 32 fp16 $var=$value" >>"$OUT/${tag}_profile.log"
+      env "$var=$value" "$KILN_BUILD/kiln" profile --model "$models/$name" --batch 32 --precision fp16 \
+        >>"$OUT/${tag}_profile.log" 2>&1
+    done
+  done
+}
+
+if want residual_ab; then
+  # Residual add (+ its ReLU) folded into the convolution before it against the separate add kernel
+  # (KILN_FUSE_RESIDUAL=0|1, engine/fusion.h) on models with residual blocks; KILN_RESIDUAL_MODELS,
+  # KILN_RESIDUAL_PRECISIONS, KILN_RESIDUAL_BATCHES.
+  env_ab residual KILN_FUSE_RESIDUAL "0 1" "${KILN_RESIDUAL_MODELS:-resnet18 resnet50 mobilenet_v2}" \
+    "${KILN_RESIDUAL_PRECISIONS:-fp16 fp32}" "${KILN_RESIDUAL_BATCHES:-1 32}"
+fi
+
+if want im2col_ab; then
+  # fp16 stems as im2col + GEMM against the direct kernel / cuDNN (KILN_IM2COL=off|auto, Note [stem
+  # convolution as im2col GEMM]); KILN_IM2COL_MODELS, KILN_IM2COL_BATCHES.
+  env_ab im2col KILN_IM2COL "off auto" "${KILN_IM2COL_MODELS:-resnet18 resnet50 mobilenet_v2 efficientnet_b0 autoencoder unet}" \
+    fp16 "${KILN_IM2COL_BATCHES:-1 32}"
 fi
 
 if want cudnn_ab; then

@@ -63,6 +63,8 @@ GpuEngineOptions engine_options_from(const std::string& precision, const std::st
                                                           {"cudnn", DepthwiseAlgo::Cudnn}});
   o.direct_conv = env_choice("KILN_DIRECT_CONV", o.direct_conv,
                              {{"auto", DirectConvAlgo::Auto}, {"kiln", DirectConvAlgo::Kiln}, {"cudnn", DirectConvAlgo::Cudnn}});
+  o.im2col = env_choice("KILN_IM2COL", o.im2col, {{"auto", Im2colAlgo::Auto}, {"gemm", Im2colAlgo::Gemm},
+                                                 {"off", Im2colAlgo::Off}});
   o.fuse_residual = env_choice("KILN_FUSE_RESIDUAL", o.fuse_residual, {{"1", true}, {"0", false}});
   return o;
 }

@@ -36,6 +36,7 @@ enum class AlgoMode { Heuristic, Find };
 enum class DeconvAlgo { Auto, Gemm, DataGradient };
 enum class DepthwiseAlgo { Auto, Kiln, Cudnn };
 enum class DirectConvAlgo { Auto, Kiln, Cudnn };
+enum class Im2colAlgo { Auto, Gemm, Off };
 
 // PlanCache::default_directory(), for GpuEngineOptions' default.
 KILN_API std::string default_plan_cache_directory();
@@ -55,10 +56,10 @@ struct GpuEngineOptions {
   // Also fold a residual add (an equal-shape add of a convolution's output and a tensor made before
   // it, ResNet's `out += identity`) and the activation after it into the convolution: one cuDNN graph
   // conv+bias+add+activation where an allowed engine runs it, else the convolution and one add kernel
-  // (engine/fusion.h, Note in layers/conv/conv_gpu.cpp). Off by default until its GPU tests and the
-  // ResNet A/B have run on an H200 (benchmarks/NOTES.md); engine_options_from reads
-  // KILN_FUSE_RESIDUAL=1|0 from the environment.
-  bool fuse_residual = false;
+  // (engine/fusion.h, Note in layers/conv/conv_gpu.cpp). On an H200 in fp16 ResNet-50 at batch 32
+  // went 1.91 -> 1.51 ms with it, ResNet-18 0.995 -> 0.871 ms; fp32 and MobileNet-V2 unchanged
+  // (benchmarks/NOTES.md, 2026-12-04). engine_options_from reads KILN_FUSE_RESIDUAL=1|0 from the environment.
+  bool fuse_residual = true;
   // Debugging: synchronize the stream after every layer so an asynchronous failure names its layer.
   bool sync_each_layer = false;
   // How transposed convolutions whose kernel equals their stride run (Note [deconvolution as GEMM],
@@ -80,6 +81,12 @@ struct GpuEngineOptions {
   // at most 4 input channels), cuDNN for the rest; Kiln:
   // the kernel for every direct_conv_candidate (also <= 4 input channels, for A/B profiles); Cudnn: never. engine_options_from reads KILN_DIRECT_CONV=auto|kiln|cudnn from the environment.
   DirectConvAlgo direct_conv = DirectConvAlgo::Auto;
+  // How fp16 stems (few input channels, many output channels: the RGB convolution at the start of a CNN)
+  // run (Note [stem convolution as im2col GEMM], layers/conv/im2col_gemm_gpu.h). Auto: as an im2col
+  // buffer and one tensor-core GEMM for the layers im2col_gemm_preferred names; Gemm: for every eligible
+  // one; Off: never (they go to the direct kernel or cuDNN as before). engine_options_from reads
+  // KILN_IM2COL=auto|gemm|off from the environment.
+  Im2colAlgo im2col = Im2colAlgo::Auto;
   // The persistent plan cache's directory (Note [plan cache], formats/plan_cache.h): convolutions' engine
   // choices and serialized cuDNN plans from earlier loads on the same GPU and libraries are taken from
   // it instead of being searched and compiled again, and new ones are written to it. Empty: memory only

@@ -94,6 +94,24 @@ void pack_fp16_filter(const float* src_values, const Shape& src, std::int64_t gr
   }
 }
 
+Im2colRows im2col_rows_layout(const Shape& filter) {
+  if (filter.size() != 4) return {};
+  return {pad_channels(filter[0]), pad_channels(filter[1] * filter[2] * filter[3])};
+}
+
+void pack_im2col_rows(const float* values, const Shape& filter, std::uint16_t* dst) {
+  const Im2colRows l = im2col_rows_layout(filter);
+  std::memset(dst, 0, l.bytes());
+  const std::int64_t c_count = filter[1], r_count = filter[2], s_count = filter[3];
+  for (std::int64_t k = 0; k < filter[0]; ++k)
+    for (std::int64_t c = 0; c < c_count; ++c)
+      for (std::int64_t r = 0; r < r_count; ++r)
+        for (std::int64_t s = 0; s < s_count; ++s) {
+          const float v = values[((k * c_count + c) * r_count + r) * s_count + s];
+          dst[k * l.row_length + (r * s_count + s) * c_count + c] = float_to_half(v);
+        }
+}
+
 std::vector<float> unpack_activation(const std::byte* src, const Shape& shape, Precision p) {
   std::vector<float> out(element_count(shape));
   if (p != Precision::Fp16) {

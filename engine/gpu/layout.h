@@ -91,6 +91,20 @@ FilterLayout fp16_filter_layout(const Shape& src, std::int64_t groups);
 // fp16_filter_layout(src, groups).bytes() bytes; padding and off-diagonal blocks are zero.
 void pack_fp16_filter(const float* src_values, const Shape& src, std::int64_t groups, std::uint16_t* dst);
 
+// A convolution filter (groups 1, PyTorch shape [K, C, R, S]) as the rows of an im2col GEMM in Fp16
+// (layers/conv/im2col_gemm_gpu.h): half [pad_channels(K)][row_length], row k holding the filter of
+// output k in (r, s, c) order with the logical C (no channel padding), then zeros up to row_length =
+// pad_channels(R*S*C) (so every row starts 16-byte aligned). Rows of padded outputs are zero.
+struct Im2colRows {
+  std::int64_t rows = 0;        // pad_channels(K)
+  std::int64_t row_length = 0;  // pad_channels(R * S * C)
+  std::uint64_t bytes() const { return static_cast<std::uint64_t>(rows * row_length) * 2; }
+};
+// Zero rows when `filter` is not 4-D.
+Im2colRows im2col_rows_layout(const Shape& filter);
+// Writes im2col_rows_layout(filter).bytes() bytes of half bits for `values` (float32, PyTorch order).
+void pack_im2col_rows(const float* values, const Shape& filter, std::uint16_t* dst);
+
 // Host conversion of one stored activation (arena bytes) to float32 in logical order.
 std::vector<float> unpack_activation(const std::byte* src, const Shape& shape, Precision p);
 

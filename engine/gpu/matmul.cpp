@@ -27,17 +27,20 @@ cublasComputeType_t matmul_compute(Precision precision) {
 cudaDataType_t matmul_io_type(Precision precision) { return precision == Precision::Fp16 ? CUDA_R_16F : CUDA_R_32F; }
 
 MatmulProblem make_matmul(cublasComputeType_t compute, bool transpose_a, bool transpose_b, const MatmulOperand& a,
-                          const MatmulOperand& b, const MatmulOperand& d, const void* bias) {
+                          const MatmulOperand& b, const MatmulOperand& d, const void* bias, bool relu) {
   MatmulProblem pr;
   pr.op = make_resource<MatmulDesc>(&cublasLtMatmulDescCreate, "cublasLtMatmulDescCreate", compute, CUDA_R_32F);
   const cublasOperation_t ta = transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N;
   const cublasOperation_t tb = transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N;
   KILN_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(pr.op.get(), CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof(ta)));
   KILN_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(pr.op.get(), CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof(tb)));
-  if (bias) {
-    const cublasLtEpilogue_t epilogue = CUBLASLT_EPILOGUE_BIAS;
+  if (bias || relu) {
+    const cublasLtEpilogue_t epilogue =
+        bias ? (relu ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_BIAS) : CUBLASLT_EPILOGUE_RELU;
     KILN_CUBLAS_CHECK(
         cublasLtMatmulDescSetAttribute(pr.op.get(), CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue, sizeof(epilogue)));
+  }
+  if (bias) {
     KILN_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(pr.op.get(), CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)));
   }
   pr.a = make_layout(a);

@@ -37,9 +37,11 @@ cublasComputeType_t matmul_compute(Precision precision);
 // Element type of activations in a precision: CUDA_R_16F for Fp16, else CUDA_R_32F.
 cudaDataType_t matmul_io_type(Precision precision);
 
-// A problem; `bias` (device, D's type, one value per row of D) adds CUBLASLT_EPILOGUE_BIAS when not null.
+// A problem; `bias` (device, D's type, one value per row of D) adds CUBLASLT_EPILOGUE_BIAS when not null,
+// `relu` a ReLU after it (CUBLASLT_EPILOGUE_RELU_BIAS, or CUBLASLT_EPILOGUE_RELU without a bias).
 MatmulProblem make_matmul(cublasComputeType_t compute, bool transpose_a, bool transpose_b, const MatmulOperand& a,
-                          const MatmulOperand& b, const MatmulOperand& d, const void* bias = nullptr);
+                          const MatmulOperand& b, const MatmulOperand& d, const void* bias = nullptr,
+                          bool relu = false);
 
 // cuBLASLt's first heuristic choice within `workspace` bytes (deterministic for a problem, so every
 // context picks the same one). `min_alignment`: the alignment in bytes (a power of two, 4..256) that

@@ -34,6 +34,8 @@ std::uint64_t form_bytes(const WeightRequest& r) {
       return static_cast<std::uint64_t>(pad_channels(static_cast<std::int64_t>(element_count(e.shape)))) * 2;
     case WeightForm::F16Filter:
       return fp16_filter_layout(e.shape, r.groups).bytes();
+    case WeightForm::F16Im2colRows:
+      return im2col_rows_layout(e.shape).bytes();
     case WeightForm::F16Taps:
       return e.shape.size() == 4 ? static_cast<std::uint64_t>(e.shape[2] * e.shape[3] * pad_channels(e.shape[0])) * 2 : 0;
   }
@@ -59,6 +61,13 @@ void write_form(const WeightRequest& r, const std::byte* blob, std::byte* dst) {
       throw ModelError("weight " + e.name + ": a convolution filter must be 4-D, found " + shape_to_string(e.shape));
     }
     pack_fp16_filter(v.data(), e.shape, r.groups, reinterpret_cast<std::uint16_t*>(dst));
+    return;
+  }
+  if (r.form == WeightForm::F16Im2colRows) {
+    if (e.shape.size() != 4) {
+      throw ModelError("weight " + e.name + ": a convolution filter must be 4-D, found " + shape_to_string(e.shape));
+    }
+    pack_im2col_rows(v.data(), e.shape, reinterpret_cast<std::uint16_t*>(dst));
     return;
   }
   if (r.form == WeightForm::F16Taps) {

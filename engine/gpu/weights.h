@@ -33,6 +33,7 @@ enum class WeightForm {
   F16Filter,     // a convolution filter, KRSC half (fp16_filter_layout / pack_fp16_filter)
   F16Taps,       // a depthwise filter [C, 1, kh, kw] as half [kh*kw][pad_channels(C)], pads 0
                  // (layers/conv/depthwise_kernels.h: 8 channels of one tap per 16-byte load)
+  F16Im2colRows, // a convolution filter (groups 1) as an im2col GEMM's half rows (im2col_rows_layout)
 };
 
 struct WeightRequest {

@@ -1,8 +1,9 @@
 // conv2d and conv_transpose2d on the GPU: cuDNN's graph API (layers/conv/conv_gpu_graph.h), except the
 // transposed convolutions whose kernel equals their stride, which run as a GEMM (layers/conv/deconv_gemm_gpu.h),
 // depthwise convolutions, which run as kiln's kernel (layers/conv/depthwise_gpu.h), convolutions with few
-// channels, which run as kiln's direct kernel (layers/conv/direct_conv_gpu.h), and 1x1 convolutions of a
-// 1x1 input, which run as a GEMM (layers/conv/pointwise_gemm_gpu.h).
+// channels, which run as kiln's direct kernel (layers/conv/direct_conv_gpu.h), fp16 stems, which run as
+// im2col + GEMM (layers/conv/im2col_gemm_gpu.h), and 1x1 convolutions of a 1x1 input, which run as a
+// GEMM (layers/conv/pointwise_gemm_gpu.h).
 //
 // The convolution's epilogue is [bias add (if the layer has a bias), residual add (if one was folded in:
 // GpuEngineOptions::fuse_residual), activation (if one was folded in)]. At load the op tries graphs that
@@ -29,6 +30,7 @@
 #include "layers/conv/deconv_gemm_gpu.h"
 #include "layers/conv/depthwise_gpu.h"
 #include "layers/conv/direct_conv_gpu.h"
+#include "layers/conv/im2col_gemm_gpu.h"
 #include "layers/conv/pointwise_gemm_gpu.h"
 #include "layers/elementwise/elementwise_kernels.h"
 
@@ -378,6 +380,10 @@ OpDeclaration declare(const Layer& layer, Precision p) {
   if (direct_conv_candidate(conv.params())) {
     for (const WeightRequest& r : direct_conv_weight_forms(conv, p)) d.weights.push_back(r);
   }
+  // And the im2col rows of a stem the im2col GEMM is offered for.
+  if (im2col_gemm_candidate(conv.params(), p)) {
+    for (const WeightRequest& r : im2col_gemm_weight_forms(conv)) d.weights.push_back(r);
+  }
   d.accepts_epilogues = kActivationEpilogue | kResidualAddEpilogue;
   return d;
 }
@@ -411,9 +417,19 @@ std::unique_ptr<GpuOp> build_path(const OpBuildEnv& env, const OpBuildEnv& bare)
   }
   if (is_pointwise_of_vector(layer.params(), layer.input_shapes()[0])) return make_pointwise_gemm_op(bare);
   if (is_direct_conv_op(env.like)) return make_direct_conv_op(bare);  // the engine's own size chose it
+  // A forced direct kernel, then the im2col GEMM, then the direct kernel's Auto rule: under Auto a
+  // stem takes the GEMM (Note [stem convolution as im2col GEMM]), a head the direct kernel.
   const DirectConvAlgo direct = env.options.direct_conv;
-  if ((direct == DirectConvAlgo::Kiln && direct_conv_candidate(layer.params())) ||
-      (direct == DirectConvAlgo::Auto && direct_conv_preferred(layer.params(), env.precision()))) {
+  if (direct == DirectConvAlgo::Kiln && direct_conv_candidate(layer.params())) return make_direct_conv_op(bare);
+  const Im2colAlgo im2col = env.options.im2col;
+  if (is_im2col_gemm_op(env.like) ||
+      (im2col_gemm_candidate(layer.params(), env.precision()) &&
+       (im2col == Im2colAlgo::Gemm || (im2col == Im2colAlgo::Auto && im2col_gemm_preferred(layer.params(), env.precision()))))) {
+    const Im2colGemmPlan plan = plan_im2col_gemm(layer.params(), layer.output_shape(), env.precision(), env.max_batch,
+                                                 env.options.workspace_cap_bytes);
+    if (plan.eligible) return make_im2col_gemm_op(bare, plan);
+  }
+  if (direct == DirectConvAlgo::Auto && direct_conv_preferred(layer.params(), env.precision())) {
     return make_direct_conv_op(bare);
   }
   const DeconvAlgo mode = env.options.deconv;

@@ -129,8 +129,8 @@ TEST(GpuOptions, BuiltFromTheCommandLineStringsInOnePlace) {
               HasSubstr("got 'bf16'"));
 }
 
-// The A/B switches of the environment: KILN_DECONV, KILN_DEPTHWISE, KILN_DIRECT_CONV and KILN_FUSE_RESIDUAL
-// pick a path or name the choices.
+// The A/B switches of the environment: KILN_DECONV, KILN_DEPTHWISE, KILN_DIRECT_CONV, KILN_IM2COL and
+// KILN_FUSE_RESIDUAL pick a path or name the choices.
 TEST(GpuOptions, EnvironmentPicksDeconvolutionAndDepthwisePaths) {
   const auto with_env = [](const char* name, const char* value) {
     setenv(name, value, 1);
@@ -159,7 +159,12 @@ TEST(GpuOptions, EnvironmentPicksDeconvolutionAndDepthwisePaths) {
   EXPECT_EQ(with_env("KILN_DIRECT_CONV", "auto").first.direct_conv, DirectConvAlgo::Auto);
   EXPECT_THAT(with_env("KILN_DIRECT_CONV", "on").second,
               HasSubstr("KILN_DIRECT_CONV: expected auto, kiln or cudnn, got 'on'"));
-  EXPECT_FALSE(engine_options_from("fp16", "heuristic", 8).fuse_residual);
+  EXPECT_EQ(engine_options_from("fp16", "heuristic", 8).im2col, Im2colAlgo::Auto);
+  EXPECT_EQ(with_env("KILN_IM2COL", "gemm").first.im2col, Im2colAlgo::Gemm);
+  EXPECT_EQ(with_env("KILN_IM2COL", "off").first.im2col, Im2colAlgo::Off);
+  EXPECT_EQ(with_env("KILN_IM2COL", "auto").first.im2col, Im2colAlgo::Auto);
+  EXPECT_THAT(with_env("KILN_IM2COL", "1").second, HasSubstr("KILN_IM2COL: expected auto, gemm or off, got '1'"));
+  EXPECT_TRUE(engine_options_from("fp16", "heuristic", 8).fuse_residual);
   EXPECT_TRUE(with_env("KILN_FUSE_RESIDUAL", "1").first.fuse_residual);
   EXPECT_FALSE(with_env("KILN_FUSE_RESIDUAL", "0").first.fuse_residual);
   EXPECT_THAT(with_env("KILN_FUSE_RESIDUAL", "yes").second, HasSubstr("KILN_FUSE_RESIDUAL: expected 1 or 0, got 'yes'"));

@@ -15,6 +15,7 @@
 #include "engine/model_dir.h"
 #include "layers/conv/conv.h"
 #include "layers/conv/direct_conv_gpu.h"
+#include "layers/conv/im2col_gemm_gpu.h"
 #include "layers/registry_gpu.h"
 #include "tests/gpu/layer_table.h"
 
@@ -197,6 +198,22 @@ std::vector<Case> cases() {
   v.push_back(conv_case("direct3x3_4to12_silu", {3, 4, 8, 8}, few(12, [](ConvSpec& c) {
                           c.padding = {1, 1}; c.activation = {"silu"}; })));
   v.push_back(conv_case("direct3x3_nopad_9to8", {3, 9, 7, 6}, few(8, [](ConvSpec&) {})));
+  // Stems (fp16: im2col + GEMM under Auto, Note [stem convolution as im2col GEMM]): ResNet's 7x7 stride 2
+  // with the ReLU in the GEMM's epilogue, MobileNet's 3x3 stride 2 with ReLU6 (an epilogue kernel), a
+  // stride-1 3x3, no bias with SiLU, one input channel, and a 4-channel input with an asymmetric kernel,
+  // stride and dilation (rows of 60 real elements padded to 64).
+  v.push_back(conv_case("stem7x7_s2_3to64_relu", {3, 3, 23, 21}, few(64, [](ConvSpec& c) {
+                          c.kernel = {7, 7}; c.stride = {2, 2}; c.padding = {3, 3}; c.activation = {"relu"}; })));
+  v.push_back(conv_case("stem3x3_s2_3to32_relu6", {3, 3, 15, 14}, few(32, [](ConvSpec& c) {
+                          c.stride = {2, 2}; c.padding = {1, 1}; c.activation = {"relu6"}; })));
+  v.push_back(conv_case("stem3x3_3to20_relu", {3, 3, 12, 13}, few(20, [](ConvSpec& c) {
+                          c.padding = {1, 1}; c.activation = {"relu"}; })));
+  v.push_back(conv_case("stem3x3_s2_3to24_silu_nobias", {3, 3, 17, 16}, few(24, [](ConvSpec& c) {
+                          c.stride = {2, 2}; c.padding = {1, 1}; c.bias = false; c.activation = {"silu"}; })));
+  v.push_back(conv_case("stem3x3_1to16_sigmoid", {3, 1, 9, 9}, few(16, [](ConvSpec& c) {
+                          c.padding = {1, 1}; c.activation = {"sigmoid"}; })));
+  v.push_back(conv_case("stem5x3_s1x2_dil2_4to40", {3, 4, 16, 18}, few(40, [](ConvSpec& c) {
+                          c.kernel = {5, 3}; c.stride = {1, 2}; c.padding = {4, 2}; c.dilation = {2, 2}; })));
   v.push_back(conv_case("conv1x1", {3, 13, 5, 5}, conv([](ConvSpec& c) { c.out = 7; c.kernel = {1, 1}; })));
   // 1x1 convolutions of a 1x1 input run as a GEMM (layers/conv/pointwise_gemm_gpu.h): with a folded
   // activation, without bias at odd channel counts, with a stride (still 1x1), and the whole
@@ -486,6 +503,7 @@ TEST_P(GpuDirectConvTest, EveryPathMatchesTheCpuReference) {
       GpuEngineOptions options;
       options.precision = p;
       options.direct_conv = how;
+      options.im2col = Im2colAlgo::Off;  // GpuIm2colGemmTest covers the stems' GEMM
       const auto engine = GpuEngine::load(model.dir(), options);
       const std::string impl = engine->layer_reports().at(0).implementation;
       const ConvParams params = dynamic_cast<const ConvLayer&>(*engine->graph().layers().at(0)).params();
@@ -618,6 +636,49 @@ INSTANTIATE_TEST_SUITE_P(Table, GpuLayerTest, ::testing::ValuesIn(cases()), case
 INSTANTIATE_TEST_SUITE_P(Table, GpuConvTest, ::testing::ValuesIn(conv_cases()), case_label);
 INSTANTIATE_TEST_SUITE_P(Table, GpuDepthwiseTest, ::testing::ValuesIn(depthwise_cases()), case_label);
 INSTANTIATE_TEST_SUITE_P(Table, GpuDirectConvTest, ::testing::ValuesIn(direct_conv_cases()), case_label);
+
+// Stems by every path GpuEngineOptions::im2col offers in fp16 (Note [stem convolution as im2col GEMM]):
+// the GEMM whenever it is forced or Auto's rule names the layer, else the direct kernel or cuDNN; each
+// matches the CPU reference at batches 3, 1 and 2 (of max batch 3). With a 64 KiB workspace cap a
+// batch's positions run as several GEMMs of 128 rows and a shorter last one.
+class GpuIm2colGemmTest : public ::testing::TestWithParam<Case> {};
+
+std::vector<Case> im2col_cases() {
+  std::vector<Case> out;
+  for (Case& c : cases()) {
+    if (c.label.rfind("stem", 0) == 0 || c.label == "direct3x3_s2_3to32_relu" || c.label == "direct3x3_4to12_silu" ||
+        c.label == "direct7x7_s2_3to8_relu" || c.label == "direct3x3_nopad_9to8") {
+      out.push_back(std::move(c));
+    }
+  }
+  return out;
+}
+
+TEST_P(GpuIm2colGemmTest, EveryPathMatchesTheCpuReference) {
+  KILN_REQUIRE_GPU();
+  const Case& c = GetParam();
+  const TestModel model(c.inputs, c.layers, {c.output}, c.weights);
+  for (const Im2colAlgo how : {Im2colAlgo::Gemm, Im2colAlgo::Auto, Im2colAlgo::Off}) {
+    for (const std::uint64_t cap : {std::uint64_t{256} << 20, std::uint64_t{64} << 10}) {
+      GpuEngineOptions options;
+      options.precision = Precision::Fp16;
+      options.im2col = how;
+      options.workspace_cap_bytes = cap;
+      const auto engine = GpuEngine::load(model.dir(), options);
+      const std::string impl = engine->layer_reports().at(0).implementation;
+      const ConvLayer& layer = dynamic_cast<const ConvLayer&>(*engine->graph().layers().at(0));
+      const ConvParams params = layer.params();
+      const bool eligible = plan_im2col_gemm(params, layer.output_shape(), Precision::Fp16, 3, cap).eligible;
+      const bool want = eligible && im2col_gemm_candidate(params, Precision::Fp16) &&
+                        (how == Im2colAlgo::Gemm || (how == Im2colAlgo::Auto && im2col_gemm_preferred(params, Precision::Fp16)));
+      EXPECT_EQ(impl.rfind("im2col + cublasLt GEMM", 0) == 0, want) << impl;
+      SCOPED_TRACE(impl);
+      expect_matches_cpu(model.dir(), options, 3, {3, 1, 2}, kFp16Tol);
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Table, GpuIm2colGemmTest, ::testing::ValuesIn(im2col_cases()), case_label);
 
 }  // namespace
 }  // namespace kiln::gpu::test

@@ -61,14 +61,18 @@ TEST(OpDeclarations, ConvolutionAcceptsAnActivationWhichDeclaresItselfAnEpilogue
   EXPECT_EQ(fp32.ops[0].weights[2].form, WeightForm::F32);
   EXPECT_EQ(fp32.ops[0].weights[3].tensor->name, "b");
   // Fp16: the filter KRSC half, the bias as half for the graph and as float for the epilogue kernel;
-  // the direct kernel's float filter and padded float bias.
+  // the direct kernel's float filter and padded float bias; the im2col GEMM's filter rows and half bias
+  // (Note [stem convolution as im2col GEMM]).
   const Declared fp16 = declare_all(m, Precision::Fp16);
-  ASSERT_EQ(fp16.ops[0].weights.size(), 5u);
+  ASSERT_EQ(fp16.ops[0].weights.size(), 7u);
   EXPECT_EQ(fp16.ops[0].weights[0].form, WeightForm::F16Filter);
   EXPECT_EQ(fp16.ops[0].weights[1].form, WeightForm::F16Padded);
   EXPECT_EQ(fp16.ops[0].weights[2].form, WeightForm::F32Padded);
   EXPECT_EQ(fp16.ops[0].weights[3].form, WeightForm::F32);
   EXPECT_EQ(fp16.ops[0].weights[4].form, WeightForm::F32Padded);
+  EXPECT_EQ(fp16.ops[0].weights[5].form, WeightForm::F16Im2colRows);
+  EXPECT_EQ(fp16.ops[0].weights[6].form, WeightForm::F16Padded);
+  EXPECT_EQ(fp16.ops[0].weights[6].tensor->name, "b");
 }
 
 TEST(OpDeclarations, FlattenIsAViewUnlessFp16MustReorderNhwc) {
