@@ -30,6 +30,26 @@ struct MatmulProblem {
   MatrixLayout a, b, d;
 };
 
+// One GEMM of an op that runs its work in chunks (`count` images or rows: the op says which), with the
+// algorithm chosen for it.
+struct MatmulChunk {
+  std::int64_t count = 0;
+  MatmulProblem pr;
+  cublasLtMatmulHeuristicResult_t algo{};
+};
+
+// The most workspace kiln's GEMM ops offer cuBLASLt (its suggestion for Hopper).
+constexpr std::uint64_t kMatmulWorkspaceHint = std::uint64_t{32} << 20;
+
+// `bytes` rounded up to 256, the alignment of the regions ops carve out of the shared workspace.
+constexpr std::uint64_t align_workspace(std::uint64_t bytes) { return (bytes + 255) / 256 * 256; }
+
+// What a chunked GEMM op reserves for cuBLASLt at the start of the workspace under a cap of
+// `workspace_cap` bytes: the hint, or an eighth of a smaller cap (the rest holds the op's buffers).
+constexpr std::uint64_t matmul_reserve(std::uint64_t workspace_cap) {
+  return align_workspace(workspace_cap / 8 < kMatmulWorkspaceHint ? workspace_cap / 8 : kMatmulWorkspaceHint);
+}
+
 // The compute type of a precision: Tf32 allows tensor cores on float (CUBLAS_COMPUTE_32F_FAST_TF32);
 // Fp32 and Fp16 compute in CUBLAS_COMPUTE_32F (Fp16 with half operands uses tensor cores, float
 // accumulation). Scales are float in every case.

@@ -17,27 +17,18 @@ namespace kiln::gpu {
 
 namespace {
 
-constexpr std::uint64_t kMatmulReserve = std::uint64_t{32} << 20;  // cuBLASLt's suggestion for Hopper
-constexpr std::uint64_t kAlign = 256;
-
-std::uint64_t align_up(std::uint64_t v) { return (v + kAlign - 1) / kAlign * kAlign; }
-
-// The GEMM of `images` images, and its algorithm.
-struct ChunkProblem {
-  std::int64_t images = 0;
-  MatmulProblem pr;
-  cublasLtMatmulHeuristicResult_t algo{};
-};
+// A chunk's GEMM; its count is images.
+using ChunkProblem = MatmulChunk;
 
 class PreparedDeconvGemm final : public PreparedOp {
  public:
   void run(const OpRunEnv& env) const override {
-    for (std::int64_t first = 0; first < batch; first += full.images) {
-      const ChunkProblem& c = batch - first >= full.images ? full : rest;
+    for (std::int64_t first = 0; first < batch; first += full.count) {
+      const ChunkProblem& c = batch - first >= full.count ? full : rest;
       const void* x_chunk = static_cast<const char*>(x) + first * x_image_bytes;
       TensorView y_chunk = y;
       y_chunk.data = static_cast<char*>(y.data) + first * y_image_bytes;
-      y_chunk.n = c.images;
+      y_chunk.n = c.count;
       if (fp16) {
         run_matmul(env.cublaslt, c.pr, c.algo, w, x_chunk, product, env.workspace, env.stream);
       } else {
@@ -82,7 +73,7 @@ class DeconvGemmOp final : public GpuOp {
     op->wd = xs[3];
     op->kh = p_.kernel[0];
     op->kw = p_.kernel[1];
-    const std::uint64_t reserve = align_up(std::min(plan_.matmul_workspace, env.workspace_bytes));
+    const std::uint64_t reserve = align_workspace(std::min(plan_.matmul_workspace, env.workspace_bytes));
     op->x = env.tensor(in_);
     op->w = w_;
     op->product = static_cast<char*>(env.workspace) + reserve;
@@ -113,13 +104,13 @@ class DeconvGemmOp final : public GpuOp {
     if (bias_ || act_) s += " in the scatter";
     return s + ")";
   }
-  std::uint64_t workspace_bytes() const override { return align_up(plan_.matmul_workspace) + plan_.chunk * plan_.product_bytes; }
+  std::uint64_t workspace_bytes() const override { return align_workspace(plan_.matmul_workspace) + plan_.chunk * plan_.product_bytes; }
 
  private:
   ChunkProblem problem(cublasLtHandle_t handle, std::int64_t images, std::uint64_t workspace,
                        std::uint32_t alignment) const {
     ChunkProblem c;
-    c.images = images;
+    c.count = images;
     const Shape& xs = layer_.input_shapes()[0];
     const std::int64_t hw = xs[2] * xs[3];
     const std::int64_t taps = p_.kernel[0] * p_.kernel[1];
@@ -172,7 +163,7 @@ DeconvGemmPlan plan_deconv_gemm(const ConvParams& p, const Shape& output, Precis
   }
   if (output.size() != 4 || max_batch < 1) return no("not a 4-D output");
   plan.product_bytes = activation_bytes(Layer::at_batch(output, 1), precision);
-  plan.matmul_workspace = align_up(std::min(kMatmulReserve, workspace_cap / 8));
+  plan.matmul_workspace = matmul_reserve(workspace_cap);
   if (workspace_cap < plan.matmul_workspace + plan.product_bytes) {
     return no("one image's product (" + std::to_string(plan.product_bytes >> 20) + " MiB) exceeds the workspace cap");
   }

@@ -16,27 +16,19 @@ namespace kiln::gpu {
 
 namespace {
 
-constexpr std::uint64_t kMatmulReserve = std::uint64_t{32} << 20;  // cuBLASLt's suggestion for Hopper
-constexpr std::uint64_t kAlign = 256;
 // Rows per chunk are a multiple of this, so every chunk's output pointer keeps 256-byte alignment
 // (128 rows of at least 8 half channels).
 constexpr std::int64_t kRowQuantum = 128;
 
-std::uint64_t align_up(std::uint64_t v) { return (v + kAlign - 1) / kAlign * kAlign; }
-
-// The GEMM of `rows` output positions, and its algorithm.
-struct ChunkProblem {
-  std::int64_t rows = 0;
-  MatmulProblem pr;
-  cublasLtMatmulHeuristicResult_t algo{};
-};
+// A chunk's GEMM; its count is output positions (im2col rows).
+using ChunkProblem = MatmulChunk;
 
 class PreparedIm2colGemm final : public PreparedOp {
  public:
   void run(const OpRunEnv& env) const override {
-    for (std::int64_t first = 0; first < rows; first += full.rows) {
-      const ChunkProblem& c = rows - first >= full.rows ? full : rest;
-      launch_im2col(x, params, out_h, out_w, first, c.rows, row_length, cols, env.stream);
+    for (std::int64_t first = 0; first < rows; first += full.count) {
+      const ChunkProblem& c = rows - first >= full.count ? full : rest;
+      launch_im2col(x, params, out_h, out_w, first, c.count, row_length, cols, env.stream);
       run_matmul(env.cublaslt, c.pr, c.algo, w, cols, static_cast<char*>(y.data) + first * out_row_bytes,
                  env.workspace, env.stream);
     }
@@ -67,7 +59,7 @@ class Im2colGemmOp final : public GpuOp {
     // workspace reserved for cuBLASLt is then what that algorithm needs (its first choice within that
     // smaller limit is the same one), not the generous limit it was asked with.
     const ChunkProblem c = problem(env.cublaslt, plan_.chunk_rows, plan_.matmul_workspace);
-    plan_.matmul_workspace = align_up(c.algo.workspaceSize);
+    plan_.matmul_workspace = align_workspace(c.algo.workspaceSize);
   }
 
   std::unique_ptr<PreparedOp> prepare(const OpRunEnv& env, std::int64_t batch) const override {
@@ -81,7 +73,7 @@ class Im2colGemmOp final : public GpuOp {
     op->rows = batch * ys[2] * ys[3];
     op->row_length = plan_.row_length;
     op->out_row_bytes = out_channels_ * 2;
-    const std::uint64_t reserve = align_up(std::min(plan_.matmul_workspace, env.workspace_bytes));
+    const std::uint64_t reserve = align_workspace(std::min(plan_.matmul_workspace, env.workspace_bytes));
     op->cols = static_cast<char*>(env.workspace) + reserve;
     op->full = problem(env.cublaslt, std::min(op->rows, plan_.chunk_rows), reserve);
     if (op->rows > plan_.chunk_rows && op->rows % plan_.chunk_rows != 0) {
@@ -108,7 +100,7 @@ class Im2colGemmOp final : public GpuOp {
   // and workspace by construction, the output by the arena and the chunk size (kRowQuantum).
   ChunkProblem problem(cublasLtHandle_t handle, std::int64_t rows, std::uint64_t workspace) const {
     ChunkProblem c;
-    c.rows = rows;
+    c.count = rows;
     const auto k = static_cast<std::uint64_t>(plan_.row_length);
     const auto out = static_cast<std::uint64_t>(out_channels_);
     c.pr = make_matmul(CUBLAS_COMPUTE_32F, /*transpose_a=*/true, /*transpose_b=*/false, {CUDA_R_16F, k, out, plan_.row_length},
@@ -149,7 +141,7 @@ Im2colGemmPlan plan_im2col_gemm(const ConvParams& p, const Shape& output, Precis
               std::to_string(kIm2colMaxRowLength) + ")");
   }
   const auto row_bytes = static_cast<std::uint64_t>(plan.row_length) * 2;
-  plan.matmul_workspace = align_up(std::min(kMatmulReserve, workspace_cap / 8));
+  plan.matmul_workspace = matmul_reserve(workspace_cap);
   if (workspace_cap < plan.matmul_workspace + kRowQuantum * row_bytes) {
     return no("the workspace cap leaves no room for " + std::to_string(kRowQuantum) + " im2col rows");
   }

@@ -15,7 +15,6 @@ namespace kiln::gpu {
 
 namespace {
 
-constexpr std::uint64_t kMatmulWorkspace = std::uint64_t{32} << 20;  // cuBLASLt's suggestion for Hopper
 constexpr std::uint64_t kArenaAlignment = 256;                       // activations (engine.cpp)
 
 struct PreparedPointwise final : PreparedOp {
@@ -45,7 +44,7 @@ class PointwiseGemmOp final : public GpuOp {
     out_features_ = stored_channels(layer_.output_shape(), precision_);
     alignment_ = common_alignment({env.weights.alignment(), kArenaAlignment});
     workspace_ = pick_matmul_algorithm(env.cublaslt, problem(env.max_batch),
-                                       std::min(env.options.workspace_cap_bytes, kMatmulWorkspace), alignment_)
+                                       std::min(env.options.workspace_cap_bytes, kMatmulWorkspaceHint), alignment_)
                      .workspaceSize;
   }
 
