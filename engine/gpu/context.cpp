@@ -6,6 +6,7 @@
 
 #include "engine/gpu/check.h"
 #include "engine/gpu/copy.h"
+#include "engine/gpu/device_scope.h"
 #include "engine/gpu/layout.h"
 #include "engine/gpu/memory.h"
 #include "engine/gpu/op.h"
@@ -54,6 +55,9 @@ struct ExecutionContext::Resources {
   // Empty until the first profiled run.
   std::vector<Event> profile_events;
   double last_shape_build_ms = 0;
+  // The run_device pointers last checked against the engine's device (Note [device discipline]): a
+  // context that runs the same buffers again checks nothing.
+  std::vector<const void*> checked_pointers;
   // Declared last: prepared plans reference the handles above and must go first.
   std::shared_ptr<ShapeState> own;  // the engine's own input shapes
   ShapeCache<ShapeState> shapes{ExecutionContext::kContextShapes};  // others, for a dynamic model
@@ -200,6 +204,24 @@ struct ExecutionContext::Resources {
     }
   }
 
+  // Every run_device pointer must be memory of the engine's device; checked when they differ from the
+  // last run's.
+  void check_pointers(const std::vector<const float*>& inputs, const std::vector<float*>& outputs,
+                      const std::vector<int>& in_ids, const std::vector<int>& out_ids) {
+    std::vector<const void*> all(inputs.begin(), inputs.end());
+    all.insert(all.end(), outputs.begin(), outputs.end());
+    if (all == checked_pointers) return;
+    const auto name = [&](int t) { return graph().tensors()[static_cast<std::size_t>(t)].name; };
+    const int device = engine->options().device;
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+      check_device_pointer(inputs[i], device, "run_device: input '" + name(in_ids[i]) + "'");
+    }
+    for (std::size_t i = 0; i < outputs.size(); ++i) {
+      check_device_pointer(outputs[i], device, "run_device: output '" + name(out_ids[i]) + "'");
+    }
+    checked_pointers = std::move(all);
+  }
+
   // run_device's body; with `events` (layers + 3 of them) it records the profiling events.
   void device_run(const std::vector<const float*>& inputs, const std::vector<float*>& outputs,
                   const std::vector<Shape>& input_shapes, const std::vector<Event>* events) {
@@ -224,7 +246,9 @@ struct ExecutionContext::Resources {
       if (!outputs[i]) throw UsageError("run_device: output '" + name(out_ids[i]) + "' is null");
       if (misaligned(outputs[i])) throw UsageError("run_device: output '" + name(out_ids[i]) + "' is not 4-byte aligned");
     }
-    KILN_CUDA_CHECK(cudaSetDevice(engine->options().device));
+    const int device = engine->options().device;
+    const DeviceScope scope(device);
+    check_pointers(inputs, outputs, in_ids, out_ids);
     plans_for(batch);
     const std::size_t layers = g.layers().size();
     if (events) KILN_CUDA_CHECK(cudaEventRecord((*events)[0].get(), stream));
@@ -242,7 +266,8 @@ ExecutionContext::ExecutionContext(std::shared_ptr<const GpuEngine> engine, cuda
   r_->engine = std::move(engine);
   const GpuEngine& eng = *r_->engine;
   const Graph& g = eng.graph();
-  KILN_CUDA_CHECK(cudaSetDevice(eng.options().device));
+  const DeviceScope scope(eng.options().device);  // Note [device discipline]
+  check_stream_device(stream, eng.options().device);
   if (!stream) r_->own_stream = make_stream();
   r_->stream = stream ? stream : r_->own_stream.get();
   r_->cudnn = make_cudnn_handle();
@@ -279,11 +304,23 @@ ExecutionContext::ExecutionContext(std::shared_ptr<const GpuEngine> engine, cuda
   r_->current = r_->own;
 }
 
-ExecutionContext::~ExecutionContext() {
-  if (r_ && r_->stream) KILN_CUDA_LOG(cudaStreamSynchronize(r_->stream));
-}
+ExecutionContext::~ExecutionContext() { release(); }
 ExecutionContext::ExecutionContext(ExecutionContext&&) noexcept = default;
-ExecutionContext& ExecutionContext::operator=(ExecutionContext&&) noexcept = default;
+ExecutionContext& ExecutionContext::operator=(ExecutionContext&& other) noexcept {
+  if (this != &other) {
+    release();
+    r_ = std::move(other.r_);
+  }
+  return *this;
+}
+
+// Finishes the stream's work and frees everything with the engine's device current.
+void ExecutionContext::release() noexcept {
+  if (!r_ || !r_->engine) return;  // moved from
+  const DeviceScope scope(r_->engine->options().device, kNoThrow);
+  if (r_->stream) KILN_CUDA_LOG(cudaStreamSynchronize(r_->stream));
+  r_.reset();
+}
 
 cudaStream_t ExecutionContext::stream() const { return r_->stream; }
 const GpuEngine& ExecutionContext::engine() const { return *r_->engine; }
@@ -307,19 +344,22 @@ double ExecutionContext::last_shape_build_ms() const { return r_->last_shape_bui
 void ExecutionContext::prepare(std::int64_t batch) { prepare(r_->own_shapes(batch)); }
 
 void ExecutionContext::prepare(const std::vector<Shape>& input_shapes) {
-  KILN_CUDA_CHECK(cudaSetDevice(r_->engine->options().device));
+  const DeviceScope scope(r_->engine->options().device);
   r_->plans_for(r_->select(input_shapes));
 }
 
 std::vector<Shape> ExecutionContext::output_shapes(const std::vector<Shape>& input_shapes) {
-  KILN_CUDA_CHECK(cudaSetDevice(r_->engine->options().device));
+  const DeviceScope scope(r_->engine->options().device);
   const std::int64_t batch = r_->select(input_shapes);
   std::vector<Shape> out;
   for (int t : r_->graph().output_tensors()) out.push_back(r_->shape_at(t, batch));
   return out;
 }
 
-void ExecutionContext::synchronize() { KILN_CUDA_CHECK(cudaStreamSynchronize(r_->stream)); }
+void ExecutionContext::synchronize() {
+  const DeviceScope scope(r_->engine->options().device);
+  KILN_CUDA_CHECK(cudaStreamSynchronize(r_->stream));
+}
 
 RunResult ExecutionContext::run(const std::vector<HostTensor>& inputs, std::int64_t batch, const RunOptions& options) {
   Resources& s = *r_;
@@ -328,7 +368,7 @@ RunResult ExecutionContext::run(const std::vector<HostTensor>& inputs, std::int6
     throw UsageError("keep_layer_outputs needs an engine loaded with keep_all_layer_outputs (fusion and memory "
                      "reuse otherwise overwrite intermediate layers)");
   }
-  KILN_CUDA_CHECK(cudaSetDevice(s.engine->options().device));
+  const DeviceScope scope(s.engine->options().device);
   // The inputs' own shapes pick the graph (a dynamic model's size); a fixed model has only its own.
   std::vector<Shape> shapes = s.engine->graph().run_shapes(inputs);
   for (Shape& shape : shapes) shape = Layer::at_batch(shape, batch);
@@ -412,6 +452,7 @@ CapturedRun ExecutionContext::capture_device(const std::vector<const float*>& in
 CapturedRun ExecutionContext::capture_device(const std::vector<const float*>& inputs,
                                              const std::vector<float*>& outputs,
                                              const std::vector<Shape>& input_shapes) {
+  const DeviceScope scope(r_->engine->options().device);
   prepare(input_shapes);
   r_->device_run(inputs, outputs, input_shapes, nullptr);
   synchronize();
@@ -431,7 +472,7 @@ ProfiledRun ExecutionContext::run_device_profiled(const std::vector<const float*
                                                   const std::vector<float*>& outputs,
                                                   const std::vector<Shape>& input_shapes) {
   Resources& s = *r_;
-  KILN_CUDA_CHECK(cudaSetDevice(s.engine->options().device));
+  const DeviceScope scope(s.engine->options().device);
   s.select(input_shapes);  // the layer count below is that shape's graph's (the same for every shape)
   const std::int64_t batch = input_shapes.at(0).at(0);
   const std::size_t layers = s.graph().layers().size();

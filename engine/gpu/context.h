@@ -24,6 +24,10 @@
 // context sees it and kept, with its plans per batch, for the kContextShapes most recently used sizes
 // (a CapturedRun keeps its own alive). The overloads taking a batch run the engine's own shapes.
 //
+// Devices (Note [device discipline], engine/gpu/device_scope.h): every call makes the engine's device
+// current and gives the caller's back on return; a stream handed to the constructor and the pointers
+// run_device takes must be the engine's device's (UsageError naming both devices otherwise).
+//
 // Precision::Fp16: run, run_device and capture_device take and give float32 in the model's logical
 // (NCHW) order, converted by the runtime's copy kernel at the boundary; kept layer outputs are
 // converted on the host.
@@ -117,6 +121,7 @@ class KILN_API ExecutionContext {
   static constexpr std::size_t kContextShapes = 16;
 
  private:
+  void release() noexcept;
   struct Resources;
   std::unique_ptr<Resources> r_;
 };

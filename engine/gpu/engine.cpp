@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "engine/gpu/check.h"
+#include "engine/gpu/device_scope.h"
 #include "engine/gpu/layout.h"
 #include "engine/gpu/memory.h"
 #include "engine/gpu/op.h"
@@ -59,7 +60,12 @@ std::shared_ptr<const GpuEngine> GpuEngine::load(Graph graph, const GpuEngineOpt
   return std::shared_ptr<const GpuEngine>(new GpuEngine(std::move(graph), options));
 }
 
-GpuEngine::~GpuEngine() = default;
+// With its device current (Note [device discipline]): the ops and the weights are that device's.
+GpuEngine::~GpuEngine() {
+  const DeviceScope scope(options_.device, kNoThrow);
+  ops_.clear();
+  weights_.reset();
+}
 ShapeVariant::ShapeVariant() = default;
 ShapeVariant::~ShapeVariant() = default;
 
@@ -68,6 +74,7 @@ std::uint64_t GpuEngine::weight_bytes() const { return weights_ ? weights_->byte
 GpuEngine::GpuEngine(Graph graph, const GpuEngineOptions& options) : graph_(std::move(graph)), options_(options) {
   auto phase = std::chrono::steady_clock::now();
   choose_device();
+  const DeviceScope on_device(options_.device);  // the caller's device again on return (Note [device discipline])
   plan_cache_ = std::make_unique<PlanCache>(options_.plan_cache);
   plan_ref_ = std::make_unique<PlanCacheRef>();
   plan_ref_->cache = plan_cache_.get();
@@ -99,7 +106,8 @@ void GpuEngine::choose_device() {
     throw UsageError("GPU device " + std::to_string(options_.device) + " does not exist (" + std::to_string(count) +
                      " visible)");
   }
-  KILN_CUDA_CHECK(cudaSetDevice(options_.device));
+  // The primary context is made here (this phase's time), without changing the caller's current device.
+  KILN_CUDA_CHECK(cudaInitDevice(options_.device, 0, 0));
   cudaDeviceProp prop{};
   KILN_CUDA_CHECK(cudaGetDeviceProperties(&prop, options_.device));
   description_ = "gpu " + std::to_string(options_.device) + ": " + prop.name + ", cuDNN " + cudnn_version_string() +
@@ -267,7 +275,7 @@ std::unique_ptr<ShapeVariant> GpuEngine::build_variant(const std::vector<Shape>&
   auto v = std::make_unique<ShapeVariant>();
   v->graph = graph_.at_input_shapes(input_shapes);
   check_variant(v->graph);
-  KILN_CUDA_CHECK(cudaSetDevice(options_.device));
+  const DeviceScope scope(options_.device);
   // Plans within the workspace every context already has: a context never grows.
   GpuEngineOptions options = options_;
   options.workspace_cap_bytes = std::min(options_.workspace_cap_bytes, workspace_bytes_);

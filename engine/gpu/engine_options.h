@@ -45,6 +45,8 @@ struct GpuEngineOptions {
   Precision precision = Precision::Fp32;
   AlgoMode algo = AlgoMode::Heuristic;
   std::uint64_t workspace_cap_bytes = std::uint64_t{256} << 20;  // per layer; the shared workspace is the max
+  // The GPU the engine and its contexts run on; every call makes it current for its own work and gives
+  // the caller's current device back (Note [device discipline], engine/gpu/device_scope.h).
   int device = 0;
   // Keep every layer's output for layer-by-layer comparison (ExecutionContext::run with
   // RunOptions::keep_layer_outputs): uses Graph::plan_keeping_all() and disables fusion, so every

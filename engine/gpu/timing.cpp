@@ -1,6 +1,7 @@
 #include "engine/gpu/timing.h"
 
 #include "engine/gpu/check.h"
+#include "engine/gpu/device_scope.h"
 #include "engine/gpu/resource.h"
 
 namespace kiln::gpu {
@@ -14,13 +15,26 @@ struct CapturedRun::State {
   GraphPtr graph;
   GraphExecPtr exec;
   cudaStream_t stream = nullptr;
+  int device = 0;                    // current at capture: the stream's (Note [device discipline])
   std::shared_ptr<const void> kept;  // keep_alive()
 };
 
 CapturedRun::CapturedRun() = default;
-CapturedRun::~CapturedRun() = default;
+CapturedRun::~CapturedRun() { release(); }
 CapturedRun::CapturedRun(CapturedRun&&) noexcept = default;
-CapturedRun& CapturedRun::operator=(CapturedRun&&) noexcept = default;
+CapturedRun& CapturedRun::operator=(CapturedRun&& other) noexcept {
+  if (this != &other) {
+    release();
+    s_ = std::move(other.s_);
+  }
+  return *this;
+}
+
+void CapturedRun::release() noexcept {
+  if (!s_) return;
+  const DeviceScope scope(s_->device, kNoThrow);
+  s_.reset();
+}
 
 void CapturedRun::keep_alive(std::shared_ptr<const void> owner) {
   if (!s_) throw UsageError("CapturedRun::keep_alive on an empty capture");
@@ -49,11 +63,13 @@ CapturedRun CapturedRun::capture(cudaStream_t stream, const std::function<void()
   KILN_CUDA_CHECK(cudaGraphInstantiate(&exec, raw, 0));
   run.s_->exec.reset(exec);
   run.s_->stream = stream;
+  run.s_->device = CudaDeviceApi::current();
   return run;
 }
 
 void CapturedRun::replay() const {
   if (!s_) throw UsageError("CapturedRun::replay: nothing was captured");
+  const DeviceScope scope(s_->device);
   KILN_CUDA_CHECK(cudaGraphLaunch(s_->exec.get(), s_->stream));
 }
 

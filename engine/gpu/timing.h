@@ -33,7 +33,8 @@ class KILN_API CapturedRun {
   // left out of capture mode.
   static CapturedRun capture(cudaStream_t stream, const std::function<void()>& enqueue);
 
-  // Enqueues one replay on the capture stream; does not synchronize. Throws UsageError when empty.
+  // Enqueues one replay on the capture stream, with the capture's device current for the call (the
+  // caller's again after it); does not synchronize. Throws UsageError when empty.
   void replay() const;
   // Keeps `owner` alive as long as this capture (the prepared plans its kernels were recorded from,
   // which the context could otherwise drop). Throws UsageError when empty.
@@ -43,6 +44,7 @@ class KILN_API CapturedRun {
   explicit operator bool() const { return s_ != nullptr; }
 
  private:
+  void release() noexcept;  // destroys the graph with its device current
   struct State;
   std::unique_ptr<State> s_;
 };

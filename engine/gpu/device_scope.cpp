@@ -1,0 +1,45 @@
+#include "engine/gpu/device_scope.h"
+
+#include "base/errors.h"
+#include "engine/gpu/check.h"
+
+namespace kiln::gpu {
+
+int CudaDeviceApi::current() {
+  int device = -1;
+  KILN_CUDA_CHECK(cudaGetDevice(&device));
+  return device;
+}
+
+void CudaDeviceApi::make_current(int device) {
+  check_status(cudaSetDevice(device), "cudaSetDevice(" + std::to_string(device) + ")", __FILE__, __LINE__);
+}
+
+bool CudaDeviceApi::try_current(int& device) noexcept { return KILN_CUDA_LOG(cudaGetDevice(&device)); }
+
+bool CudaDeviceApi::try_make_current(int device) noexcept { return KILN_CUDA_LOG(cudaSetDevice(device)); }
+
+void check_device_pointer(const void* pointer, int device, const std::string& what) {
+  cudaPointerAttributes a{};
+  KILN_CUDA_CHECK(cudaPointerGetAttributes(&a, pointer));
+  if (a.type == cudaMemoryTypeDevice && a.device != device) {
+    throw UsageError(what + " is memory of gpu " + std::to_string(a.device) + "; this engine runs on gpu " +
+                     std::to_string(device));
+  }
+  if (a.type == cudaMemoryTypeUnregistered) {
+    throw UsageError(what + " is host memory CUDA does not know (not device, pinned or managed memory); this engine "
+                     "runs on gpu " + std::to_string(device));
+  }
+}
+
+void check_stream_device(cudaStream_t stream, int device) {
+  if (!stream) return;
+  int owner = -1;
+  KILN_CUDA_CHECK(cudaStreamGetDevice(stream, &owner));
+  if (owner != device) {
+    throw UsageError("ExecutionContext: the stream belongs to gpu " + std::to_string(owner) + ", the engine to gpu " +
+                     std::to_string(device));
+  }
+}
+
+}  // namespace kiln::gpu

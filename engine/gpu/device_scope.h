@@ -1,0 +1,78 @@
+// Which GPU is current while kiln works, and which device the memory and streams it is given live on.
+//
+// Note [device discipline]
+// CUDA's current device is per thread and belongs to the caller: a program that drives several GPUs
+// from one thread sets it as it goes. Every kiln call that touches the GPU (loading an engine, making,
+// preparing, running, capturing with or destroying a context, replaying or destroying a capture,
+// destroying an engine) makes its engine's device current for the call and gives the caller's back on
+// return, also when the call throws. A context runs only on its engine's device: a stream handed to it
+// and the device pointers run_device takes must be that device's (checked; the error names both
+// devices). Switching costs nothing when the device is already current (cudaGetDevice only).
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <string>
+
+namespace kiln::gpu {
+
+// For scopes in destructors: a failure to switch is logged, never thrown.
+struct NoThrow {};
+constexpr NoThrow kNoThrow{};
+
+// Makes `device` current for the scope; the destructor makes the previous device current again (a
+// failure then is logged by the Api). `Api` provides the calls (tests pass a fake):
+//   static int current();                          // the thread's current device; throws on failure
+//   static void make_current(int device);          // throws on failure, naming the device
+//   static bool try_current(int& device) noexcept;       // logs and returns false on failure
+//   static bool try_make_current(int device) noexcept;  // logs and returns false on failure
+// The noexcept calls never take part in fault injection (base/fault_injection.h): a destructor's
+// failure could not surface as an error.
+template <class Api>
+class BasicDeviceScope {
+ public:
+  explicit BasicDeviceScope(int device) : previous_(Api::current()) {
+    if (previous_ != device) {
+      Api::make_current(device);
+      switched_ = true;
+    }
+  }
+  // The same that never throws: when the current device cannot be read or set, it stays as it is.
+  BasicDeviceScope(int device, NoThrow) noexcept {
+    int current = -1;
+    if (!Api::try_current(current)) return;
+    previous_ = current;
+    if (previous_ != device) switched_ = Api::try_make_current(device);
+  }
+  ~BasicDeviceScope() {
+    if (switched_) Api::try_make_current(previous_);
+  }
+  BasicDeviceScope(const BasicDeviceScope&) = delete;
+  BasicDeviceScope& operator=(const BasicDeviceScope&) = delete;
+
+  // The device that was current before the scope (-1 when it could not be read).
+  int previous() const { return previous_; }
+
+ private:
+  int previous_ = -1;
+  bool switched_ = false;
+};
+
+struct CudaDeviceApi {
+  static int current();
+  static void make_current(int device);
+  static bool try_current(int& device) noexcept;
+  static bool try_make_current(int device) noexcept;
+};
+
+using DeviceScope = BasicDeviceScope<CudaDeviceApi>;
+
+// Throws UsageError when `pointer` is not memory a kernel on `device` can use: device memory of another
+// device ("<what> is memory of gpu 1; this engine runs on gpu 0"), or host memory CUDA does not know
+// (a plain malloc). Pinned host, mapped and managed memory pass.
+void check_device_pointer(const void* pointer, int device, const std::string& what);
+
+// Throws UsageError when `stream` (null: nothing to check) belongs to another device than `device`.
+void check_stream_device(cudaStream_t stream, int device);
+
+}  // namespace kiln::gpu
