@@ -55,9 +55,6 @@ struct ExecutionContext::Resources {
   // Empty until the first profiled run.
   std::vector<Event> profile_events;
   double last_shape_build_ms = 0;
-  // The run_device pointers last checked against the engine's device (Note [device discipline]): a
-  // context that runs the same buffers again checks nothing.
-  std::vector<const void*> checked_pointers;
   // Declared last: prepared plans reference the handles above and must go first.
   std::shared_ptr<ShapeState> own;  // the engine's own input shapes
   ShapeCache<ShapeState> shapes{ExecutionContext::kContextShapes};  // others, for a dynamic model
@@ -204,13 +201,10 @@ struct ExecutionContext::Resources {
     }
   }
 
-  // Every run_device pointer must be memory of the engine's device; checked when they differ from the
-  // last run's.
+  // Every run_device pointer must be memory of the engine's device, checked on every call (a buffer
+  // freed and another allocated at the same address on another device must not pass).
   void check_pointers(const std::vector<const float*>& inputs, const std::vector<float*>& outputs,
-                      const std::vector<int>& in_ids, const std::vector<int>& out_ids) {
-    std::vector<const void*> all(inputs.begin(), inputs.end());
-    all.insert(all.end(), outputs.begin(), outputs.end());
-    if (all == checked_pointers) return;
+                      const std::vector<int>& in_ids, const std::vector<int>& out_ids) const {
     const auto name = [&](int t) { return graph().tensors()[static_cast<std::size_t>(t)].name; };
     const int device = engine->options().device;
     for (std::size_t i = 0; i < inputs.size(); ++i) {
@@ -219,12 +213,12 @@ struct ExecutionContext::Resources {
     for (std::size_t i = 0; i < outputs.size(); ++i) {
       check_device_pointer(outputs[i], device, "run_device: output '" + name(out_ids[i]) + "'");
     }
-    checked_pointers = std::move(all);
   }
 
   // run_device's body; with `events` (layers + 3 of them) it records the profiling events.
   void device_run(const std::vector<const float*>& inputs, const std::vector<float*>& outputs,
                   const std::vector<Shape>& input_shapes, const std::vector<Event>* events) {
+    const DeviceScope scope(engine->options().device);  // select() may drop an older size's plans
     const std::int64_t batch = select(input_shapes);
     const Graph& g = graph();
     const auto& in_ids = g.input_tensors();
@@ -246,8 +240,6 @@ struct ExecutionContext::Resources {
       if (!outputs[i]) throw UsageError("run_device: output '" + name(out_ids[i]) + "' is null");
       if (misaligned(outputs[i])) throw UsageError("run_device: output '" + name(out_ids[i]) + "' is not 4-byte aligned");
     }
-    const int device = engine->options().device;
-    const DeviceScope scope(device);
     check_pointers(inputs, outputs, in_ids, out_ids);
     plans_for(batch);
     const std::size_t layers = g.layers().size();
@@ -267,41 +259,46 @@ ExecutionContext::ExecutionContext(std::shared_ptr<const GpuEngine> engine, cuda
   const GpuEngine& eng = *r_->engine;
   const Graph& g = eng.graph();
   const DeviceScope scope(eng.options().device);  // Note [device discipline]
-  check_stream_device(stream, eng.options().device);
-  if (!stream) r_->own_stream = make_stream();
-  r_->stream = stream ? stream : r_->own_stream.get();
-  r_->cudnn = make_cudnn_handle();
-  KILN_CUDNN_CHECK(cudnnSetStream(r_->cudnn.get(), r_->stream));
-  r_->cublaslt = make_cublaslt_handle();
-  r_->arena = DeviceBuffer(eng.memory_plan().arena_bytes, "the activation arena");
-  r_->workspace = DeviceBuffer(eng.workspace_bytes(), "the shared workspace");
-  for (std::uint64_t off : eng.memory_plan().offsets) {
-    r_->tensors.push_back(r_->arena.data() + off);
+  try {
+    check_stream_device(stream, eng.options().device);
+    if (!stream) r_->own_stream = make_stream();
+    r_->stream = stream ? stream : r_->own_stream.get();
+    r_->cudnn = make_cudnn_handle();
+    KILN_CUDNN_CHECK(cudnnSetStream(r_->cudnn.get(), r_->stream));
+    r_->cublaslt = make_cublaslt_handle();
+    r_->arena = DeviceBuffer(eng.memory_plan().arena_bytes, "the activation arena");
+    r_->workspace = DeviceBuffer(eng.workspace_bytes(), "the shared workspace");
+    for (std::uint64_t off : eng.memory_plan().offsets) {
+      r_->tensors.push_back(r_->arena.data() + off);
+    }
+    std::uint64_t in_bytes = 0;
+    for (int t : g.input_tensors()) {
+      r_->in_offsets.push_back(in_bytes);
+      in_bytes += r_->bytes_at(t, eng.max_batch());
+    }
+    std::uint64_t out_bytes = 0;
+    for (int t : g.output_tensors()) {
+      r_->out_offsets.push_back(out_bytes);
+      out_bytes += r_->bytes_at(t, eng.max_batch());
+    }
+    r_->staging_in = PinnedBuffer(in_bytes, "pinned input staging");
+    r_->staging_out = PinnedBuffer(out_bytes, "pinned output staging");
+    r_->fp16 = eng.options().precision == Precision::Fp16;
+    if (r_->fp16) {
+      r_->device_in = DeviceBuffer(in_bytes, "float32 input staging on the device (fp16 engine)");
+      r_->device_out = DeviceBuffer(out_bytes, "float32 output staging on the device (fp16 engine)");
+    }
+    if (eng.options().keep_all_layer_outputs) {
+      r_->arena_mirror = PinnedBuffer(r_->arena.size(), "pinned copy of the arena (keep_all_layer_outputs)");
+    }
+    r_->own = std::make_shared<ShapeState>();
+    r_->own->graph = &g;
+    r_->own->engine = &eng;
+    r_->current = r_->own;
+  } catch (...) {
+    r_.reset();  // what was made, freed with the device still current
+    throw;
   }
-  std::uint64_t in_bytes = 0;
-  for (int t : g.input_tensors()) {
-    r_->in_offsets.push_back(in_bytes);
-    in_bytes += r_->bytes_at(t, eng.max_batch());
-  }
-  std::uint64_t out_bytes = 0;
-  for (int t : g.output_tensors()) {
-    r_->out_offsets.push_back(out_bytes);
-    out_bytes += r_->bytes_at(t, eng.max_batch());
-  }
-  r_->staging_in = PinnedBuffer(in_bytes, "pinned input staging");
-  r_->staging_out = PinnedBuffer(out_bytes, "pinned output staging");
-  r_->fp16 = eng.options().precision == Precision::Fp16;
-  if (r_->fp16) {
-    r_->device_in = DeviceBuffer(in_bytes, "float32 input staging on the device (fp16 engine)");
-    r_->device_out = DeviceBuffer(out_bytes, "float32 output staging on the device (fp16 engine)");
-  }
-  if (eng.options().keep_all_layer_outputs) {
-    r_->arena_mirror = PinnedBuffer(r_->arena.size(), "pinned copy of the arena (keep_all_layer_outputs)");
-  }
-  r_->own = std::make_shared<ShapeState>();
-  r_->own->graph = &g;
-  r_->own->engine = &eng;
-  r_->current = r_->own;
 }
 
 ExecutionContext::~ExecutionContext() { release(); }

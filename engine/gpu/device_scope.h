@@ -8,6 +8,11 @@
 // return, also when the call throws. A context runs only on its engine's device: a stream handed to it
 // and the device pointers run_device takes must be that device's (checked; the error names both
 // devices). Switching costs nothing when the device is already current (cudaGetDevice only).
+//
+// A thread that has not used CUDA yet has no current device of its own (CUDA reports 0, but no context
+// is bound): giving "0" back would create device 0's primary context, hundreds of MiB on a GPU the
+// process may never use. Such a thread is left on the engine's device, as it would be after its own
+// first cudaSetDevice.
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -22,7 +27,7 @@ constexpr NoThrow kNoThrow{};
 
 // Makes `device` current for the scope; the destructor makes the previous device current again (a
 // failure then is logged by the Api). `Api` provides the calls (tests pass a fake):
-//   static int current();                          // the thread's current device; throws on failure
+//   static int current();    // the thread's current device, -1 when it has none yet; throws on failure
 //   static void make_current(int device);          // throws on failure, naming the device
 //   static bool try_current(int& device) noexcept;       // logs and returns false on failure
 //   static bool try_make_current(int device) noexcept;  // logs and returns false on failure
@@ -40,17 +45,17 @@ class BasicDeviceScope {
   // The same that never throws: when the current device cannot be read or set, it stays as it is.
   BasicDeviceScope(int device, NoThrow) noexcept {
     int current = -1;
-    if (!Api::try_current(current)) return;
+    if (!Api::try_current(current)) return;  // unknown: leave the device as it is
     previous_ = current;
     if (previous_ != device) switched_ = Api::try_make_current(device);
   }
   ~BasicDeviceScope() {
-    if (switched_) Api::try_make_current(previous_);
+    if (switched_ && previous_ >= 0) Api::try_make_current(previous_);
   }
   BasicDeviceScope(const BasicDeviceScope&) = delete;
   BasicDeviceScope& operator=(const BasicDeviceScope&) = delete;
 
-  // The device that was current before the scope (-1 when it could not be read).
+  // The device that was current before the scope (-1: none yet, or it could not be read).
   int previous() const { return previous_; }
 
  private:

@@ -63,6 +63,10 @@ std::shared_ptr<const GpuEngine> GpuEngine::load(Graph graph, const GpuEngineOpt
 // With its device current (Note [device discipline]): the ops and the weights are that device's.
 GpuEngine::~GpuEngine() {
   const DeviceScope scope(options_.device, kNoThrow);
+  release_device_resources();
+}
+
+void GpuEngine::release_device_resources() noexcept {
   ops_.clear();
   weights_.reset();
 }
@@ -75,28 +79,33 @@ GpuEngine::GpuEngine(Graph graph, const GpuEngineOptions& options) : graph_(std:
   auto phase = std::chrono::steady_clock::now();
   choose_device();
   const DeviceScope on_device(options_.device);  // the caller's device again on return (Note [device discipline])
-  plan_cache_ = std::make_unique<PlanCache>(options_.plan_cache);
-  plan_ref_ = std::make_unique<PlanCacheRef>();
-  plan_ref_->cache = plan_cache_.get();
-  plan_ref_->scope = device_fingerprint(options_.device) + "|" + precision_name(options_.precision);
-  timings_.device_ms = ms_since(phase);
+  try {
+    plan_cache_ = std::make_unique<PlanCache>(options_.plan_cache);
+    plan_ref_ = std::make_unique<PlanCacheRef>();
+    plan_ref_->cache = plan_cache_.get();
+    plan_ref_->scope = device_fingerprint(options_.device) + "|" + precision_name(options_.precision);
+    timings_.device_ms = ms_since(phase);
 
-  phase = std::chrono::steady_clock::now();
-  declared_ = std::make_unique<Declared>();
-  for (const auto& layer : graph_.layers()) {
-    LayerScope scope(layer->name());
-    const GpuOpKind& kind = gpu_op_kind(*layer);
-    declared_->kinds.push_back(&kind);
-    declared_->ops.push_back(kind.declare(*layer, options_.precision));
+    phase = std::chrono::steady_clock::now();
+    declared_ = std::make_unique<Declared>();
+    for (const auto& layer : graph_.layers()) {
+      LayerScope scope(layer->name());
+      const GpuOpKind& kind = gpu_op_kind(*layer);
+      declared_->kinds.push_back(&kind);
+      declared_->ops.push_back(kind.declare(*layer, options_.precision));
+    }
+    upload_weights();
+    timings_.upload_ms = ms_since(phase);
+
+    phase = std::chrono::steady_clock::now();
+    decide_fusion();
+    plan_arena();
+    build_ops();
+    timings_.select_ms = ms_since(phase);
+  } catch (...) {
+    release_device_resources();  // with the device still current
+    throw;
   }
-  upload_weights();
-  timings_.upload_ms = ms_since(phase);
-
-  phase = std::chrono::steady_clock::now();
-  decide_fusion();
-  plan_arena();
-  build_ops();
-  timings_.select_ms = ms_since(phase);
 }
 
 void GpuEngine::choose_device() {

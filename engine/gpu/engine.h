@@ -118,6 +118,7 @@ class KILN_API GpuEngine {
  private:
   GpuEngine(Graph graph, const GpuEngineOptions& options);
   void choose_device();
+  void release_device_resources() noexcept;  // the ops and weights, freed with the device current
   void upload_weights();
   void decide_fusion();
   void plan_arena();

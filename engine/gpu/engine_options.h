@@ -80,7 +80,7 @@ struct GpuEngineOptions {
   // How convolutions with few channels run (Note [direct convolution], layers/conv/direct_conv_gpu.h).
   // Auto: kiln's direct kernel for the layers direct_conv_preferred names (groups 1, at most 8 output
   // channels: the autoencoder's 16 -> 3 head 3.9 -> 0.67 ms in fp16 on an H200; in fp16 also 7x7 stems of
-  // at most 4 input channels), cuDNN for the rest; Kiln:
+  // at most 4 input channels, which the im2col GEMM takes first unless `im2col` is Off), cuDNN for the rest; Kiln:
   // the kernel for every direct_conv_candidate (also <= 4 input channels, for A/B profiles); Cudnn: never. engine_options_from reads KILN_DIRECT_CONV=auto|kiln|cudnn from the environment.
   DirectConvAlgo direct_conv = DirectConvAlgo::Auto;
   // How fp16 stems (few input channels, many output channels: the RGB convolution at the start of a CNN)

@@ -15,7 +15,7 @@ struct CapturedRun::State {
   GraphPtr graph;
   GraphExecPtr exec;
   cudaStream_t stream = nullptr;
-  int device = 0;                    // current at capture: the stream's (Note [device discipline])
+  int device = 0;                    // the stream's (Note [device discipline])
   std::shared_ptr<const void> kept;  // keep_alive()
 };
 
@@ -42,6 +42,8 @@ void CapturedRun::keep_alive(std::shared_ptr<const void> owner) {
 }
 
 CapturedRun CapturedRun::capture(cudaStream_t stream, const std::function<void()>& enqueue) {
+  int device = 0;
+  KILN_CUDA_CHECK(cudaStreamGetDevice(stream, &device));
   KILN_CUDA_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
   try {
     enqueue();
@@ -58,12 +60,12 @@ CapturedRun CapturedRun::capture(cudaStream_t stream, const std::function<void()
   KILN_CUDA_CHECK(cudaStreamEndCapture(stream, &raw));
   CapturedRun run;
   run.s_ = std::make_unique<State>();
+  run.s_->device = device;
   run.s_->graph.reset(raw);
   cudaGraphExec_t exec = nullptr;
   KILN_CUDA_CHECK(cudaGraphInstantiate(&exec, raw, 0));
   run.s_->exec.reset(exec);
   run.s_->stream = stream;
-  run.s_->device = CudaDeviceApi::current();
   return run;
 }
 

@@ -40,7 +40,7 @@ __global__ void __launch_bounds__(kThreads)
       const int ih = h0 + static_cast<int>(r) * win.dh;
       const int iw = w0 + static_cast<int>(s) * win.dw;
       if (k0 + e < g.taps_c && ih >= 0 && ih < g.in_h && iw >= 0 && iw < g.in_w) {
-        value = image[(ih * g.in_w + iw) * g.cs + static_cast<int>(c)];
+        value = image[(static_cast<std::int64_t>(ih) * g.in_w + iw) * g.cs + c];
       }
       v[e] = value;
       if (++c == g.by_c.divisor()) {
@@ -65,7 +65,8 @@ void launch_im2col(const TensorView& x, const ConvParams& p, std::int64_t out_h,
       row_length < taps_c || out_h != conv_out_size(x.h, p.kernel[0], p.stride[0], p.padding[0], p.dilation[0]) ||
       out_w != conv_out_size(x.w, p.kernel[1], p.stride[1], p.padding[1], p.dilation[1]) || first < 0 || count < 0 ||
       first + count > x.n * out_h * out_w || x.n * out_h * out_w >= (std::int64_t{1} << 31) ||
-      x.h * x.w * x.cs >= (std::int64_t{1} << 31) || count * (row_length / 8) >= (std::int64_t{1} << 31)) {
+      x.h >= (std::int64_t{1} << 31) || x.w >= (std::int64_t{1} << 31) ||
+      count * (row_length / 8) >= (std::int64_t{1} << 31)) {
     throw UsageError("launch_im2col: x must be a packed half NHWC view that the convolution maps, and rows [" +
                      std::to_string(first) + ", " + std::to_string(first + count) + ") within its output");
   }

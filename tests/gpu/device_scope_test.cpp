@@ -72,6 +72,22 @@ TEST(DeviceScope, SwitchesForTheScopeAndGivesTheCallersDeviceBack) {
   EXPECT_EQ(FakeDevices::switches, 4);
 }
 
+// A thread that has no device yet (-1) is left on the scope's: giving CUDA's default 0 back would
+// create a context on device 0.
+TEST(DeviceScope, AThreadWithoutADeviceIsLeftOnTheScopes) {
+  FakeDevices::reset(-1);
+  {
+    const FakeScope scope(3);
+    EXPECT_EQ(FakeDevices::current_device, 3);
+    EXPECT_EQ(scope.previous(), -1);
+  }
+  EXPECT_EQ(FakeDevices::current_device, 3);
+  EXPECT_EQ(FakeDevices::switches, 1);
+  FakeDevices::reset(-1);
+  { const FakeScope scope(2, kNoThrow); }
+  EXPECT_EQ(FakeDevices::current_device, 2);
+}
+
 TEST(DeviceScope, DoesNothingWhenTheDeviceIsAlreadyCurrent) {
   FakeDevices::reset(2);
   {
