@@ -205,14 +205,16 @@ struct ExecutionContext::Resources {
   // freed and another allocated at the same address on another device must not pass).
   void check_pointers(const std::vector<const float*>& inputs, const std::vector<float*>& outputs,
                       const std::vector<int>& in_ids, const std::vector<int>& out_ids) const {
-    const auto name = [&](int t) { return graph().tensors()[static_cast<std::size_t>(t)].name; };
     const int device = engine->options().device;
-    for (std::size_t i = 0; i < inputs.size(); ++i) {
-      check_device_pointer(inputs[i], device, "run_device: input '" + name(in_ids[i]) + "'");
-    }
-    for (std::size_t i = 0; i < outputs.size(); ++i) {
-      check_device_pointer(outputs[i], device, "run_device: output '" + name(out_ids[i]) + "'");
-    }
+    const auto check = [&](const void* p, const char* role, int t) {
+      const std::string problem = device_pointer_problem(p, device);
+      if (!problem.empty()) {
+        throw UsageError(std::string("run_device: ") + role + " '" + graph().tensors()[static_cast<std::size_t>(t)].name +
+                         "' " + problem);
+      }
+    };
+    for (std::size_t i = 0; i < inputs.size(); ++i) check(inputs[i], "input", in_ids[i]);
+    for (std::size_t i = 0; i < outputs.size(); ++i) check(outputs[i], "output", out_ids[i]);
   }
 
   // run_device's body; with `events` (layers + 3 of them) it records the profiling events.
@@ -313,7 +315,7 @@ ExecutionContext& ExecutionContext::operator=(ExecutionContext&& other) noexcept
 
 // Finishes the stream's work and frees everything with the engine's device current.
 void ExecutionContext::release() noexcept {
-  if (!r_ || !r_->engine) return;  // moved from
+  if (!r_) return;  // moved from
   const DeviceScope scope(r_->engine->options().device, kNoThrow);
   if (r_->stream) KILN_CUDA_LOG(cudaStreamSynchronize(r_->stream));
   r_.reset();

@@ -56,17 +56,17 @@ bool CudaDeviceApi::try_current(int& device) noexcept {
 
 bool CudaDeviceApi::try_make_current(int device) noexcept { return KILN_CUDA_LOG(cudaSetDevice(device)); }
 
-void check_device_pointer(const void* pointer, int device, const std::string& what) {
+std::string device_pointer_problem(const void* pointer, int device) {
   cudaPointerAttributes a{};
   KILN_CUDA_CHECK(cudaPointerGetAttributes(&a, pointer));
   if (a.type == cudaMemoryTypeDevice && a.device != device) {
-    throw UsageError(what + " is memory of gpu " + std::to_string(a.device) + "; this engine runs on gpu " +
-                     std::to_string(device));
+    return "is memory of gpu " + std::to_string(a.device) + "; this engine runs on gpu " + std::to_string(device);
   }
   if (a.type == cudaMemoryTypeUnregistered) {
-    throw UsageError(what + " is host memory CUDA does not know (not device, pinned or managed memory); this engine "
-                     "runs on gpu " + std::to_string(device));
+    return "is host memory CUDA does not know (not device, pinned or managed memory); this engine runs on gpu " +
+           std::to_string(device);
   }
+  return {};
 }
 
 void check_stream_device(cudaStream_t stream, int device) {

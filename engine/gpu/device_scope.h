@@ -72,10 +72,11 @@ struct CudaDeviceApi {
 
 using DeviceScope = BasicDeviceScope<CudaDeviceApi>;
 
-// Throws UsageError when `pointer` is not memory a kernel on `device` can use: device memory of another
-// device ("<what> is memory of gpu 1; this engine runs on gpu 0"), or host memory CUDA does not know
-// (a plain malloc). Pinned host, mapped and managed memory pass.
-void check_device_pointer(const void* pointer, int device, const std::string& what);
+// Empty when `pointer` is memory a kernel on `device` can use (device memory of `device`, pinned host,
+// mapped or managed memory), else what is wrong with it: "is memory of gpu 1; this engine runs on gpu 0",
+// or "is host memory CUDA does not know ..." (a plain malloc). Callers name the pointer only on failure,
+// so a run that passes builds no string.
+std::string device_pointer_problem(const void* pointer, int device);
 
 // Throws UsageError when `stream` (null: nothing to check) belongs to another device than `device`.
 void check_stream_device(cudaStream_t stream, int device);
