@@ -6,7 +6,7 @@
 # lines printed are the summary.
 #
 #   bash scripts/gpu_check.sh [stage ...]     stages: env build test gputest compare zoo zoo_perf depthwise_ab imports deconv_ab
-#                                             direct_ab residual_ab im2col_ab dynamic plan_cache cudnn_ab
+#                                             direct_ab residual_ab im2col_ab algo_ab transforms dynamic plan_cache cudnn_ab
 #                                             sanitize demo profile ab
 #                                             (default: all but gputest and ab; gputest runs only
 #                                             kiln_gpu_tests, test runs every CTest test and them)
@@ -330,6 +330,65 @@ if want im2col_ab; then
   # convolution as im2col GEMM]); KILN_IM2COL_MODELS, KILN_IM2COL_BATCHES.
   env_ab im2col KILN_IM2COL "off auto" "${KILN_IM2COL_MODELS:-resnet18 resnet50 mobilenet_v2 efficientnet_b0 autoencoder unet}" \
     fp16 "${KILN_IM2COL_BATCHES:-1 32}"
+fi
+
+if want algo_ab; then
+  # The autotuner (--algo find: every fusion depth, the candidates of heuristics A, B and the fallback
+  # list, each timed in a CUDA graph) against the heuristic choice, each from an empty plan cache so the
+  # load time is the tuning's cost; KILN_ALGO_MODELS, KILN_ALGO_PRECISIONS, KILN_ALGO_BATCHES.
+  : >"$OUT/algo_ab.log"
+  mkdir -p "$models"
+  for name in ${KILN_ALGO_MODELS:-resnet50 resnet18 autoencoder unet}; do
+    case $name in autoencoder) shape=1,3,512,512 ;; unet) shape=1,3,256,256 ;; *) shape=1,3,224,224 ;; esac
+    [ -f "$models/$name/model.yaml" ] || PYTHONPATH="$KILN_ROOT/exporter" "$py" -m kiln_export \
+      --model "kiln_export.zoo:$name" --input-shape "$shape" --out "$models/$name" >>"$OUT/algo_ab.log" 2>&1
+    for prec in ${KILN_ALGO_PRECISIONS:-fp16 fp32}; do
+      for batch in ${KILN_ALGO_BATCHES:-1 32}; do
+        line="algo $name $prec b$batch:"
+        for algo in heuristic find; do
+          cache="$OUT/algo_cache/$name.$prec.b$batch.$algo"
+          rm -rf "$cache"
+          json="$OUT/algo_${name}_${prec}_b${batch}_${algo}.json"
+          KILN_PLAN_CACHE="$cache" "$KILN_BUILD/kiln" bench --model "$models/$name" --batch "$batch" --precision "$prec" \
+            --algo "$algo" --no-transfers --cuda-graph --warmup-ms 100 --duration-s 0.5 --json "$json" >>"$OUT/algo_ab.log" 2>&1
+          line="$line $algo $("$py" -c "import json,sys; d=json.load(open(sys.argv[1])); print('%.3f ms (load %.1f s)' % (d['ms']['compute']['median'], d['load']['to_first_result_ms'] / 1e3))" "$json" 2>/dev/null || echo "?")"
+        done
+        note "$line"
+      done
+    done
+    echo "== $name batch 32 fp16 find" >>"$OUT/algo_profile.log"
+    KILN_PLAN_CACHE="$OUT/algo_cache/$name.fp16.b32.find" "$KILN_BUILD/kiln" profile --model "$models/$name" --batch 32 \
+      --precision fp16 --algo find >>"$OUT/algo_profile.log" 2>&1
+  done
+fi
+
+if want transforms; then
+  # fp32 with cuDNN's FFT and Winograd engines admitted (KILN_FP32_TRANSFORMS=1, issue 9 item 6): the
+  # error against PyTorch's CPU golden outputs (the models the compare stage exported, with its fp32
+  # tolerances) and the time against the exact fp32 mode. KILN_TRANSFORMS_MODELS, KILN_TRANSFORMS_BATCHES.
+  : >"$OUT/transforms.log"
+  for name in ${KILN_TRANSFORMS_MODELS:-autoencoder resnet18 resnet50 unet}; do
+    if [ ! -f "$models/$name/model.yaml" ]; then
+      note "transforms $name: not exported (run the compare stage first)"
+      continue
+    fi
+    for value in 0 1; do
+      KILN_FP32_TRANSFORMS=$value "$KILN_BUILD/kiln" compare --model "$models/$name" --device gpu --precision fp32 \
+        --atol 1e-4 --rtol 1e-5 --json "$OUT/transforms_$name.$value.json" >"$OUT/transforms_run.log" 2>&1
+      rc=$?
+      cat "$OUT/transforms_run.log" >>"$OUT/transforms.log"
+      note "transforms $name fp32 KILN_FP32_TRANSFORMS=$value: rc=$rc $(grep -E '^output |error' "$OUT/transforms_run.log" | tail -1 | cut -c1-200)"
+    done
+    for batch in ${KILN_TRANSFORMS_BATCHES:-1 32}; do
+      line="transforms $name fp32 b$batch:"
+      for value in 0 1; do
+        ms=$(bench_ms "$OUT/transforms_${name}_b${batch}_${value}.json" "$OUT/transforms.log" "$models/$name" \
+             "$batch" fp32 "KILN_FP32_TRANSFORMS=$value")
+        line="$line KILN_FP32_TRANSFORMS=$value $ms ms"
+      done
+      note "$line"
+    done
+  done
 fi
 
 if want cudnn_ab; then

@@ -83,7 +83,8 @@ GpuEngine::GpuEngine(Graph graph, const GpuEngineOptions& options) : graph_(std:
     plan_cache_ = std::make_unique<PlanCache>(options_.plan_cache);
     plan_ref_ = std::make_unique<PlanCacheRef>();
     plan_ref_->cache = plan_cache_.get();
-    plan_ref_->scope = device_fingerprint(options_.device) + "|" + precision_name(options_.precision);
+    plan_ref_->scope = device_fingerprint(options_.device) + "|" + precision_name(options_.precision) +
+                       (options_.precision == Precision::Fp32 && options_.fp32_transforms ? "+transforms" : "");
     timings_.device_ms = ms_since(phase);
 
     phase = std::chrono::steady_clock::now();

@@ -66,6 +66,7 @@ GpuEngineOptions engine_options_from(const std::string& precision, const std::st
   o.im2col = env_choice("KILN_IM2COL", o.im2col, {{"auto", Im2colAlgo::Auto}, {"gemm", Im2colAlgo::Gemm},
                                                  {"off", Im2colAlgo::Off}});
   o.fuse_residual = env_choice("KILN_FUSE_RESIDUAL", o.fuse_residual, {{"1", true}, {"0", false}});
+  o.fp32_transforms = env_choice("KILN_FP32_TRANSFORMS", o.fp32_transforms, {{"1", true}, {"0", false}});
   return o;
 }
 

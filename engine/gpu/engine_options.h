@@ -28,8 +28,13 @@ enum class Precision { Fp32, Tf32, Fp16 };
 // How each convolution's cuDNN engine is chosen (at load, at max batch):
 //  - Heuristic: cuDNN heuristics mode A (instant), then mode B if A offers nothing usable; the first
 //    config that is allowed by the precision, finalizes and fits the workspace cap wins.
-//  - Find: build every usable candidate plan (up to kMaxFindCandidates), time each with CUDA events
-//    on scratch buffers, keep the fastest. Slower to load.
+//  - Find (the autotuner): for every fusion depth of the convolution's epilogue (the whole epilogue in
+//    cuDNN's graph, a shorter prefix of it, the bare convolution), the candidates of heuristics mode A,
+//    mode B and the fallback list (kFindQuota of each, layers/conv/conv_gpu_graph.h) are finalized and
+//    timed on scratch buffers as 20 executions inside a CUDA graph; each depth's fastest is timed again
+//    together with the kernels that do the part of the epilogue its graph lacks, and the fastest total
+//    wins. Identical layers are tuned once (the plan cache's memory), and `kiln tune --algo find` keeps
+//    the outcome on disk. Slower to load: seconds per distinct layer in fp16 (candidates compile).
 // Both fall back to a plan that needs no workspace when nothing fits the cap.
 enum class AlgoMode { Heuristic, Find };
 
@@ -62,6 +67,11 @@ struct GpuEngineOptions {
   // went 1.91 -> 1.51 ms with it, ResNet-18 0.995 -> 0.871 ms; fp32 and MobileNet-V2 unchanged
   // (benchmarks/NOTES.md, 2026-12-04). engine_options_from reads KILN_FUSE_RESIDUAL=1|0 from the environment.
   bool fuse_residual = true;
+  // Fp32 only: also admit cuDNN's FFT and Winograd engines (PyTorch's cuDNN convolutions use them), which
+  // round differently from a direct float32 sum (benchmarks/NOTES.md, 2026-12-07, has their error and
+  // speed on the reference models). Off by default, so fp32 stays the exact mode; Tf32 and Fp16 admit
+  // them always. engine_options_from reads KILN_FP32_TRANSFORMS=1|0 from the environment.
+  bool fp32_transforms = false;
   // Debugging: synchronize the stream after every layer so an asynchronous failure names its layer.
   bool sync_each_layer = false;
   // How transposed convolutions whose kernel equals their stride run (Note [deconvolution as GEMM],

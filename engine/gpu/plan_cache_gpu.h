@@ -15,7 +15,7 @@ namespace kiln::gpu {
 // Bumped whenever what kiln stores in the cache changes meaning or kiln's engine policy changes (which
 // engines a precision admits, the fallback order): older entries become other keys. The kiln version is
 // in the key too.
-constexpr int kPlanCacheFormat = 1;
+constexpr int kPlanCacheFormat = 2;  // 2: find mode became the autotuner (2026-12-07)
 
 // "NVIDIA H200|sm=132|cc=9.0|driver=580.159.04|cuda-driver=13000|cudart=13000|cudnn=91400|kiln=0.1.0|kiln-plans=1":
 // the GPU by name, SM count and compute capability; the kernel driver's version (from

@@ -3,6 +3,7 @@
 #include "engine/gpu/check.h"
 #include "engine/gpu/device_scope.h"
 #include "engine/gpu/resource.h"
+#include "base/errors.h"
 
 namespace kiln::gpu {
 
@@ -80,6 +81,46 @@ std::size_t CapturedRun::node_count() const {
   std::size_t n = 0;
   KILN_CUDA_CHECK(cudaGraphGetNodes(s_->graph.get(), nullptr, &n));
   return n;
+}
+
+namespace {
+
+// The fastest of `replays` event-timed calls of `batch` on `stream`, in milliseconds.
+double fastest_batch(cudaStream_t stream, const std::function<void()>& batch, int replays) {
+  Event start = make_event();
+  Event stop = make_event();
+  double best = -1.0;
+  for (int r = 0; r < replays; ++r) {
+    KILN_CUDA_CHECK(cudaEventRecord(start.get(), stream));
+    batch();
+    KILN_CUDA_CHECK(cudaEventRecord(stop.get(), stream));
+    KILN_CUDA_CHECK(cudaEventSynchronize(stop.get()));
+    float ms = 0.0f;
+    KILN_CUDA_CHECK(cudaEventElapsedTime(&ms, start.get(), stop.get()));
+    if (best < 0 || ms < best) best = ms;
+  }
+  return best;
+}
+
+}  // namespace
+
+double time_per_run(cudaStream_t stream, const std::function<void()>& enqueue, int runs, int replays) {
+  if (runs < 1 || replays < 1) throw UsageError("time_per_run: runs and replays must be at least 1");
+  enqueue();
+  KILN_CUDA_CHECK(cudaStreamSynchronize(stream));
+  const auto repeated = [&] {
+    for (int i = 0; i < runs; ++i) enqueue();
+  };
+  CapturedRun graph;
+  try {
+    graph = CapturedRun::capture(stream, repeated);
+  } catch (const LibraryError&) {  // a call that cannot be captured (it ran uncaptured above): time it on the stream
+    repeated();
+    KILN_CUDA_CHECK(cudaStreamSynchronize(stream));
+    return fastest_batch(stream, repeated, replays) / runs;
+  }
+  graph.replay();
+  return fastest_batch(stream, [&] { graph.replay(); }, replays) / runs;
 }
 
 }  // namespace kiln::gpu

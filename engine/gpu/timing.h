@@ -49,6 +49,16 @@ class KILN_API CapturedRun {
   std::unique_ptr<State> s_;
 };
 
+// GPU milliseconds of one `enqueue` (the autotuner's clock, AlgoMode::Find): `enqueue` runs once to warm up
+// (lazy module loading, first-use initialisation), then `runs` calls are captured into one CUDA graph so
+// that launch overhead is not what is measured; the graph is replayed once more to warm up and then
+// `replays` times, and the fastest replay divided by `runs` is returned. Where the calls cannot be captured
+// they are timed as `runs` back-to-back calls on `stream` instead (fastest of `replays` such batches).
+// Synchronizes `stream` (not the legacy default stream). Throws what `enqueue` throws when it fails
+// outside capture, CudaError when timing fails.
+KILN_API double time_per_run(cudaStream_t stream, const std::function<void()>& enqueue, int runs = 20,
+                             int replays = 3);
+
 struct ProfiledRun {
   // Per graph layer, in execution order: GPU milliseconds between the events recorded before and
   // after its work. Layers with no work of their own (views, activations folded into their

@@ -22,6 +22,7 @@
 
 #include "engine/gpu/layout.h"
 #include "engine/gpu/op.h"
+#include "engine/gpu/timing.h"
 #include "layers/activation/activation.h"
 #include "layers/activation/affine_activation.h"
 #include "layers/conv/conv.h"
@@ -46,33 +47,40 @@ void add_residual(const TensorView& y, const void* residual, const std::optional
   launch_add(inputs, 2, y, stream, act ? &*act : nullptr);
 }
 
+// What the epilogue kernels do after a graph that lacks part of the epilogue (Note at the top).
+struct EpilogueRest {
+  TensorView y;                          // the output as stored
+  const float* bias = nullptr;           // bias the graph lacks, else null
+  const void* residual = nullptr;        // residual the graph lacks, else null
+  std::optional<ActivationParams> act;  // activation the graph lacks
+};
+
+// One convolution: the plan, then the kernels for the rest of its epilogue.
+void run_conv(cudnnHandle_t cudnn, cudaStream_t stream, const BackendDescriptor& plan, const BackendDescriptor& pack,
+              const EpilogueRest& rest) {
+  KILN_CUDNN_CHECK(cudnnBackendExecute(cudnn, plan.get(), pack.get()));
+  if (rest.residual) {
+    if (rest.bias) launch_affine_activation(rest.y, rest.y, nullptr, rest.bias, nullptr, stream);
+    add_residual(rest.y, rest.residual, rest.act, stream);
+  } else if (rest.bias || rest.act) {
+    launch_affine_activation(rest.y, rest.y, nullptr, rest.bias, rest.act ? &*rest.act : nullptr, stream);
+  }
+}
+
 class PreparedConv final : public PreparedOp {
  public:
-  // `y`: the output as stored; `bias`, `residual` and `act`: the part of the epilogue the graph lacks
-  // (null / none). A graph that lacks the residual lacks the activation too (the epilogue is a prefix).
-  PreparedConv(ConvGraph graph, ConvPlan plan, BackendDescriptor pack, const TensorView& y, const float* bias,
-               const void* residual, std::optional<ActivationParams> act)
-      : graph_(std::move(graph)), plan_(std::move(plan)), pack_(std::move(pack)), y_(y), bias_(bias),
-        residual_(residual), act_(std::move(act)) {}
+  // `rest`: the part of the epilogue the graph lacks. A graph that lacks the residual lacks the activation
+  // too (the epilogue is a prefix).
+  PreparedConv(ConvGraph graph, ConvPlan plan, BackendDescriptor pack, EpilogueRest rest)
+      : graph_(std::move(graph)), plan_(std::move(plan)), pack_(std::move(pack)), rest_(std::move(rest)) {}
 
-  void run(const OpRunEnv& env) const override {
-    KILN_CUDNN_CHECK(cudnnBackendExecute(env.cudnn, plan_.plan.get(), pack_.get()));
-    if (residual_) {
-      if (bias_) launch_affine_activation(y_, y_, nullptr, bias_, nullptr, env.stream);
-      add_residual(y_, residual_, act_, env.stream);
-    } else if (bias_ || act_) {
-      launch_affine_activation(y_, y_, nullptr, bias_, act_ ? &*act_ : nullptr, env.stream);
-    }
-  }
+  void run(const OpRunEnv& env) const override { run_conv(env.cudnn, env.stream, plan_.plan, pack_, rest_); }
 
  private:
   ConvGraph graph_;
   ConvPlan plan_;
   BackendDescriptor pack_;
-  TensorView y_;
-  const float* bias_;                    // bias the graph lacks, else null
-  const void* residual_;                 // residual the graph lacks, else null
-  std::optional<ActivationParams> act_;  // activation the graph lacks
+  EpilogueRest rest_;
 };
 
 // The forms of a convolution's weights (Note [fp16 layout]): Fp16 binds the filter as padded KRSC half
@@ -114,6 +122,7 @@ class ConvOp final : public GpuOp {
         out_(env.output),
         residual_(env.residual),
         precision_(env.precision()),
+        fp32_transforms_(env.options.fp32_transforms),
         weight_alignment_(static_cast<std::int64_t>(env.weights.alignment())) {
     if (env.epilogue) act_ = activation_params(*env.epilogue);
     const std::vector<WeightRequest> forms = weight_forms(layer_, precision_);
@@ -160,6 +169,7 @@ class ConvOp final : public GpuOp {
 
   // Sets the fusion depth and engine config; returns the chosen graph's plan when the search kept it.
   std::optional<ConvPlan> search(const OpBuildEnv& env) {
+    if (env.scratch) return tune(env, *env.scratch);
     const int steps = epilogue_steps();
     std::string reasons;
     // A fused graph that only cuDNN's fallback engines run loses to a shorter graph that a heuristic
@@ -169,15 +179,7 @@ class ConvOp final : public GpuOp {
     for (int k = steps; k >= 0; --k) {
       try {
         const ConvGraph g = build_conv_graph(env.cudnn, desc(layer_.input_shapes()[0], layer_.output_shape(), k));
-        TimingBuffers timing;
-        PlanRequest req{precision_, env.options.workspace_cap_bytes, nullptr, nullptr};
-        if (env.scratch) {
-          timing = {env.scratch->tensors[static_cast<std::size_t>(in_)], w_,
-                    env.scratch->tensors[static_cast<std::size_t>(out_)], b_,
-                    residual_ >= 0 ? env.scratch->tensors[static_cast<std::size_t>(residual_)] : nullptr,
-                    env.scratch->workspace, env.scratch->workspace_bytes, env.scratch->stream};
-          req.timing = &timing;
-        }
+        const PlanRequest req = request(env.options.workspace_cap_bytes, nullptr, nullptr);
         std::string why;
         std::optional<ConvPlan> plan = select_conv_plan(env.cudnn, g, req, &why);
         if (plan && plan->from_fallback && k > 0) {
@@ -204,6 +206,48 @@ class ConvOp final : public GpuOp {
                      source_location(__FILE__, __LINE__), layer_.name());
   }
 
+  // Find mode (AlgoMode::Find): every fusion depth's fastest plan (select_conv_plan times the candidates)
+  // is timed again with the kernels that do the rest of its epilogue, and the fastest total wins, so an
+  // unfused graph plus one epilogue kernel can beat a fused graph that only a slow engine runs.
+  std::optional<ConvPlan> tune(const OpBuildEnv& env, const FindScratch& scratch) {
+    const auto tensor = [&](int i) { return scratch.tensors[static_cast<std::size_t>(i)]; };
+    void* const yp = tensor(out_);
+    const void* const residual = residual_ >= 0 ? tensor(residual_) : nullptr;
+    const TimingBuffers timing{tensor(in_), w_, yp, b_, residual, scratch.workspace, scratch.workspace_bytes, scratch.stream};
+    const PlanRequest req = request(env.options.workspace_cap_bytes, nullptr, &timing);
+    const Shape& y = layer_.output_shape();
+    std::optional<ConvPlan> best;
+    std::string reasons;
+    for (int k = epilogue_steps(); k >= 0; --k) {
+      try {
+        const ConvGraph g = build_conv_graph(env.cudnn, desc(layer_.input_shapes()[0], y, k));
+        std::string why;
+        std::optional<ConvPlan> plan = select_conv_plan(env.cudnn, g, req, &why);
+        if (!plan) {
+          reasons += "[" + graph_name(k) + "] " + why + " ";
+          continue;
+        }
+        const EpilogueRest rest = this->rest(yp, y, k, residual);
+        if (rest.bias || rest.residual || rest.act) {  // the plan alone was timed: time it with its kernels
+          const BackendDescriptor pack =
+              make_variant_pack({tensor(in_), w_, yp, b_, residual}, g.has_bias, g.has_residual, scratch.workspace);
+          plan->measured_ms = time_per_run(scratch.stream, [&] { run_conv(env.cudnn, scratch.stream, plan->plan, pack, rest); },
+                                           kFindRuns);
+        }
+        if (!best || plan->measured_ms < sel_.measured_ms) {
+          sel_ = {k, plan->from_fallback, plan->choice, static_cast<std::uint64_t>(plan->workspace), plan->measured_ms};
+          best = std::move(plan);
+        }
+      } catch (const CudnnError& e) {  // this fusion pattern cannot be expressed: try a shorter one
+        reasons += "[" + graph_name(k) + "] " + e.what() + " ";
+      }
+    }
+    if (best) return best;
+    throw CudnnError("cuDNN", CUDNN_STATUS_NOT_SUPPORTED, "no engine runs this convolution",
+                     std::string("select_conv_plan (find) at ") + precision_name(precision_) + ": " + reasons,
+                     source_location(__FILE__, __LINE__), layer_.name());
+  }
+
  public:
   std::unique_ptr<PreparedOp> prepare(const OpRunEnv& env, std::int64_t batch) const override {
     const Shape x = Layer::at_batch(layer_.input_shapes()[0], batch);
@@ -225,7 +269,7 @@ class ConvOp final : public GpuOp {
           }
         }
         ConvGraph g = build_conv_graph(env.cudnn, d);
-        const PlanRequest req{precision_, env.workspace_bytes, k == sel_.fused ? &sel_.choice : nullptr, nullptr};
+        const PlanRequest req = request(env.workspace_bytes, k == sel_.fused ? &sel_.choice : nullptr, nullptr);
         std::string why;
         std::optional<ConvPlan> plan = select_conv_plan(env.cudnn, g, req, &why);
         if (!plan) {
@@ -247,11 +291,14 @@ class ConvOp final : public GpuOp {
   // The prepared op for a graph of the first `k` epilogue steps: kernels do what the graph lacks.
   std::unique_ptr<PreparedOp> prepared(ConvGraph g, ConvPlan plan, BackendDescriptor pack, void* yp, const Shape& y,
                                        int k, const void* residual) const {
+    return std::make_unique<PreparedConv>(std::move(g), std::move(plan), std::move(pack), rest(yp, y, k, residual));
+  }
+
+  // What the kernels do after a graph of the first `k` epilogue steps, on output `yp` of shape `y`.
+  EpilogueRest rest(void* yp, const Shape& y, int k, const void* residual) const {
     const ConvGraphDesc d = desc(y, y, k);  // which steps the graph has (the shapes do not matter here)
-    return std::make_unique<PreparedConv>(std::move(g), std::move(plan), std::move(pack),
-                                          activation_view(yp, y, precision_), d.bias ? nullptr : b_epilogue_,
-                                          d.residual ? nullptr : residual,
-                                          d.activation ? std::nullopt : act_);
+    return {activation_view(yp, y, precision_), d.bias ? nullptr : b_epilogue_, d.residual ? nullptr : residual,
+            d.activation ? std::nullopt : act_};
   }
 
   // The residual's device pointer in a context's arena, or null when none was folded in.
@@ -289,6 +336,16 @@ class ConvOp final : public GpuOp {
 
   bool fp16() const { return precision_ == Precision::Fp16; }
 
+  PlanRequest request(std::uint64_t workspace_cap, const EngineChoice* preferred, const TimingBuffers* timing) const {
+    PlanRequest r;
+    r.precision = precision_;
+    r.fp32_transforms = fp32_transforms_;
+    r.workspace_cap = workspace_cap;
+    r.preferred = preferred;
+    r.timing = timing;
+    return r;
+  }
+
   // NCHW dims with the channels as stored.
   Shape stored(const Shape& s) const {
     Shape out = s;
@@ -324,6 +381,7 @@ class ConvOp final : public GpuOp {
   const float* b_epilogue_ = nullptr;      // bias as the epilogue kernel reads it (float; Fp16: padded)
   std::optional<ActivationParams> act_;
   Precision precision_;
+  bool fp32_transforms_;
   std::int64_t weight_alignment_;
   FilterLayout filter_;                    // Fp16 only
   ConvSelection sel_;  // what select() chose (or adopted), as the plan cache stores it

@@ -95,14 +95,22 @@ struct TimingBuffers {
 
 struct PlanRequest {
   Precision precision = Precision::Fp32;
+  // Fp32 only: also admit FFT and Winograd engines (GpuEngineOptions::fp32_transforms).
+  bool fp32_transforms = false;
   std::uint64_t workspace_cap = 0;
   // Try this engine first (chosen earlier): the heuristics' config of that name, else one rebuilt from the recipe.
   const EngineChoice* preferred = nullptr;
-  const TimingBuffers* timing = nullptr;    // non-null: find mode (time candidates, keep the fastest)
+  // Non-null: find mode, which times the candidates of mode A, mode B and the fallback list together and
+  // keeps the fastest; null: the first usable config of mode A, then B (the fallback list only when neither
+  // offers one).
+  const TimingBuffers* timing = nullptr;
 };
 
-// How many candidate plans find mode builds and times at most.
-constexpr int kMaxFindCandidates = 12;
+// Find mode's candidates: at most this many configs each from heuristics mode A, mode B and the
+// fallback list (kMaxFindCandidates in all), each timed as kFindRuns executions in one CUDA graph.
+constexpr int kFindQuota[3] = {8, 6, 4};
+constexpr int kMaxFindCandidates = kFindQuota[0] + kFindQuota[1] + kFindQuota[2];
+constexpr int kFindRuns = 20;
 
 // Chooses a plan (see AlgoMode in engine_options.h). Returns nullopt when no engine allowed by the
 // precision can run the graph, with the reasons in `why_not`.

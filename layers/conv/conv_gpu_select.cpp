@@ -1,8 +1,11 @@
 // Engine selection for convolution graphs (see select_conv_plan in conv_gpu_graph.h).
 #include <algorithm>
 #include <mutex>
+#include <set>
 
 #include "layers/conv/conv_gpu_graph.h"
+
+#include "engine/gpu/timing.h"
 
 namespace kiln::gpu {
 
@@ -65,7 +68,8 @@ std::vector<BackendDescriptor> heuristic_configs(const BackendDescriptor& graph,
 // Numerical notes decide what a precision admits (GpuEngineOptions / Precision). Nondeterministic
 // engines are never used: concurrent contexts must give identical results. Fp16 admits what Tf32 does;
 // REDUCED_PRECISION_REDUCTION (half accumulation) stays out, so convolutions accumulate in float.
-bool allowed_by_notes(const BackendDescriptor& cfg, Precision precision) {
+// Fp32 admits FFT and Winograd engines only when `transforms` is set (GpuEngineOptions::fp32_transforms).
+bool allowed_by_notes(const BackendDescriptor& cfg, Precision precision, bool transforms) {
   const std::vector<BackendDescriptor> engine =
       cfg.get_descriptors(CUDNN_ATTR_ENGINECFG_ENGINE, CUDNN_BACKEND_ENGINE_DESCRIPTOR, 1);
   if (engine.empty()) return false;
@@ -81,12 +85,14 @@ bool allowed_by_notes(const BackendDescriptor& cfg, Precision precision) {
       case CUDNN_NUMERICAL_NOTE_REDUCED_PRECISION_REDUCTION:
         return false;
       case CUDNN_NUMERICAL_NOTE_TENSOR_CORE:
+        if (precision == Precision::Fp32) return false;
+        break;
       case CUDNN_NUMERICAL_NOTE_FFT:
       case CUDNN_NUMERICAL_NOTE_WINOGRAD:
       case CUDNN_NUMERICAL_NOTE_WINOGRAD_TILE_4x4:
       case CUDNN_NUMERICAL_NOTE_WINOGRAD_TILE_6x6:
       case CUDNN_NUMERICAL_NOTE_WINOGRAD_TILE_13x13:
-        if (precision == Precision::Fp32) return false;
+        if (precision == Precision::Fp32 && !transforms) return false;
         break;
       default:
         break;
@@ -96,9 +102,9 @@ bool allowed_by_notes(const BackendDescriptor& cfg, Precision precision) {
 }
 
 // An engine whose notes cannot be read cannot be shown to be exact: skipped, with the reason.
-bool allowed(const BackendDescriptor& cfg, Precision precision, Reasons& why) {
+bool allowed(const BackendDescriptor& cfg, const PlanRequest& req, Reasons& why) {
   try {
-    return allowed_by_notes(cfg, precision);
+    return allowed_by_notes(cfg, req.precision, req.fp32_transforms);
   } catch (const CudnnError& e) {
     why.add(std::string("reading numerical notes: ") + e.what());
     return false;
@@ -149,7 +155,7 @@ std::optional<ConvPlan> try_plan(cudnnHandle_t handle, BackendDescriptor cfg, st
 }
 
 std::optional<ConvPlan> plan_from_choice(cudnnHandle_t handle, const BackendDescriptor& graph,
-                                         const EngineChoice& choice, Precision precision, Reasons& why) {
+                                         const EngineChoice& choice, const PlanRequest& req, Reasons& why) {
   std::vector<BackendDescriptor> parts;
   try {
     BackendDescriptor engine(CUDNN_BACKEND_ENGINE_DESCRIPTOR);
@@ -168,8 +174,8 @@ std::optional<ConvPlan> plan_from_choice(cudnnHandle_t handle, const BackendDesc
     if (!knob_ptrs.empty()) cfg.set(CUDNN_ATTR_ENGINECFG_KNOB_CHOICES, knob_ptrs);
     cfg.finalize();
     // A recipe from the plan cache is checked as a heuristics' config is: never an engine the precision excludes.
-    if (!allowed(cfg, precision, why)) {
-      why.add("engine " + choice.name() + " is not allowed in " + precision_name(precision));
+    if (!allowed(cfg, req, why)) {
+      why.add("engine " + choice.name() + " is not allowed in " + precision_name(req.precision));
       return std::nullopt;
     }
     parts.push_back(std::move(engine));
@@ -186,11 +192,11 @@ std::optional<ConvPlan> plan_from_choice(cudnnHandle_t handle, const BackendDesc
 // takes the very config the load chose whenever the heuristics still offer it: its results then do not
 // depend on whether the plan came from the plan cache or was built again.
 std::optional<ConvPlan> plan_from_heuristics(cudnnHandle_t handle, const BackendDescriptor& graph,
-                                             const EngineChoice& choice, Precision precision, Reasons& why) {
+                                             const EngineChoice& choice, const PlanRequest& req, Reasons& why) {
   const std::string wanted = choice.name();
   for (cudnnBackendHeurMode_t mode : {CUDNN_HEUR_MODE_A, CUDNN_HEUR_MODE_B, CUDNN_HEUR_MODE_FALLBACK}) {
     for (BackendDescriptor& cfg : heuristic_configs(graph, mode, why)) {
-      if (!allowed(cfg, precision, why) || describe_choice(cfg, why).name() != wanted) continue;
+      if (!allowed(cfg, req, why) || describe_choice(cfg, why).name() != wanted) continue;
       std::optional<ConvPlan> p = try_plan(handle, std::move(cfg), {}, why);
       if (p) p->from_fallback = mode == CUDNN_HEUR_MODE_FALLBACK;
       return p;
@@ -199,25 +205,53 @@ std::optional<ConvPlan> plan_from_heuristics(cudnnHandle_t handle, const Backend
   return std::nullopt;
 }
 
-// Mean milliseconds of a few runs on the timing buffers; negative when the plan fails to run.
+// GPU milliseconds per execution of `p` on the timing buffers (time_per_run: kFindRuns executions in one
+// CUDA graph, the fastest of a few replays); negative when the plan fails to run.
 double time_plan(cudnnHandle_t handle, const ConvPlan& p, const ConvGraph& graph, const TimingBuffers& t, Reasons& why) {
   try {
     const BackendDescriptor vp = make_variant_pack({t.x, t.w, t.y, t.bias, t.residual}, graph.has_bias, graph.has_residual, t.workspace);
-    Event start = make_event();
-    Event stop = make_event();
-    KILN_CUDNN_CHECK(cudnnBackendExecute(handle, p.plan.get(), vp.get()));  // warm-up (and lazy init)
-    constexpr int kRuns = 3;
-    KILN_CUDA_CHECK(cudaEventRecord(start.get(), t.stream));
-    for (int i = 0; i < kRuns; ++i) KILN_CUDNN_CHECK(cudnnBackendExecute(handle, p.plan.get(), vp.get()));
-    KILN_CUDA_CHECK(cudaEventRecord(stop.get(), t.stream));
-    KILN_CUDA_CHECK(cudaEventSynchronize(stop.get()));
-    float ms = 0.0f;
-    KILN_CUDA_CHECK(cudaEventElapsedTime(&ms, start.get(), stop.get()));
-    return ms / kRuns;
+    return time_per_run(t.stream, [&] { KILN_CUDNN_CHECK(cudnnBackendExecute(handle, p.plan.get(), vp.get())); }, kFindRuns);
   } catch (const CudnnError& e) {  // a candidate that fails to execute is skipped, not fatal
     why.add("timing " + p.choice.name() + ": " + e.what());
     return -1.0;
   }
+}
+
+// Find mode: the candidates of heuristics mode A, mode B and the fallback list (at most kFindQuota of
+// each, the same engine config only once, in that order: finalizing a runtime-compiled engine costs a
+// compile, so the lists' tails are not tried), each timed; the fastest that runs wins. A fallback-list
+// engine that wins is marked from_fallback only if neither heuristics mode offered it.
+std::optional<ConvPlan> tune_conv_plan(cudnnHandle_t handle, const ConvGraph& graph, const PlanRequest& req,
+                                       std::int64_t cap, Reasons& why) {
+  const TimingBuffers& t = *req.timing;
+  const std::int64_t limit = std::min<std::int64_t>(cap, static_cast<std::int64_t>(std::min<std::uint64_t>(t.workspace_bytes, INT64_MAX)));
+  constexpr cudnnBackendHeurMode_t kModes[3] = {CUDNN_HEUR_MODE_A, CUDNN_HEUR_MODE_B, CUDNN_HEUR_MODE_FALLBACK};
+  std::set<std::string> seen;
+  std::vector<ConvPlan> candidates;
+  for (int m = 0; m < 3; ++m) {
+    int taken = 0;
+    for (BackendDescriptor& cfg : heuristic_configs(graph.graph, kModes[m], why)) {
+      if (taken >= kFindQuota[m]) break;
+      if (!allowed(cfg, req, why)) continue;
+      const EngineChoice choice = describe_choice(cfg, why);
+      if (choice.engine_id >= 0 && !seen.insert(choice.name()).second) continue;  // offered before
+      std::optional<ConvPlan> p = try_plan(handle, std::move(cfg), {}, why);
+      if (!p) continue;
+      if (p->workspace > limit) {
+        why.add(p->choice.name() + " needs " + std::to_string(p->workspace) + " bytes of workspace, over the cap");
+        continue;
+      }
+      p->from_fallback = kModes[m] == CUDNN_HEUR_MODE_FALLBACK;
+      candidates.push_back(std::move(*p));
+      ++taken;
+    }
+  }
+  std::optional<ConvPlan> best;
+  for (ConvPlan& c : candidates) {
+    c.measured_ms = time_plan(handle, c, graph, t, why);
+    if (c.measured_ms >= 0 && (!best || c.measured_ms < best->measured_ms)) best = std::move(c);
+  }
+  return best;
 }
 
 }  // namespace
@@ -227,36 +261,30 @@ std::optional<ConvPlan> select_conv_plan(cudnnHandle_t handle, const ConvGraph& 
   Reasons why;
   const auto cap = static_cast<std::int64_t>(std::min<std::uint64_t>(req.workspace_cap, INT64_MAX));
   if (req.preferred && req.preferred->engine_id >= 0) {
-    std::optional<ConvPlan> p = plan_from_heuristics(handle, graph.graph, *req.preferred, req.precision, why);
-    if (!p) p = plan_from_choice(handle, graph.graph, *req.preferred, req.precision, why);
+    std::optional<ConvPlan> p = plan_from_heuristics(handle, graph.graph, *req.preferred, req, why);
+    if (!p) p = plan_from_choice(handle, graph.graph, *req.preferred, req, why);
     if (p && p->workspace <= cap) return p;
   }
+  if (req.timing) {
+    if (std::optional<ConvPlan> best = tune_conv_plan(handle, graph, req, cap, why)) return best;
+  }
   for (cudnnBackendHeurMode_t mode : {CUDNN_HEUR_MODE_A, CUDNN_HEUR_MODE_B}) {
-    std::vector<ConvPlan> candidates;
+    if (req.timing) break;  // tuned above: none of them runs within the cap
     for (BackendDescriptor& cfg : heuristic_configs(graph.graph, mode, why)) {
-      if (!allowed(cfg, req.precision, why)) continue;
+      if (!allowed(cfg, req, why)) continue;
       std::optional<ConvPlan> p = try_plan(handle, std::move(cfg), {}, why);
       if (!p) continue;
       if (p->workspace > cap) {
         why.add(p->choice.name() + " needs " + std::to_string(p->workspace) + " bytes of workspace, over the cap");
         continue;
       }
-      if (!req.timing) return p;
-      candidates.push_back(std::move(*p));
-      if (static_cast<int>(candidates.size()) >= kMaxFindCandidates) break;
+      return p;
     }
-    std::optional<ConvPlan> best;
-    for (ConvPlan& c : candidates) {
-      if (c.workspace > static_cast<std::int64_t>(req.timing->workspace_bytes)) continue;
-      c.measured_ms = time_plan(handle, c, graph, *req.timing, why);
-      if (c.measured_ms >= 0 && (!best || c.measured_ms < best->measured_ms)) best = std::move(c);
-    }
-    if (best) return best;
   }
   // Nothing fits the cap or runs: the fallback list, preferring configs that need no workspace.
   std::vector<ConvPlan> fallbacks;
   for (BackendDescriptor& cfg : heuristic_configs(graph.graph, CUDNN_HEUR_MODE_FALLBACK, why)) {
-    if (!allowed(cfg, req.precision, why)) continue;
+    if (!allowed(cfg, req, why)) continue;
     std::optional<ConvPlan> p = try_plan(handle, std::move(cfg), {}, why);
     if (p) p->from_fallback = true;
     if (p && p->workspace == 0) return p;

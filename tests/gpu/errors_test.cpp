@@ -168,6 +168,11 @@ TEST(GpuOptions, EnvironmentPicksDeconvolutionAndDepthwisePaths) {
   EXPECT_TRUE(with_env("KILN_FUSE_RESIDUAL", "1").first.fuse_residual);
   EXPECT_FALSE(with_env("KILN_FUSE_RESIDUAL", "0").first.fuse_residual);
   EXPECT_THAT(with_env("KILN_FUSE_RESIDUAL", "yes").second, HasSubstr("KILN_FUSE_RESIDUAL: expected 1 or 0, got 'yes'"));
+  EXPECT_FALSE(engine_options_from("fp32", "heuristic", 8).fp32_transforms);
+  EXPECT_TRUE(with_env("KILN_FP32_TRANSFORMS", "1").first.fp32_transforms);
+  EXPECT_FALSE(with_env("KILN_FP32_TRANSFORMS", "0").first.fp32_transforms);
+  EXPECT_THAT(with_env("KILN_FP32_TRANSFORMS", "on").second,
+              HasSubstr("KILN_FP32_TRANSFORMS: expected 1 or 0, got 'on'"));
 }
 
 class GpuRunErrors : public ::testing::Test {
