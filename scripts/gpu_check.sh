@@ -364,14 +364,14 @@ fi
 
 if want transforms; then
   # fp32 with cuDNN's FFT and Winograd engines admitted (KILN_FP32_TRANSFORMS=1, issue 9 item 6): the
-  # error against PyTorch's CPU golden outputs (the models the compare stage exported, with its fp32
-  # tolerances) and the time against the exact fp32 mode. KILN_TRANSFORMS_MODELS, KILN_TRANSFORMS_BATCHES.
+  # error against the export's golden outputs (PyTorch on the CPU; the compare stage's fp32 tolerances)
+  # and the time against the exact fp32 mode. KILN_TRANSFORMS_MODELS, KILN_TRANSFORMS_BATCHES.
   : >"$OUT/transforms.log"
   for name in ${KILN_TRANSFORMS_MODELS:-autoencoder resnet18 resnet50 unet}; do
-    if [ ! -f "$models/$name/model.yaml" ]; then
-      note "transforms $name: not exported (run the compare stage first)"
-      continue
-    fi
+    case $name in autoencoder) shape=1,3,512,512 ;; unet) shape=1,3,256,256 ;; *) shape=1,3,224,224 ;; esac
+    mkdir -p "$models"
+    [ -f "$models/$name/model.yaml" ] || PYTHONPATH="$KILN_ROOT/exporter" "$py" -m kiln_export \
+      --model "kiln_export.zoo:$name" --input-shape "$shape" --out "$models/$name" >>"$OUT/transforms.log" 2>&1
     for value in 0 1; do
       KILN_FP32_TRANSFORMS=$value "$KILN_BUILD/kiln" compare --model "$models/$name" --device gpu --precision fp32 \
         --atol 1e-4 --rtol 1e-5 --json "$OUT/transforms_$name.$value.json" >"$OUT/transforms_run.log" 2>&1
