@@ -38,7 +38,8 @@ void add_bench_options(CLI::App& cmd, BenchCliOptions& o, const std::string& ite
                   "GPU arithmetic: fp32 exact float32, tf32 tensor cores (~1e-3 relative), fp16 half NHWC tensor "
                   "cores");
   cli::add_choice(cmd, "--algo", {"heuristic", "find"}, c.algo,
-                  "convolution algorithms: cuDNN heuristics (fast start) or time every candidate at load");
+                  "convolution algorithms: cuDNN heuristics (fast start) or find, the autotuner (times every candidate "
+                  "engine and fusion depth in a CUDA graph at load; slower start, kept by the plan cache)");
   cli::add_int(cmd, "--workspace-mb", "MiB", o.workspace_mb, "largest cuDNN workspace one layer may use");
   cli::add_string(cmd, "--plan-cache", "DIR|off", c.plan_cache, "where the plan cache lives: a directory, or off (memory only); chosen engines and compiled cuDNN plans are reused from it by later loads on the same GPU and libraries")
       ->default_str("$KILN_PLAN_CACHE, else ~/.cache/kiln/plans");

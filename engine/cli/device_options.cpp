@@ -19,7 +19,8 @@ void add_device_options(CLI::App& cmd, RunnerOptions& o) {
                   "GPU arithmetic: fp32 is exact float32 (TF32 off); tf32 allows tensor cores (~1e-3 relative); "
                   "fp16 stores half NHWC activations, float accumulation (~1e-3 relative)");
   cli::add_choice(cmd, "--algo", {"heuristic", "find"}, o.algo,
-                  "GPU convolution algorithm choice: cuDNN heuristics (fast start) or time the candidates");
+                  "GPU convolution algorithm choice: cuDNN heuristics (fast start) or find, the autotuner (times every "
+                  "candidate engine and fusion depth in a CUDA graph at load; slower start, kept by the plan cache)");
   cli::add_int(cmd, "--workspace-mb", "MiB", o.workspace_mb, "largest cuDNN workspace one layer may use");
   cli::add_string(cmd, "--plan-cache", "DIR|off", o.plan_cache, "where the plan cache lives: a directory, or off (memory only); chosen engines and compiled cuDNN plans are reused from it by later loads on the same GPU and libraries")
       ->default_str("$KILN_PLAN_CACHE, else ~/.cache/kiln/plans");
