@@ -30,7 +30,8 @@ enum class Precision { Fp32, Tf32, Fp16 };
 //    config that is allowed by the precision, finalizes and fits the workspace cap wins.
 //  - Find (the autotuner): for every fusion depth of the convolution's epilogue (the whole epilogue in
 //    cuDNN's graph, a shorter prefix of it, the bare convolution), the candidates of heuristics mode A,
-//    mode B and the fallback list (kFindQuota of each, layers/conv/conv_gpu_graph.h) are finalized and
+//    mode B and the fallback list (kFindQuota of each and at most kFindCompiledQuota runtime-compiled
+//    ones, layers/conv/conv_gpu_graph.h) are finalized and
 //    timed on scratch buffers as 20 executions inside a CUDA graph; each depth's fastest is timed again
 //    together with the kernels that do the part of the epilogue its graph lacks, and the fastest total
 //    wins. Identical layers are tuned once (the plan cache's memory), and `kiln tune --algo find` keeps

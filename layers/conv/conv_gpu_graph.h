@@ -111,6 +111,9 @@ struct PlanRequest {
 constexpr int kFindQuota[3] = {8, 6, 4};
 constexpr int kMaxFindCandidates = kFindQuota[0] + kFindQuota[1] + kFindQuota[2];
 constexpr int kFindRuns = 20;
+// Of them, at most this many whose finalize compiles a kernel (cuDNN's runtime-fusion engines, 0.1-1 s
+// each): a fused fp16 graph otherwise costs tens of seconds per distinct layer.
+constexpr int kFindCompiledQuota = 3;
 
 // Chooses a plan (see AlgoMode in engine_options.h). Returns nullopt when no engine allowed by the
 // precision can run the graph, with the reasons in `why_not`.

@@ -101,6 +101,24 @@ bool allowed_by_notes(const BackendDescriptor& cfg, Precision precision, bool tr
   return true;
 }
 
+// True when finalizing `cfg` compiles a kernel (cuDNN's runtime-fusion engines: 0.1-1 s each in fp16);
+// false also when the behaviour notes cannot be read (only the tuner's compile budget depends on it).
+bool compiles_at_finalize(const BackendDescriptor& cfg) {
+  try {
+    const std::vector<BackendDescriptor> engine =
+        cfg.get_descriptors(CUDNN_ATTR_ENGINECFG_ENGINE, CUDNN_BACKEND_ENGINE_DESCRIPTOR, 1);
+    if (engine.empty()) return false;
+    const std::int64_t n = engine[0].count(CUDNN_ATTR_ENGINE_BEHAVIOR_NOTE, CUDNN_TYPE_BEHAVIOR_NOTE);
+    if (n <= 0) return false;
+    for (cudnnBackendBehaviorNote_t note :
+         engine[0].get_enums<cudnnBackendBehaviorNote_t>(CUDNN_ATTR_ENGINE_BEHAVIOR_NOTE, CUDNN_TYPE_BEHAVIOR_NOTE, n)) {
+      if (note == CUDNN_BEHAVIOR_NOTE_RUNTIME_COMPILATION) return true;
+    }
+  } catch (const CudnnError&) {
+  }
+  return false;
+}
+
 // An engine whose notes cannot be read cannot be shown to be exact: skipped, with the reason.
 bool allowed(const BackendDescriptor& cfg, const PlanRequest& req, Reasons& why) {
   try {
@@ -218,8 +236,9 @@ double time_plan(cudnnHandle_t handle, const ConvPlan& p, const ConvGraph& graph
 }
 
 // Find mode: the candidates of heuristics mode A, mode B and the fallback list (at most kFindQuota of
-// each, the same engine config only once, in that order: finalizing a runtime-compiled engine costs a
-// compile, so the lists' tails are not tried), each timed; the fastest that runs wins. A fallback-list
+// each, the same engine config only once, in that order, and at most kFindCompiledQuota configs whose
+// finalize compiles a kernel: each costs a compile, so the lists' tails are not tried), each timed; the
+// fastest that runs wins. A fallback-list
 // engine that wins is marked from_fallback only if neither heuristics mode offered it.
 std::optional<ConvPlan> tune_conv_plan(cudnnHandle_t handle, const ConvGraph& graph, const PlanRequest& req,
                                        std::int64_t cap, Reasons& why) {
@@ -228,6 +247,7 @@ std::optional<ConvPlan> tune_conv_plan(cudnnHandle_t handle, const ConvGraph& gr
   constexpr cudnnBackendHeurMode_t kModes[3] = {CUDNN_HEUR_MODE_A, CUDNN_HEUR_MODE_B, CUDNN_HEUR_MODE_FALLBACK};
   std::set<std::string> seen;
   std::vector<ConvPlan> candidates;
+  int compiled = 0;
   for (int m = 0; m < 3; ++m) {
     int taken = 0;
     for (BackendDescriptor& cfg : heuristic_configs(graph.graph, kModes[m], why)) {
@@ -235,6 +255,7 @@ std::optional<ConvPlan> tune_conv_plan(cudnnHandle_t handle, const ConvGraph& gr
       if (!allowed(cfg, req, why)) continue;
       const EngineChoice choice = describe_choice(cfg, why);
       if (choice.engine_id >= 0 && !seen.insert(choice.name()).second) continue;  // offered before
+      if (compiles_at_finalize(cfg) && ++compiled > kFindCompiledQuota) continue;  // a compile too many
       std::optional<ConvPlan> p = try_plan(handle, std::move(cfg), {}, why);
       if (!p) continue;
       if (p->workspace > limit) {
