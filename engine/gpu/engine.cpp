@@ -11,6 +11,8 @@
 #include "engine/gpu/plan_cache_gpu.h"
 #include "engine/gpu/weights.h"
 #include "engine/model_dir.h"
+#include "formats/manifest.h"
+#include "formats/model_spec.h"
 #include "layers/registry_gpu.h"
 
 namespace kiln::gpu {
@@ -60,6 +62,31 @@ std::shared_ptr<const GpuEngine> GpuEngine::load(Graph graph, const GpuEngineOpt
   return std::shared_ptr<const GpuEngine>(new GpuEngine(std::move(graph), options));
 }
 
+std::vector<std::shared_ptr<const GpuEngine>> GpuEngine::load_replicas(const std::string& model,
+                                                                       const std::vector<int>& devices,
+                                                                       const GpuEngineOptions& options,
+                                                                       const GraphBuildOptions& graph_options) {
+  if (devices.empty()) throw UsageError("GpuEngine::load_replicas: no devices given");
+  auto phase = std::chrono::steady_clock::now();
+  const ModelSpec spec = read_model(resolve_model_yaml(model));
+  const Manifest manifest = read_manifest(spec.manifest_path);
+  double parse_ms = ms_since(phase);
+  std::shared_ptr<const StagedWeights> staged;
+  std::vector<std::shared_ptr<const GpuEngine>> engines;
+  for (const int device : devices) {
+    phase = std::chrono::steady_clock::now();
+    Graph graph = Graph::build(spec, manifest, graph_options);
+    parse_ms += ms_since(phase);
+    GpuEngineOptions placed = options;
+    placed.device = device;
+    auto engine = std::shared_ptr<GpuEngine>(new GpuEngine(std::move(graph), placed, &staged));
+    engine->timings_.parse_ms = parse_ms;  // the first: reading the files; the others: building their graph
+    parse_ms = 0;
+    engines.push_back(std::move(engine));
+  }
+  return engines;
+}
+
 // With its device current (Note [device discipline]): the ops and the weights are that device's.
 GpuEngine::~GpuEngine() {
   const DeviceScope scope(options_.device, kNoThrow);
@@ -75,7 +102,8 @@ ShapeVariant::~ShapeVariant() = default;
 
 std::uint64_t GpuEngine::weight_bytes() const { return weights_ ? weights_->bytes() : 0; }
 
-GpuEngine::GpuEngine(Graph graph, const GpuEngineOptions& options) : graph_(std::move(graph)), options_(options) {
+GpuEngine::GpuEngine(Graph graph, const GpuEngineOptions& options, std::shared_ptr<const StagedWeights>* staged)
+    : graph_(std::move(graph)), options_(options) {
   auto phase = std::chrono::steady_clock::now();
   choose_device();
   const DeviceScope on_device(options_.device);  // the caller's device again on return (Note [device discipline])
@@ -95,7 +123,7 @@ GpuEngine::GpuEngine(Graph graph, const GpuEngineOptions& options) : graph_(std:
       declared_->kinds.push_back(&kind);
       declared_->ops.push_back(kind.declare(*layer, options_.precision));
     }
-    upload_weights();
+    upload_weights(staged);
     timings_.upload_ms = ms_since(phase);
 
     phase = std::chrono::steady_clock::now();
@@ -124,10 +152,17 @@ void GpuEngine::choose_device() {
                  ", " + precision_name(options_.precision) + ", " + algo_mode_name(options_.algo);
 }
 
-void GpuEngine::upload_weights() {
+void GpuEngine::upload_weights(std::shared_ptr<const StagedWeights>* staged) {
   std::vector<WeightRequest> requests;
   for (const OpDeclaration& d : declared_->ops) requests.insert(requests.end(), d.weights.begin(), d.weights.end());
-  weights_ = std::make_unique<DeviceWeights>(graph_.manifest(), requests, options_.precision);
+  if (!staged) {
+    weights_ = std::make_unique<DeviceWeights>(graph_.manifest(), requests, options_.precision);
+    return;
+  }
+  if (!*staged || !(*staged)->serves(requests, options_.precision)) {
+    *staged = std::make_shared<const StagedWeights>(graph_.manifest(), requests, options_.precision);
+  }
+  weights_ = std::make_unique<DeviceWeights>(**staged);
 }
 
 // Fusion from the declarations alone (engine/fusion.h has the rules). Off with options_.fuse false and

@@ -35,6 +35,7 @@ namespace kiln::gpu {
 
 class GpuOp;
 class DeviceWeights;
+class StagedWeights;
 struct FindScratch;
 struct PlanCacheRef;
 
@@ -79,6 +80,15 @@ class KILN_API GpuEngine {
                                                const GraphBuildOptions& graph_options = {});
   // Same, from a built graph (the engine takes it over; its manifest's blob is read from disk).
   static std::shared_ptr<const GpuEngine> load(Graph graph, const GpuEngineOptions& options = {});
+  // Load once, place many: one engine per entry of `devices` (options.device is ignored; a device may
+  // repeat), in that order. model.yaml and the manifest are read and checked once (each engine builds
+  // its graph from them), the blob is read, checked and (in fp16) converted once into pinned host memory
+  // (StagedWeights, engine/gpu/weights.h) and copied to every device; each engine chooses its own plans
+  // on its device (the plan cache is keyed by the GPU). The pinned copy is freed before returning. Throws
+  // what load() throws, naming the device for device errors, and UsageError for an empty `devices`.
+  static std::vector<std::shared_ptr<const GpuEngine>> load_replicas(const std::string& model, const std::vector<int>& devices,
+                                                                     const GpuEngineOptions& options = {},
+                                                                     const GraphBuildOptions& graph_options = {});
 
   ~GpuEngine();
   GpuEngine(const GpuEngine&) = delete;
@@ -116,10 +126,12 @@ class KILN_API GpuEngine {
                                               const FindScratch* scratch) const;
 
  private:
-  GpuEngine(Graph graph, const GpuEngineOptions& options);
+  // `staged`: null, or where the weights staged for an identical engine are taken from (when they serve
+  // this one's requests) or, when it holds none, where this engine's staging is left for the next.
+  GpuEngine(Graph graph, const GpuEngineOptions& options, std::shared_ptr<const StagedWeights>* staged = nullptr);
   void choose_device();
   void release_device_resources() noexcept;  // the ops and weights, freed with the device current
-  void upload_weights();
+  void upload_weights(std::shared_ptr<const StagedWeights>* staged);
   void decide_fusion();
   void plan_arena();
   void build_ops();

@@ -24,8 +24,9 @@ PinnedBuffer::PinnedBuffer(std::uint64_t bytes, const char* what, CallSite at) :
   if (bytes == 0) return;
   void* p = nullptr;
   const cudaError_t status =
-      inject_fault(FaultSite::DeviceAllocation) ? cudaErrorMemoryAllocation : cudaMallocHost(&p, bytes);
-  if (status != cudaSuccess) throw_status(status, describe("cudaMallocHost", what, bytes), at.file, at.line);
+      inject_fault(FaultSite::DeviceAllocation) ? cudaErrorMemoryAllocation
+                                                : cudaHostAlloc(&p, bytes, cudaHostAllocPortable);
+  if (status != cudaSuccess) throw_status(status, describe("cudaHostAlloc", what, bytes), at.file, at.line);
   ptr_.reset(static_cast<std::byte*>(p));
 }
 

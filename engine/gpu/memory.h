@@ -30,6 +30,8 @@ class DeviceBuffer {
   std::uint64_t bytes_ = 0;
 };
 
+// Page-locked host memory, portable: pinned for every device's context, not only the current one's (the
+// staged weights of an engine placed on several devices are copied to each from one such buffer).
 class PinnedBuffer {
  public:
   PinnedBuffer() = default;

@@ -96,33 +96,61 @@ void write_form(const WeightRequest& r, const std::byte* blob, std::byte* dst) {
 
 }  // namespace
 
-DeviceWeights::DeviceWeights(const Manifest& manifest, const std::vector<WeightRequest>& requests, Precision precision) {
+StagedWeights::StagedWeights(const Manifest& manifest, const std::vector<WeightRequest>& requests, Precision precision)
+    : precision_(precision) {
   if (precision == Precision::Fp16) {
-    upload_forms(manifest, requests);
-  } else {
-    upload_blob(manifest, requests);
+    alignment_ = kWidenAlign;
+    std::uint64_t total = 0;
+    for (const WeightRequest& r : requests) {
+      if (form_offset_.count(key_of(r))) continue;
+      form_offset_[key_of(r)] = total;
+      total = round_up(total + form_bytes(r), kWidenAlign);
+    }
+    if (total == 0) return;
+    check_host_allocation(manifest.blob_path, "the weight blob", manifest.blob_size);
+    check_host_allocation(manifest.blob_path, "the fp16 weight forms", total);
+    std::vector<std::byte> blob(manifest.blob_size);
+    read_blob_into(manifest, blob.data(), blob.size());
+    host_ = PinnedBuffer(total, "the fp16 weights (pinned staging)");
+    std::memset(host_.data(), 0, total);
+    for (const WeightRequest& r : requests) write_form(r, blob.data(), host_.data() + form_offset_.at(key_of(r)));
+    return;
   }
+  alignment_ = std::min<std::uint64_t>(manifest.alignment, 256);
+  for (const WeightRequest& r : requests) {
+    if (r.form != WeightForm::F32) {
+      throw UsageError("weight " + r.tensor->name + ": a float32 / tf32 engine holds weights as float32 only, " +
+                       "a layer asked for another form");
+    }
+    if (r.tensor->dtype == DType::F16) f16_tensors_[r.tensor->offset] = element_count(r.tensor->shape);
+  }
+  if (manifest.blob_size == 0) return;
+  check_host_allocation(manifest.blob_path, "the weight blob", manifest.blob_size);
+  host_ = PinnedBuffer(manifest.blob_size, "the weight blob (pinned staging)");
+  read_blob_into(manifest, host_.data(), host_.size());
 }
 
-void DeviceWeights::upload_forms(const Manifest& manifest, const std::vector<WeightRequest>& requests) {
-  converted_ = true;
-  alignment_ = kWidenAlign;
-  std::uint64_t total = 0;
+bool StagedWeights::serves(const std::vector<WeightRequest>& requests, Precision precision) const {
+  if (precision != precision_) return false;
   for (const WeightRequest& r : requests) {
-    if (form_offset_.count(key_of(r))) continue;
-    form_offset_[key_of(r)] = total;
-    total = round_up(total + form_bytes(r), kWidenAlign);
+    if (precision == Precision::Fp16 ? !form_offset_.count(key_of(r))
+                                     : r.form != WeightForm::F32 || r.tensor->offset + r.tensor->nbytes > host_.size() ||
+                                           (r.tensor->dtype == DType::F16 && !f16_tensors_.count(r.tensor->offset))) {
+      return false;
+    }
   }
-  if (total == 0) return;
-  check_host_allocation(manifest.blob_path, "the weight blob", manifest.blob_size);
-  check_host_allocation(manifest.blob_path, "the fp16 weight forms", total);
-  std::vector<std::byte> blob(manifest.blob_size);
-  read_blob_into(manifest, blob.data(), blob.size());
-  PinnedBuffer host(total, "the fp16 weights (pinned staging)");
-  std::memset(host.data(), 0, total);
-  for (const WeightRequest& r : requests) write_form(r, blob.data(), host.data() + form_offset_.at(key_of(r)));
-  blob_ = DeviceBuffer(total, "the fp16 weights");
-  KILN_CUDA_CHECK(cudaMemcpy(blob_.data(), host.data(), total, cudaMemcpyHostToDevice));
+  return true;
+}
+
+DeviceWeights::DeviceWeights(const Manifest& manifest, const std::vector<WeightRequest>& requests, Precision precision)
+    : DeviceWeights(StagedWeights(manifest, requests, precision)) {}
+
+DeviceWeights::DeviceWeights(const StagedWeights& staged)
+    : converted_(staged.precision_ == Precision::Fp16), form_offset_(staged.form_offset_), alignment_(staged.alignment_) {
+  if (staged.host_.size() == 0) return;
+  blob_ = DeviceBuffer(staged.host_.size(), converted_ ? "the fp16 weights" : "the weights");
+  KILN_CUDA_CHECK(cudaMemcpy(blob_.data(), staged.host_.data(), staged.host_.size(), cudaMemcpyHostToDevice));
+  if (!converted_) widen_f16(staged);
 }
 
 const void* DeviceWeights::get(const WeightRequest& request) const {
@@ -141,38 +169,20 @@ bool DeviceWeights::has(const WeightRequest& request) const {
   return t.dtype == DType::F32 || widened_offset_.count(t.offset) > 0;
 }
 
-void DeviceWeights::upload_blob(const Manifest& manifest, const std::vector<WeightRequest>& requests) {
-  alignment_ = std::min<std::uint64_t>(manifest.alignment, 256);
-  std::vector<const TensorEntry*> used;
-  for (const WeightRequest& r : requests) {
-    if (r.form != WeightForm::F32) {
-      throw UsageError("weight " + r.tensor->name + ": a float32 / tf32 engine holds weights as float32 only, " +
-                       "a layer asked for another form");
-    }
-    used.push_back(r.tensor);
-  }
-  if (manifest.blob_size == 0) return;
-  check_host_allocation(manifest.blob_path, "the weight blob", manifest.blob_size);
-  PinnedBuffer host(manifest.blob_size, "the weight blob (pinned staging)");
-  read_blob_into(manifest, host.data(), host.size());
-  blob_ = DeviceBuffer(manifest.blob_size, "the weights");
-  KILN_CUDA_CHECK(cudaMemcpy(blob_.data(), host.data(), manifest.blob_size, cudaMemcpyHostToDevice));
-
+void DeviceWeights::widen_f16(const StagedWeights& staged) {
   std::uint64_t widened_bytes = 0;
-  for (const TensorEntry* e : used) {
-    if (e->dtype != DType::F16 || widened_offset_.count(e->offset)) continue;
-    widened_offset_[e->offset] = widened_bytes;
-    widened_bytes = round_up(widened_bytes + element_count(e->shape) * sizeof(float), kWidenAlign);
+  for (const auto& [offset, count] : staged.f16_tensors_) {
+    widened_offset_[offset] = widened_bytes;
+    widened_bytes = round_up(widened_bytes + count * sizeof(float), kWidenAlign);
   }
   if (widened_bytes == 0) return;
   widened_ = DeviceBuffer(widened_bytes, "float32 copies of f16 weights");
   // An own stream, so widening never waits on (or stalls) other contexts' work on the legacy stream.
   const Stream stream = make_stream();
-  for (const TensorEntry* e : used) {
-    if (e->dtype != DType::F16) continue;
-    const auto count = static_cast<std::int64_t>(element_count(e->shape));
-    launch_copy(flat_view(blob_.data() + e->offset, ElementType::F16, count),
-                flat_view(widened_.data() + widened_offset_[e->offset], ElementType::F32, count), stream.get());
+  for (const auto& [offset, count] : staged.f16_tensors_) {
+    const auto n = static_cast<std::int64_t>(count);
+    launch_copy(flat_view(blob_.data() + offset, ElementType::F16, n),
+                flat_view(widened_.data() + widened_offset_[offset], ElementType::F32, n), stream.get());
   }
   KILN_CUDA_CHECK(cudaStreamSynchronize(stream.get()));
 }

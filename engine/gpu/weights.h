@@ -42,13 +42,44 @@ struct WeightRequest {
   std::int64_t groups = 1;  // F16Filter only
 };
 
+// The host half of a load: the blob read into pinned host memory and checked (size, CRC-32, padding)
+// and, in Fp16, every requested form converted there. Made once per load and copied to each device the
+// engine is placed on (GpuEngine::load_replicas), so a model placed on several GPUs is read, checked and
+// converted once. Immutable; the pinned memory is portable (any device's context may copy from it).
+class StagedWeights {
+ public:
+  // Stages the forms `requests` lists (duplicates allowed) for an engine of `precision`. Throws
+  // UsageError for a form other than F32 at Fp32 / Tf32, FormatError for a bad blob, CudaError when
+  // pinned memory runs out. Needs no current device.
+  StagedWeights(const Manifest& manifest, const std::vector<WeightRequest>& requests, Precision precision);
+
+  Precision precision() const { return precision_; }
+  std::uint64_t bytes() const { return host_.size(); }
+  // True when `requests` (for `precision`) are exactly what this staging holds: an engine of another
+  // graph, precision or options than the one it was made for may not use it.
+  bool serves(const std::vector<WeightRequest>& requests, Precision precision) const;
+
+ private:
+  friend class DeviceWeights;
+  Precision precision_;
+  PinnedBuffer host_;  // Fp32 / Tf32: the blob; Fp16: the converted forms
+  // Fp16: (blob offset, form, groups) -> byte offset in host_.
+  std::map<std::tuple<std::uint64_t, int, std::int64_t>, std::uint64_t> form_offset_;
+  // Fp32 / Tf32: the f16 tensors a layer binds (blob offset -> element count), widened on the device.
+  std::map<std::uint64_t, std::uint64_t> f16_tensors_;
+  std::uint64_t alignment_ = 256;
+};
+
 class DeviceWeights {
  public:
   DeviceWeights() = default;
-  // Uploads the forms `requests` lists (duplicates allowed) for an engine of `precision`. Throws
-  // UsageError for a form other than F32 at Fp32 / Tf32, FormatError for a bad blob, CudaError when
-  // the device is out of memory.
+  // Uploads the forms `requests` lists (duplicates allowed) for an engine of `precision`: stages them
+  // (StagedWeights, with its errors) and copies the staging to the current device. CudaError when the
+  // device is out of memory.
   DeviceWeights(const Manifest& manifest, const std::vector<WeightRequest>& requests, Precision precision);
+  // Copies `staged` to the current device: one allocation and one copy (and, for f16 tensors of an
+  // Fp32 / Tf32 engine, one widening kernel each).
+  explicit DeviceWeights(const StagedWeights& staged);
 
   // Device pointer to a requested form (float or half as the form says). Throws UsageError for a form
   // that was not requested at load.
@@ -61,8 +92,7 @@ class DeviceWeights {
   std::uint64_t alignment() const { return alignment_; }
 
  private:
-  void upload_blob(const Manifest& manifest, const std::vector<WeightRequest>& requests);
-  void upload_forms(const Manifest& manifest, const std::vector<WeightRequest>& requests);
+  void widen_f16(const StagedWeights& staged);
   const float* f32(const TensorEntry& tensor) const;  // Fp32 / Tf32: in the blob, or widened
 
   bool converted_ = false;  // Fp16: blob_ holds the converted forms, not the blob
