@@ -51,6 +51,16 @@ bench_ms() {  # JSON LOG DIR BATCH PREC [VAR=value ...]
     "$json" 2>/dev/null || echo "?"
 }
 
+# Exports reference model NAME (kiln_export.zoo, at its usual input size) into $models unless it is there;
+# the exporter's output goes to LOG.
+export_zoo() {  # NAME LOG
+  local shape
+  case $1 in autoencoder) shape=1,3,512,512 ;; unet) shape=1,3,256,256 ;; *) shape=1,3,224,224 ;; esac
+  mkdir -p "$models"
+  [ -f "$models/$1/model.yaml" ] || PYTHONPATH="$KILN_ROOT/exporter" "$py" -m kiln_export \
+    --model "kiln_export.zoo:$1" --input-shape "$shape" --out "$models/$1" >>"$2" 2>&1
+}
+
 if want env; then
   {
     date -u
@@ -226,9 +236,7 @@ if want direct_ab; then
   : >"$OUT/direct_ab.log"
   mkdir -p "$models"
   for name in ${KILN_DIRECT_MODELS:-autoencoder unet resnet50}; do
-    case $name in autoencoder) shape=1,3,512,512 ;; unet) shape=1,3,256,256 ;; *) shape=1,3,224,224 ;; esac
-    [ -f "$models/$name/model.yaml" ] || PYTHONPATH="$KILN_ROOT/exporter" "$py" -m kiln_export \
-      --model "kiln_export.zoo:$name" --input-shape "$shape" --out "$models/$name" >>"$OUT/direct_ab.log" 2>&1
+    export_zoo "$name" "$OUT/direct_ab.log"
     for prec in ${KILN_DIRECT_PRECISIONS:-fp16 fp32}; do
       for batch in ${KILN_DIRECT_BATCHES:-1 32}; do
         line="direct $name $prec b$batch:"
@@ -251,9 +259,7 @@ if want plan_cache; then
   : >"$OUT/plan_cache.log"
   mkdir -p "$models"
   for name in ${KILN_PLAN_CACHE_MODELS:-autoencoder resnet18 resnet50 unet}; do
-    case $name in autoencoder) shape=1,3,512,512 ;; unet) shape=1,3,256,256 ;; *) shape=1,3,224,224 ;; esac
-    [ -f "$models/$name/model.yaml" ] || PYTHONPATH="$KILN_ROOT/exporter" "$py" -m kiln_export \
-      --model "kiln_export.zoo:$name" --input-shape "$shape" --out "$models/$name" >>"$OUT/plan_cache.log" 2>&1
+    export_zoo "$name" "$OUT/plan_cache.log"
     for prec in ${KILN_PLAN_CACHE_PRECISIONS:-fp16 fp32 tf32}; do
       dir="$OUT/plan_cache_dirs/${name}_$prec"
       rm -rf "$dir"
@@ -295,9 +301,7 @@ env_ab() {  # TAG VAR "VALUES" "MODELS" "PRECS" "BATCHES"
   : >"$OUT/${tag}_ab.log"
   mkdir -p "$models"
   for name in $names; do
-    case $name in autoencoder) shape=1,3,512,512 ;; unet) shape=1,3,256,256 ;; *) shape=1,3,224,224 ;; esac
-    [ -f "$models/$name/model.yaml" ] || PYTHONPATH="$KILN_ROOT/exporter" "$py" -m kiln_export \
-      --model "kiln_export.zoo:$name" --input-shape "$shape" --out "$models/$name" >>"$OUT/${tag}_ab.log" 2>&1
+    export_zoo "$name" "$OUT/${tag}_ab.log"
     for prec in $precs; do
       for batch in $batches; do
         line="$tag $name $prec b$batch:"
@@ -339,9 +343,7 @@ if want algo_ab; then
   : >"$OUT/algo_ab.log"
   mkdir -p "$models"
   for name in ${KILN_ALGO_MODELS:-resnet50 resnet18 autoencoder unet}; do
-    case $name in autoencoder) shape=1,3,512,512 ;; unet) shape=1,3,256,256 ;; *) shape=1,3,224,224 ;; esac
-    [ -f "$models/$name/model.yaml" ] || PYTHONPATH="$KILN_ROOT/exporter" "$py" -m kiln_export \
-      --model "kiln_export.zoo:$name" --input-shape "$shape" --out "$models/$name" >>"$OUT/algo_ab.log" 2>&1
+    export_zoo "$name" "$OUT/algo_ab.log"
     for prec in ${KILN_ALGO_PRECISIONS:-fp16 fp32}; do
       for batch in ${KILN_ALGO_BATCHES:-1 32}; do
         line="algo $name $prec b$batch:"
@@ -368,10 +370,7 @@ if want transforms; then
   # and the time against the exact fp32 mode. KILN_TRANSFORMS_MODELS, KILN_TRANSFORMS_BATCHES.
   : >"$OUT/transforms.log"
   for name in ${KILN_TRANSFORMS_MODELS:-autoencoder resnet18 resnet50 unet}; do
-    case $name in autoencoder) shape=1,3,512,512 ;; unet) shape=1,3,256,256 ;; *) shape=1,3,224,224 ;; esac
-    mkdir -p "$models"
-    [ -f "$models/$name/model.yaml" ] || PYTHONPATH="$KILN_ROOT/exporter" "$py" -m kiln_export \
-      --model "kiln_export.zoo:$name" --input-shape "$shape" --out "$models/$name" >>"$OUT/transforms.log" 2>&1
+    export_zoo "$name" "$OUT/transforms.log"
     for value in 0 1; do
       KILN_FP32_TRANSFORMS=$value "$KILN_BUILD/kiln" compare --model "$models/$name" --device gpu --precision fp32 \
         --atol 1e-4 --rtol 1e-5 --json "$OUT/transforms_$name.$value.json" >"$OUT/transforms_run.log" 2>&1
@@ -410,9 +409,7 @@ if want cudnn_ab; then
     note "cudnn_ab: $(grep -m1 'kiln: CUDA' "$OUT/cudnn_ab_build.log" | sed 's/^-- //') from $root"
     mkdir -p "$models"
     for name in ${KILN_CUDNN_AB_MODELS:-autoencoder resnet18 resnet50 unet}; do
-      case $name in autoencoder) shape=1,3,512,512 ;; unet) shape=1,3,256,256 ;; *) shape=1,3,224,224 ;; esac
-      [ -f "$models/$name/model.yaml" ] || PYTHONPATH="$KILN_ROOT/exporter" "$py" -m kiln_export \
-        --model "kiln_export.zoo:$name" --input-shape "$shape" --out "$models/$name" >>"$OUT/cudnn_ab.log" 2>&1
+      export_zoo "$name" "$OUT/cudnn_ab.log"
       for prec in ${KILN_CUDNN_AB_PRECISIONS:-fp16 fp32}; do
         for batch in ${KILN_CUDNN_AB_BATCHES:-1 32}; do
           a=$(bench_ms "$OUT/cudnn_ab_${name}_${prec}_b${batch}_linked.json" "$OUT/cudnn_ab.log" "$models/$name" \
