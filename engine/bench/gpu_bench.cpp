@@ -1,10 +1,12 @@
 // `kiln bench --device gpu`: trtexec-style measurement of the GPU engine.
 //
-// One lane per --streams: an ExecutionContext on its own stream, device input/output buffers, pinned
+// One lane per --streams (per device with --devices, GpuEngine::load_replicas): an ExecutionContext on its own stream, device input/output buffers, pinned
 // host copies and (with --cuda-graph) the captured run. Iterations go to the lanes round robin; each
 // records CUDA events around its H2D copies, its compute and its D2H copies into a ring of slots, so
 // the host runs up to kRing iterations ahead of the GPU and waits only when it reuses a slot. Enqueue
-// time is the host time spent submitting one iteration.
+// time is the host time spent submitting one iteration. With several devices one host thread feeds every
+// lane in turn, each call made with the lane's device current (DeviceScope); the memory figures are the
+// first device's.
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
@@ -15,6 +17,7 @@
 #include "base/errors.h"
 #include "engine/gpu/check.h"
 #include "engine/gpu/context.h"
+#include "engine/gpu/device_scope.h"
 #include "engine/gpu/memory.h"
 
 namespace kiln::bench {
@@ -35,7 +38,11 @@ struct Slot {
 };
 
 struct Lane {
-  explicit Lane(std::shared_ptr<const gpu::GpuEngine> engine) : ctx(std::move(engine)) {}
+  Lane(std::shared_ptr<const gpu::GpuEngine> engine, std::size_t engine_index)
+      : device(engine->options().device), share(engine_index), ctx(std::move(engine)) {}
+  int device;
+  std::size_t share;          // which engine (BenchResult::devices entry) the lane runs on
+  std::int64_t measured = 0;  // measured iterations it completed
   gpu::ExecutionContext ctx;
   std::vector<DeviceBuffer> d_in, d_out;
   std::vector<const float*> in_ptrs;
@@ -60,8 +67,9 @@ struct MemoryWatch {
 };
 
 std::unique_ptr<Lane> make_lane(const std::shared_ptr<const gpu::GpuEngine>& engine,
-                                const std::vector<HostTensor>& inputs) {
-  auto lane = std::make_unique<Lane>(engine);
+                                const std::vector<HostTensor>& inputs, std::size_t share) {
+  const gpu::DeviceScope on(engine->options().device);  // its buffers and events on its device
+  auto lane = std::make_unique<Lane>(engine, share);
   lane->shapes = shapes_of(inputs);
   std::uint64_t in_total = 0, out_total = 0;
   for (const HostTensor& t : inputs) lane->in_bytes.push_back(t.data.size() * sizeof(float));
@@ -122,12 +130,13 @@ double elapsed_ms(const Event& from, const Event& to) {
   return static_cast<double>(ms);
 }
 
-// Waits for a pending slot and, if it was measured, stores its times.
-void collect(Slot& slot, bool transfers, Samples& out) {
+// Waits for a pending slot of `lane` and, if it was measured, stores its times.
+void collect(Lane& lane, Slot& slot, bool transfers, Samples& out) {
   if (!slot.pending) return;
   KILN_CUDA_CHECK(cudaEventSynchronize(slot.end.get()));
   slot.pending = false;
   if (!slot.measured) return;
+  ++lane.measured;
   out.latency.push_back(elapsed_ms(slot.start, slot.end));
   out.enqueue.push_back(slot.enqueue_ms);
   if (transfers) {
@@ -140,9 +149,10 @@ void collect(Slot& slot, bool transfers, Samples& out) {
 }
 
 void enqueue_iteration(Lane& lane, const BenchConfig& c, bool measured, Samples& out) {
+  const gpu::DeviceScope on(lane.device);
   Slot& slot = lane.slots[lane.next];
   lane.next = (lane.next + 1) % lane.slots.size();
-  collect(slot, c.transfers, out);
+  collect(lane, slot, c.transfers, out);
   const cudaStream_t stream = lane.ctx.stream();
   const auto t = Clock::now();
   KILN_CUDA_CHECK(cudaEventRecord(slot.start.get(), stream));
@@ -163,7 +173,7 @@ void enqueue_iteration(Lane& lane, const BenchConfig& c, bool measured, Samples&
 
 void drain(std::vector<std::unique_ptr<Lane>>& lanes, bool transfers, Samples& out) {
   for (auto& lane : lanes) {
-    for (Slot& slot : lane->slots) collect(slot, transfers, out);
+    for (Slot& slot : lane->slots) collect(*lane, slot, transfers, out);
   }
 }
 
@@ -175,9 +185,12 @@ BenchResult run_gpu_bench(const BenchConfig& c, std::int64_t workspace_mb) {
   BenchResult r;
   r.config = c;
 
+  const std::vector<int> devices = c.devices.empty() ? std::vector<int>{options.device} : c.devices;
   auto t = Clock::now();
-  KILN_CUDA_CHECK(cudaSetDevice(options.device));
-  KILN_CUDA_CHECK(cudaFree(nullptr));  // creates the context now, so it is not billed to the engine
+  for (auto d = devices.rbegin(); d != devices.rend(); ++d) {  // the first device is left current
+    KILN_CUDA_CHECK(cudaSetDevice(*d));
+    KILN_CUDA_CHECK(cudaFree(nullptr));  // creates the context now, so it is not billed to the engine
+  }
   r.load.cuda_init_ms = ms_since(t);
   MemoryWatch mem;
   std::size_t total = 0;
@@ -187,14 +200,23 @@ BenchResult run_gpu_bench(const BenchConfig& c, std::int64_t workspace_mb) {
   t = Clock::now();
   GraphBuildOptions graph_options;
   graph_options.max_batch = c.batch;
-  const auto engine = gpu::GpuEngine::load(c.model, options, graph_options);
+  std::vector<std::shared_ptr<const gpu::GpuEngine>> engines;
+  if (c.devices.empty()) {
+    engines.push_back(gpu::GpuEngine::load(c.model, options, graph_options));
+  } else {
+    engines = gpu::GpuEngine::load_replicas(c.model, devices, options, graph_options);
+  }
+  const std::shared_ptr<const gpu::GpuEngine>& engine = engines[0];
   const double load_ms = ms_since(t);
-  const gpu::LoadTimings& lt = engine->load_timings();
-  r.load.parse_ms = lt.parse_ms;
-  r.load.upload_ms = lt.upload_ms;
-  r.load.select_ms = lt.select_ms;
-  r.load.other_ms = std::max(0.0, load_ms - lt.parse_ms - lt.upload_ms - lt.select_ms);
-  r.device_description = engine->device_description();
+  for (const auto& e : engines) {  // several devices: the phases of every engine's load, summed
+    const gpu::LoadTimings& lt = e->load_timings();
+    r.load.parse_ms += lt.parse_ms;
+    r.load.upload_ms += lt.upload_ms;
+    r.load.select_ms += lt.select_ms;
+    r.device_description += (r.device_description.empty() ? "" : "; ") + e->device_description();
+    if (!c.devices.empty()) r.devices.push_back({e->options().device, e->device_description(), 0});
+  }
+  r.load.other_ms = std::max(0.0, load_ms - r.load.parse_ms - r.load.upload_ms - r.load.select_ms);
   r.config.model_name = engine->graph().spec().name;
   mem.sample();
 
@@ -203,23 +225,34 @@ BenchResult run_gpu_bench(const BenchConfig& c, std::int64_t workspace_mb) {
   for (const HostTensor& in : inputs) r.input_shapes += (r.input_shapes.empty() ? "" : ",") + shape_to_string(in.shape);
   t = Clock::now();
   std::vector<std::unique_ptr<Lane>> lanes;
-  for (std::int64_t i = 0; i < c.streams; ++i) lanes.push_back(make_lane(engine, inputs));
+  for (std::size_t e = 0; e < engines.size(); ++e) {
+    for (std::int64_t i = 0; i < c.streams; ++i) lanes.push_back(make_lane(engines[e], inputs, e));
+  }
   r.load.context_ms = ms_since(t);
   r.load.shape_build_ms = lanes[0]->ctx.last_shape_build_ms();
   mem.sample();
 
   // The first result: inputs in, one run, outputs back, as an application's first call would.
   t = Clock::now();
-  copy_in(*lanes[0]);
-  compute(*lanes[0]);
-  copy_out(*lanes[0]);
-  lanes[0]->ctx.synchronize();
+  {
+    const gpu::DeviceScope on(lanes[0]->device);
+    copy_in(*lanes[0]);
+    compute(*lanes[0]);
+    copy_out(*lanes[0]);
+    lanes[0]->ctx.synchronize();
+  }
   r.load.first_inference_ms = ms_since(t);
   mem.sample();
 
-  const PlanCacheStats cache = engine->plan_cache().stats();
-  r.plan_cache = {true, engine->plan_cache().directory(), cache.hits, cache.misses, cache.rejected, cache.written,
-                  cache.write_failures, engine->plan_cache().first_problem()};
+  r.plan_cache = {true, engine->plan_cache().directory(), 0, 0, 0, 0, 0, engine->plan_cache().first_problem()};
+  for (const auto& e : engines) {  // each engine has its own cache object over the same directory
+    const PlanCacheStats cache = e->plan_cache().stats();
+    r.plan_cache.hits += cache.hits;
+    r.plan_cache.misses += cache.misses;
+    r.plan_cache.rejected += cache.rejected;
+    r.plan_cache.written += cache.written;
+    r.plan_cache.write_failures += cache.write_failures;
+  }
 
   if (c.cuda_graph) {
     t = Clock::now();
@@ -254,6 +287,8 @@ BenchResult run_gpu_bench(const BenchConfig& c, std::int64_t workspace_mb) {
   r.memory.workspace = engine->workspace_bytes();
   r.memory.contexts = c.streams;
   for (const auto& lane : lanes) {
+    if (!r.devices.empty()) r.devices[lane->share].iterations += lane->measured;
+    if (lane->share != 0) continue;  // the memory figures are the first device's
     for (const DeviceBuffer& b : lane->d_in) r.memory.io_buffers += b.size();
     for (const DeviceBuffer& b : lane->d_out) r.memory.io_buffers += b.size();
   }

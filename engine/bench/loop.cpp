@@ -20,6 +20,15 @@ void check_config(const BenchConfig& c) {
   if (c.streams < 1 || c.streams > 64) {
     throw UsageError("--streams: expected 1 to 64, got " + std::to_string(c.streams));
   }
+  if (c.devices.size() > 16) {
+    throw UsageError("--devices: at most 16 devices, got " + std::to_string(c.devices.size()));
+  }
+  for (const int d : c.devices) {
+    if (d < 0) throw UsageError("--devices: expected device numbers >= 0, got " + std::to_string(d));
+  }
+  if (!c.devices.empty() && c.device == "cpu") {
+    throw UsageError("--devices needs the GPU path (--device gpu, or auto on a machine with a GPU)");
+  }
 }
 
 std::vector<HostTensor> bench_inputs(const Graph& graph, const BenchConfig& c) {

@@ -70,6 +70,7 @@ BenchSummary summarize_bench(const BenchResult& r) {
     s.throughput_qps = static_cast<double>(s.latency.count) / r.wall_s;
     s.images_per_s = s.throughput_qps * static_cast<double>(r.config.batch);
     s.enqueue_share = std::accumulate(r.samples.enqueue.begin(), r.samples.enqueue.end(), 0.0) / (r.wall_s * 1e3);
+    for (const DeviceShare& d : r.devices) s.device_qps.push_back(static_cast<double>(d.iterations) / r.wall_s);
   }
   if (timed.median > 0) s.tflops = r.flops_per_batch / (timed.median * 1e-3) / 1e12;
 
@@ -151,7 +152,13 @@ std::string format_report(const BenchResult& r, const BenchSummary& s) {
     out += strprintf(" (%.3g GFLOP per batch over the median %s)", r.flops_per_batch / 1e9,
                      gpu ? "GPU compute" : "latency");
   }
-  out += "\n\n";
+  out += "\n";
+  for (std::size_t i = 0; i < r.devices.size() && i < s.device_qps.size(); ++i) {
+    const DeviceShare& d = r.devices[i];
+    out += strprintf("  %s: %.2f qps, %.1f images/s (%lld iterations)\n", d.description.c_str(), s.device_qps[i],
+                     s.device_qps[i] * static_cast<double>(c.batch), static_cast<long long>(d.iterations));
+  }
+  out += "\n";
   out += strprintf("  %-12s %9s %9s %9s %9s %9s %9s %9s %7s\n", "(ms)", "min", "median", "mean", "p90", "p95", "p99",
                    "max", "cv");
   add_row(out, "latency", s.latency);
@@ -182,6 +189,18 @@ void write_json(JsonWriter& j, const BenchResult& r, const BenchSummary& s) {
   j.value("iterations", static_cast<std::uint64_t>(s.latency.count)).value("wall_s", r.wall_s);
   j.value("throughput_qps", s.throughput_qps).value("images_per_s", s.images_per_s);
   j.value("flops_per_batch", r.flops_per_batch).value("tflops", s.tflops).value("enqueue_share", s.enqueue_share);
+  j.begin_array("devices");
+  for (std::size_t i = 0; i < r.devices.size(); ++i) {
+    const double qps = i < s.device_qps.size() ? s.device_qps[i] : 0.0;
+    j.begin_object()
+        .value("device", static_cast<std::int64_t>(r.devices[i].device))
+        .value("description", r.devices[i].description)
+        .value("iterations", r.devices[i].iterations)
+        .value("throughput_qps", qps)
+        .value("images_per_s", qps * static_cast<double>(c.batch))
+        .end_object();
+  }
+  j.end_array();
   const LoadSplit& l = r.load;
   j.begin_object("load")
       .value("cuda_init_ms", l.cuda_init_ms)

@@ -35,6 +35,16 @@ struct BenchConfig {
   // gpu: the plan cache (Note [plan cache], formats/plan_cache.h): "" = the default directory, "off" =
   // memory only, else the directory.
   std::string plan_cache;
+  // gpu: --devices, the GPUs to run on at once: one engine per device (GpuEngine::load_replicas), --streams
+  // contexts on each, iterations handed to every context in turn from one host thread. Empty: device 0.
+  std::vector<int> devices;
+};
+
+// gpu with several --devices: what one device's contexts did.
+struct DeviceShare {
+  int device = 0;
+  std::string description;        // its engine's device_description()
+  std::int64_t iterations = 0;    // measured iterations completed there
 };
 
 // gpu: what the plan cache did over the load, the contexts' plans and the first run.
@@ -96,6 +106,7 @@ struct BenchResult {
   double wall_s = 0;           // measured iterations' host wall time, first submission to last completion
   double flops_per_batch = 0;  // sum over layers of flops_per_sample × batch
   std::string input_shapes;    // "[1,3,1080,1920]" (several inputs: comma-separated)
+  std::vector<DeviceShare> devices;  // gpu with --devices: one per entry, in its order; else empty
 };
 
 // Warn when the timed metric's coefficient of variation is above this fraction.
@@ -112,6 +123,7 @@ struct BenchSummary {
   double images_per_s = 0;    // throughput_qps × batch
   double tflops = 0;          // flops_per_batch / median compute (cpu: median latency), in TFLOP/s
   double enqueue_share = 0;   // sum of enqueue times / wall time
+  std::vector<double> device_qps;  // per DeviceShare: its iterations per second of the same wall time
   std::vector<std::string> warnings;
 };
 

@@ -24,6 +24,22 @@ std::vector<std::int64_t> parse_hw(const std::string& text, const std::string& o
   return {h, w};
 }
 
+std::vector<int> parse_device_list(const std::string& text, const std::string& option) {
+  std::vector<int> out;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t comma = text.find(',', start);
+    const std::string part = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (part.empty() || part.size() > 4 || part.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoi(part) > 1023 || out.size() == 16) {
+      throw UsageError(option + ": expected up to 16 GPU numbers separated by commas, like 0,1, got '" + text + "'");
+    }
+    out.push_back(std::stoi(part));
+    if (comma == std::string::npos) return out;
+    start = comma + 1;
+  }
+}
+
 void add_bench_options(CLI::App& cmd, BenchCliOptions& o, const std::string& iterations_help) {
   bench::BenchConfig& c = o.config;
   c.device = "auto";

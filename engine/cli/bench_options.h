@@ -22,6 +22,10 @@ struct BenchCliOptions {
 // "1080x1920" -> {1080, 1920}; UsageError naming `option` for anything else.
 std::vector<std::int64_t> parse_hw(const std::string& text, const std::string& option);
 
+// "0,1" -> {0, 1}: GPU numbers separated by commas (1 to 16 of them, each 0..1023, repeats allowed);
+// UsageError naming `option` for anything else.
+std::vector<int> parse_device_list(const std::string& text, const std::string& option);
+
 // Adds --model, --device, --precision (fp32|tf32|fp16), --algo, --workspace-mb, --batch, --input, --shape,
 // --warmup-ms, --iterations and --duration-s with their help text, showing the values `o` holds as
 // the defaults. `iterations_help` says what one iteration is.

@@ -17,6 +17,7 @@ namespace {
 struct BenchCommandOptions {
   BenchCliOptions bench;
   std::string json_path;
+  std::string devices;  // --devices, parsed into config.devices
   bool no_transfers = false;
   bool check_finite = false;
 };
@@ -24,6 +25,7 @@ struct BenchCommandOptions {
 int bench_command(BenchCommandOptions& o) {
   bench::BenchConfig& c = o.bench.config;
   c.transfers = !o.no_transfers;
+  if (!o.devices.empty()) c.devices = parse_device_list(o.devices, "--devices");
   resolve_bench_options(o.bench, false);
   if (c.device == "cpu" && (c.cuda_graph || c.streams != 1 || o.no_transfers)) {
     throw UsageError(
@@ -82,6 +84,10 @@ Command add_bench_command(CLI::App& tool) {
                 "capture one run in a CUDA graph and replay it (one launch per iteration)");
   cli::add_int(*cmd, "--streams", "N", c.streams,
                "run N execution contexts on N streams at once, iterations round robin");
+  cli::add_string(*cmd, "--devices", "LIST", o->devices,
+                  "run on these GPUs at once, e.g. 0,1: the model is loaded once and placed on each (one engine per "
+                  "device), --streams contexts on every device; reports each device's and the total throughput")
+      ->default_str("device 0 only");
   cli::add_flag(*cmd, "--no-transfers", o->no_transfers,
                 "keep inputs and outputs on the device: no H2D/D2H per iteration");
   cli::add_string(*cmd, "--json", "FILE", o->json_path,

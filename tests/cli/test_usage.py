@@ -70,7 +70,13 @@ def test_bad_values_and_unknown_options_name_the_option():
              (("inspect", "--model", MODEL, "--bacth", "2"), "kiln inspect: unknown option --bacth"),
              (("inspect", "--modle", MODEL), "kiln inspect: unknown option --modle"),
              (("compare",), "kiln compare: missing --model DIR"),
-             (("comprae", "--model", MODEL), "kiln: unknown command 'comprae'")]
+             (("comprae", "--model", MODEL), "kiln: unknown command 'comprae'"),
+             (("bench", "--model", MODEL, "--devices", "0,x"),
+              "kiln bench: --devices: expected up to 16 GPU numbers separated by commas, like 0,1, got '0,x'"),
+             (("bench", "--model", MODEL, "--devices", "0,,1"),
+              "kiln bench: --devices: expected up to 16 GPU numbers separated by commas, like 0,1, got '0,,1'"),
+             (("bench", "--model", MODEL, "--device", "cpu", "--devices", "0,1"),
+              "kiln bench: --devices needs the GPU path (--device gpu, or auto on a machine with a GPU)")]
     for args, message in cases:
         r = kiln(*args)
         assert r.returncode == 2, (args, r.stderr)

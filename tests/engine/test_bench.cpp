@@ -141,6 +141,46 @@ TEST(BenchReport, JsonHasEverySectionAndNullsForMissingMetrics) {
   }
 }
 
+TEST(BenchReport, SeveralDevicesReportEachDevicesThroughputAndTheTotal) {
+  BenchResult r = gpu_result(300, 0.01, 0.1);
+  r.config.devices = {0, 1};
+  r.devices = {{0, "gpu 0: test", 160}, {1, "gpu 1: test", 140}};
+  const BenchSummary s = summarize_bench(r);
+  ASSERT_EQ(s.device_qps.size(), 2u);
+  EXPECT_NEAR(s.device_qps[0], 160 / r.wall_s, 1e-9);
+  EXPECT_NEAR(s.device_qps[0] + s.device_qps[1], s.throughput_qps, 1e-9) << "the devices' shares add up to the total";
+  const std::string text = format_report(r, s);
+  EXPECT_THAT(text, HasSubstr(strprintf("gpu 0: test: %.2f qps", 160 / r.wall_s)));
+  EXPECT_THAT(text, HasSubstr("(140 iterations)"));
+  JsonWriter j;
+  write_json(j, r, s);
+  for (const char* want : {"\"devices\": [", "\"device\": 1", "\"description\": \"gpu 1: test\"", "\"iterations\": 160"}) {
+    EXPECT_THAT(j.str(), HasSubstr(want));
+  }
+  // One device: no per-device lines, an empty list.
+  const BenchResult one = gpu_result(300, 0.01, 0.1);
+  EXPECT_THAT(format_report(one, summarize_bench(one)), Not(HasSubstr("iterations)")));
+}
+
+TEST(BenchConfig, DeviceListsAreChecked) {
+  BenchConfig c;
+  c.device = "gpu";
+  c.devices = {0, 1, 1};
+  EXPECT_NO_THROW(check_config(c));
+  c.devices = {0, -1};
+  EXPECT_THROW(check_config(c), UsageError);
+  c.devices.assign(17, 0);
+  EXPECT_THROW(check_config(c), UsageError);
+  c.devices = {0};
+  c.device = "cpu";
+  try {
+    check_config(c);
+    ADD_FAILURE() << "--devices on the cpu was accepted";
+  } catch (const UsageError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("--devices needs the GPU"));
+  }
+}
+
 TEST(BenchReport, CpuReportShowsLatencyOnly) {
   BenchResult r;
   r.config.device = "cpu";

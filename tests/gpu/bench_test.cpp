@@ -287,5 +287,40 @@ TEST(GpuBench, BenchWithCudaGraphStreamsAndNoTransfers) {
   EXPECT_EQ(r.memory.contexts, 2);
 }
 
+// --devices with the same device twice (two engines placed by GpuEngine::load_replicas on one GPU): every
+// measured iteration is counted on the device that ran it, and each device got its share.
+void expect_devices_share_the_run(const std::vector<int>& devices) {
+  const auto net = every_op_net();
+  bench::BenchConfig c = bench_config(net->dir());
+  c.devices = devices;
+  c.streams = 2;
+  c.cuda_graph = true;
+  c.transfers = false;
+  c.precision = "fp16";
+  const bench::BenchResult r = bench::run_gpu_bench(c, 256);
+  ASSERT_EQ(r.devices.size(), devices.size());
+  std::int64_t total = 0;
+  for (std::size_t i = 0; i < devices.size(); ++i) {
+    EXPECT_EQ(r.devices[i].device, devices[i]);
+    EXPECT_GE(r.devices[i].iterations, 25 / static_cast<std::int64_t>(2 * devices.size())) << "round robin";
+    total += r.devices[i].iterations;
+  }
+  EXPECT_EQ(total, static_cast<std::int64_t>(r.samples.compute.size()));
+  const bench::BenchSummary s = bench::summarize_bench(r);
+  std::printf("%s", bench::format_report(r, s).c_str());
+}
+
+TEST(GpuBench, DevicesListedTwiceShareTheRunOnOneGpu) {
+  KILN_REQUIRE_GPU();
+  expect_devices_share_the_run({0, 0});
+}
+
+TEST(GpuBench, TwoDevicesShareTheRun) {
+  KILN_REQUIRE_GPU();
+  int n = 0;
+  if (cudaGetDeviceCount(&n) != cudaSuccess || n < 2) GTEST_SKIP() << "needs 2 GPUs, " << n << " visible";
+  expect_devices_share_the_run({0, 1});
+}
+
 }  // namespace
 }  // namespace kiln::gpu::test
