@@ -25,6 +25,7 @@ struct RunnerOptions {
   std::string algo = "heuristic";
   std::int64_t workspace_mb = 256;
   std::string plan_cache;  // gpu: "" = the default directory, "off" = memory only, else the directory
+  int gpu = 0;             // gpu: the CUDA device the engine goes on
   // Keep every layer's output (for compare --layers); on the GPU this turns off fusion and reuse.
   bool keep_layer_outputs = false;
 };
@@ -62,5 +63,8 @@ KILN_API bool gpu_available(std::string* why_not);
 KILN_API std::unique_ptr<ModelRunner> make_gpu_runner(const RunnerOptions& options);
 // Loads the model on the GPU with the runner options' precision, algorithm mode and workspace cap.
 KILN_API std::shared_ptr<const gpu::GpuEngine> load_gpu_engine(const RunnerOptions& options);
+// The same on every device of `gpus` at once (options.gpu ignored): gpu::GpuEngine::load_replicas.
+KILN_API std::vector<std::shared_ptr<const gpu::GpuEngine>> load_gpu_replicas(const RunnerOptions& options,
+                                                                              const std::vector<int>& gpus);
 
 }  // namespace kiln

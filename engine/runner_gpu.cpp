@@ -25,6 +25,7 @@ class GpuRunner : public ModelRunner {
 gpu::GpuEngineOptions gpu_options(const RunnerOptions& options) {
   gpu::GpuEngineOptions o = gpu::engine_options_from(options.precision, options.algo, options.workspace_mb, options.plan_cache);
   o.keep_all_layer_outputs = options.keep_layer_outputs;
+  o.device = options.gpu;
   return o;
 }
 
@@ -45,6 +46,12 @@ bool gpu_available(std::string* why_not) {
 
 std::shared_ptr<const gpu::GpuEngine> load_gpu_engine(const RunnerOptions& options) {
   return gpu::GpuEngine::load(options.model, gpu_options(options), GraphBuildOptions{options.max_batch, 256, {}});
+}
+
+std::vector<std::shared_ptr<const gpu::GpuEngine>> load_gpu_replicas(const RunnerOptions& options,
+                                                                     const std::vector<int>& gpus) {
+  return gpu::GpuEngine::load_replicas(options.model, gpus, gpu_options(options),
+                                       GraphBuildOptions{options.max_batch, 256, {}});
 }
 
 std::unique_ptr<ModelRunner> make_gpu_runner(const RunnerOptions& options) {

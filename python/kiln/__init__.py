@@ -64,7 +64,7 @@ from ._kiln import (  # noqa: E402,F401  (re-exported)
 )
 from . import _kiln  # noqa: E402
 
-__all__ = ["load", "Engine", "Context", "DeviceArray", "gpu_available", "library_report", "Error", "FormatError", "ModelError",
+__all__ = ["load", "load_replicas", "Engine", "Context", "DeviceArray", "gpu_available", "library_report", "Error", "FormatError", "ModelError",
            "UsageError", "LibraryError", "CudaError", "CudnnError", "CublasError", "__version__"]
 
 
@@ -79,17 +79,53 @@ def gpu_available():
     return _kiln.gpu_available()
 
 
+def _parse_device(device):
+    """("cpu"|"gpu"|"auto", gpu index) from "cpu", "gpu", "auto", "gpu:N" or "cuda:N"."""
+    text = str(device)
+    for prefix in ("gpu:", "cuda:"):
+        if text.startswith(prefix):
+            index = text[len(prefix):]
+            if not index.isdigit():
+                raise UsageError("device: expected 'gpu:N' with N a GPU index (0, 1, ...), got '%s'" % text)
+            return "gpu", int(index)
+    return ("gpu" if text == "cuda" else text), 0
+
+
 def load(path, device="auto", precision="fp32", max_batch=0, algo="heuristic", workspace_mb=256, plan_cache=""):
     """Loads an export folder (or its model.yaml) once: weights to the device, algorithms chosen.
 
-    device: "gpu", "cpu" (the reference path, fp32 only) or "auto" (the GPU when one is usable).
+    device: "gpu" (GPU 0), "gpu:N" or "cuda:N" (GPU N), "cpu" (the reference path, fp32 only) or "auto"
+    (GPU 0 when one is usable). Every call on the engine and its contexts makes its GPU current and
+    gives the caller's current device back.
     precision: "fp32" | "tf32" | "fp16" (GPU). max_batch: the largest batch contexts will run
     (0: the batch written in model.yaml). algo: "heuristic" (fast load) or "find" (times candidates).
     workspace_mb: the per-layer workspace cap in MiB. plan_cache: the GPU plan cache's directory
     ("": $KILN_PLAN_CACHE, else ~/.cache/kiln/plans; "off": memory only), where chosen cuDNN engines
     and compiled plans are kept for later loads.
     """
-    return Engine(_kiln.load(str(path), device, precision, algo, int(max_batch), int(workspace_mb), str(plan_cache)))
+    kind, gpu = _parse_device(device)
+    return Engine(_kiln.load(str(path), kind, precision, algo, int(max_batch), int(workspace_mb), str(plan_cache), gpu))
+
+
+def load_replicas(path, devices, precision="fp32", max_batch=0, algo="heuristic", workspace_mb=256, plan_cache=""):
+    """Loads one engine per GPU index in `devices` (e.g. [0, 1]; an index may repeat), in that order: the
+    files are read and checked once, the weights staged once in pinned memory and copied to every GPU,
+    and each engine chooses its own plans on its GPU. The other arguments are load()'s. Make contexts
+    from each engine and feed them from threads (the GIL is released while a model runs):
+
+        engines = kiln.load_replicas("resnet50", [0, 1], precision="fp16", max_batch=32)
+        contexts = [e.context() for e in engines]      # contexts[k] runs on engines[k].gpu
+    """
+    if isinstance(devices, (str, bytes)) or not hasattr(devices, "__iter__"):
+        raise UsageError("load_replicas: devices must be a list of GPU indices such as [0, 1], got %r" % (devices,))
+    indices = []
+    for d in devices:
+        if isinstance(d, bool) or not isinstance(d, int):
+            raise UsageError("load_replicas: devices: %r is not a GPU index (0, 1, ...)" % (d,))
+        indices.append(d)
+    handles = _kiln.load_replicas(str(path), indices, precision, algo, int(max_batch), int(workspace_mb),
+                                  str(plan_cache))
+    return [Engine(h) for h in handles]
 
 
 class Engine:
@@ -103,6 +139,7 @@ class Engine:
         self._input_names = [t["name"] for t in self._inputs]
 
     device = property(lambda self: self._handle.device, doc='"gpu" or "cpu"')
+    gpu = property(lambda self: self._handle.gpu, doc="the CUDA device index of a GPU engine, -1 on the CPU")
     description = property(lambda self: self._handle.description, doc="device, library versions, precision")
     precision = property(lambda self: self._handle.precision)
     max_batch = property(lambda self: self._handle.max_batch)
@@ -228,7 +265,7 @@ class Context:
             dev = named[0][1].device
             outputs = [(n, torch.empty(s, dtype=torch.float32, device=dev)) for n, s in out_specs]
         else:
-            outputs = [(n, DeviceArray(s)) for n, s in out_specs]
+            outputs = [(n, DeviceArray(s, self.engine.gpu)) for n, s in out_specs]
         if torch_inputs:
             import torch
             stream = torch.cuda.current_stream(named[0][1].device).cuda_stream

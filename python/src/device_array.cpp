@@ -5,6 +5,7 @@
 #include <pybind11/stl.h>
 
 #include "engine/gpu/check.h"
+#include "engine/gpu/device_scope.h"
 #include "layers/layer.h"
 
 namespace py = pybind11;
@@ -20,9 +21,16 @@ std::uint64_t float_bytes(const Shape& shape) {
   }
   return n * sizeof(float);
 }
+
+gpu::DeviceBuffer allocate_on(int device, std::uint64_t bytes) {
+  if (device < 0) return gpu::DeviceBuffer(bytes, "kiln.DeviceArray");
+  const gpu::DeviceScope on_device(device);
+  return gpu::DeviceBuffer(bytes, "kiln.DeviceArray");
+}
 }  // namespace
 
-DeviceArray::DeviceArray(Shape shape) : shape_(std::move(shape)), buffer_(float_bytes(shape_), "kiln.DeviceArray") {}
+DeviceArray::DeviceArray(Shape shape, int device)
+    : shape_(std::move(shape)), buffer_(allocate_on(device, float_bytes(shape_))) {}
 
 py::dict DeviceArray::cuda_array_interface() const {
   py::dict d;
@@ -48,7 +56,7 @@ py::object DeviceArray::to_numpy() const {
 void bind_device_array(py::module_& m) {
   py::class_<DeviceArray>(m, "DeviceArray",
                           "float32 device memory holding one kiln output; exposes __cuda_array_interface__")
-      .def(py::init<Shape>(), py::arg("shape"))
+      .def(py::init<Shape, int>(), py::arg("shape"), py::arg("device") = -1)
       .def_property_readonly("shape", [](const DeviceArray& a) { return py::tuple(py::cast(a.shape())); })
       .def_property_readonly("dtype", [](const DeviceArray&) { return "float32"; })
       .def_property_readonly("nbytes", &DeviceArray::nbytes)

@@ -16,8 +16,9 @@ namespace kiln::python {
 
 class DeviceArray {
  public:
-  // Allocates product(shape) floats on the current CUDA device (CudaError when that fails).
-  explicit DeviceArray(Shape shape);
+  // Allocates product(shape) floats on CUDA device `device` (-1: the current one), the caller's current
+  // device kept (CudaError when that fails).
+  explicit DeviceArray(Shape shape, int device = -1);
   const Shape& shape() const { return shape_; }
   std::uintptr_t address() const { return reinterpret_cast<std::uintptr_t>(buffer_.data()); }
   std::uint64_t nbytes() const { return buffer_.size(); }

@@ -53,6 +53,7 @@ std::vector<DeviceTensor> device_tensors(const std::vector<std::pair<std::uintpt
 void bind_engine(py::module_& m) {
   py::class_<EngineHandle>(m, "Engine", "An immutable loaded model (use kiln.load)")
       .def_property_readonly("device", [](const EngineHandle& h) { return h.engine->on_gpu() ? "gpu" : "cpu"; })
+      .def_property_readonly("gpu", [](const EngineHandle& h) { return h.engine->gpu_index(); })
       .def_property_readonly("description", [](const EngineHandle& h) { return h.engine->description(); })
       .def_property_readonly("precision", [](const EngineHandle& h) { return h.engine->precision(); })
       .def_property_readonly("max_batch", [](const EngineHandle& h) { return h.engine->graph().max_batch(); })
@@ -128,8 +129,8 @@ PYBIND11_MODULE(_kiln, m) {
   m.def(
       "load",
       [](const std::string& path, const std::string& device, const std::string& precision, const std::string& algo,
-         std::int64_t max_batch, std::int64_t workspace_mb, const std::string& plan_cache) {
-        LoadOptions o{device, precision, algo, max_batch, workspace_mb, plan_cache};
+         std::int64_t max_batch, std::int64_t workspace_mb, const std::string& plan_cache, int gpu) {
+        LoadOptions o{device, precision, algo, max_batch, workspace_mb, plan_cache, gpu};
         std::shared_ptr<const Engine> engine;
         {
           py::gil_scoped_release released;
@@ -138,6 +139,22 @@ PYBIND11_MODULE(_kiln, m) {
         return EngineHandle{std::move(engine)};
       },
       py::arg("path"), py::arg("device"), py::arg("precision"), py::arg("algo"), py::arg("max_batch"),
+      py::arg("workspace_mb"), py::arg("plan_cache"), py::arg("gpu") = 0);
+  m.def(
+      "load_replicas",
+      [](const std::string& path, const std::vector<int>& devices, const std::string& precision, const std::string& algo,
+         std::int64_t max_batch, std::int64_t workspace_mb, const std::string& plan_cache) {
+        LoadOptions o{"gpu", precision, algo, max_batch, workspace_mb, plan_cache, 0};
+        std::vector<std::shared_ptr<const Engine>> engines;
+        {
+          py::gil_scoped_release released;
+          engines = Engine::load_replicas(path, devices, o);
+        }
+        std::vector<EngineHandle> out;
+        for (auto& e : engines) out.push_back(EngineHandle{std::move(e)});
+        return out;
+      },
+      py::arg("path"), py::arg("devices"), py::arg("precision"), py::arg("algo"), py::arg("max_batch"),
       py::arg("workspace_mb"), py::arg("plan_cache"));
   m.def("gpu_available", []() {
     std::string why_not;

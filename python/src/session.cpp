@@ -9,11 +9,47 @@
 #include "engine/cpu_executor.h"
 #include "engine/gpu/check.h"
 #include "engine/gpu/context.h"
+#include "engine/gpu/device_scope.h"
+#include "engine/gpu/engine.h"
 #include "engine/gpu/resource.h"
 #include "engine/model_dir.h"
 #include "engine/runner.h"
 
 namespace kiln::python {
+
+namespace {
+
+RunnerOptions gpu_runner_options(const std::string& path, const LoadOptions& options) {
+  RunnerOptions o;
+  o.model = path;
+  o.device = "gpu";
+  o.max_batch = options.max_batch;
+  o.precision = options.precision;
+  o.algo = options.algo;
+  o.workspace_mb = options.workspace_mb;
+  o.plan_cache = options.plan_cache;
+  o.gpu = options.gpu;
+  return o;
+}
+
+}  // namespace
+
+std::vector<std::shared_ptr<const Engine>> Engine::load_replicas(const std::string& path, const std::vector<int>& gpus,
+                                                                 const LoadOptions& options) {
+  if (gpus.empty()) throw UsageError("load_replicas: devices is empty; name at least one GPU, e.g. [0, 1]");
+  for (int d : gpus)
+    if (d < 0) throw UsageError("load_replicas: devices: " + std::to_string(d) + " is not a GPU index (0, 1, ...)");
+  std::string why_not;
+  if (!gpu_available(&why_not)) throw UsageError("load_replicas: no usable GPU (" + why_not + ")");
+  std::vector<std::shared_ptr<const Engine>> out;
+  for (std::shared_ptr<const gpu::GpuEngine>& g : load_gpu_replicas(gpu_runner_options(path, options), gpus)) {
+    std::shared_ptr<Engine> engine(new Engine());
+    engine->gpu_ = std::move(g);
+    engine->precision_ = options.precision;
+    out.push_back(std::move(engine));
+  }
+  return out;
+}
 
 std::shared_ptr<const Engine> Engine::load(const std::string& path, const LoadOptions& options) {
   if (options.device != "cpu" && options.device != "gpu" && options.device != "auto")
@@ -23,16 +59,9 @@ std::shared_ptr<const Engine> Engine::load(const std::string& path, const LoadOp
   if (options.device == "gpu" && !gpu)
     throw UsageError("device='gpu': no usable GPU (" + why_not + "); load with device='cpu' for the CPU reference path");
   std::shared_ptr<Engine> engine(new Engine());
+  if (options.gpu < 0) throw UsageError("device: gpu index " + std::to_string(options.gpu) + " is negative");
   if (gpu) {
-    RunnerOptions o;
-    o.model = path;
-    o.device = "gpu";
-    o.max_batch = options.max_batch;
-    o.precision = options.precision;
-    o.algo = options.algo;
-    o.workspace_mb = options.workspace_mb;
-    o.plan_cache = options.plan_cache;
-    engine->gpu_ = load_gpu_engine(o);
+    engine->gpu_ = load_gpu_engine(gpu_runner_options(path, options));
     engine->precision_ = options.precision;
   } else {
     if (options.precision != "fp32")
@@ -45,6 +74,8 @@ std::shared_ptr<const Engine> Engine::load(const std::string& path, const LoadOp
 }
 
 Engine::~Engine() = default;
+
+int Engine::gpu_index() const { return gpu_ ? gpu_->options().device : -1; }
 
 const Graph& Engine::graph() const { return gpu_ ? gpu_->graph() : cpu_model_->graph; }
 
@@ -61,11 +92,18 @@ struct Context::Events {
 Context::Context(std::shared_ptr<const Engine> engine) : engine_(std::move(engine)) {
   if (engine_->on_gpu()) {
     gpu_context_ = std::make_unique<gpu::ExecutionContext>(engine_->gpu_engine());
+    // The events are recorded on streams of the engine's device, so they are made there.
+    const gpu::DeviceScope on_engine_device(engine_->gpu_index());
     events_ = std::make_unique<Events>();
   }
 }
 
-Context::~Context() = default;
+Context::~Context() {
+  if (events_) {
+    const gpu::DeviceScope on_engine_device(engine_->gpu_index(), gpu::kNoThrow);
+    events_.reset();
+  }
+}
 
 RunResult Context::run(const std::vector<HostTensor>& inputs) {
   std::vector<HostTensor> ordered = match_inputs(engine_->graph(), inputs, "Context.run");
@@ -140,8 +178,10 @@ void Context::run_device(const std::vector<DeviceTensor>& inputs, const std::vec
     out.push_back(reinterpret_cast<float*>(outputs[k].address));
   }
   const cudaStream_t own = gpu_context_->stream();
+  const gpu::DeviceScope on_engine_device(engine_->gpu_index());
   if (caller_stream) {
     const auto caller = reinterpret_cast<cudaStream_t>(*caller_stream);
+    gpu::check_stream_device(caller, engine_->gpu_index());
     KILN_CUDA_CHECK(cudaEventRecord(events_->inputs_ready.get(), caller));
     KILN_CUDA_CHECK(cudaStreamWaitEvent(own, events_->inputs_ready.get(), 0));
     gpu_context_->run_device(in, out, shapes);

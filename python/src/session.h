@@ -36,6 +36,7 @@ struct LoadOptions {
   std::int64_t max_batch = 0;  // 0: the batch written in model.yaml
   std::int64_t workspace_mb = 256;
   std::string plan_cache;  // "" = the default directory, "off" = memory only
+  int gpu = 0;             // the CUDA device a GPU engine goes on (load_replicas takes a list instead)
 };
 
 class Engine {
@@ -44,10 +45,18 @@ class Engine {
   // ModelError for the files, UsageError for options (a "gpu" device without one says to use "cpu"),
   // LibraryError kinds for CUDA/cuDNN/cuBLAS failures.
   static std::shared_ptr<const Engine> load(const std::string& path, const LoadOptions& options);
+  // Load once, place many (gpu::GpuEngine::load_replicas): one GPU engine per entry of `gpus` (options.gpu
+  // and options.device ignored), the files read and checked once, the weights staged once and copied to
+  // each device. Throws as load() does, UsageError for an empty list, a negative index or no usable GPU,
+  // and the device's error naming it for an index that does not exist.
+  static std::vector<std::shared_ptr<const Engine>> load_replicas(const std::string& path, const std::vector<int>& gpus,
+                                                                  const LoadOptions& options);
   ~Engine();
 
   const Graph& graph() const;
   bool on_gpu() const { return gpu_ != nullptr; }
+  // The CUDA device of a GPU engine, -1 on the CPU path.
+  int gpu_index() const;
   const std::string& precision() const { return precision_; }  // "fp32" on the CPU
   std::string description() const;
   // The GPU engine, or null on the CPU path.

@@ -264,3 +264,28 @@ def test_a_fixed_export_is_not_dynamic(autoencoder):
     _, folder, _, _ = autoencoder
     engine = kiln.load(folder, device="cpu")
     assert engine.dynamic is False and engine.hw_ranges == {}
+
+
+def test_device_strings_and_replica_lists_are_checked(autoencoder):
+    folder = autoencoder[1]
+    for bad in ("gpu:x", "cuda:", "gpu:-1"):
+        with pytest.raises(kiln.UsageError, match="gpu:N"):
+            kiln.load(folder, device=bad)
+    for bad in ("0,1", 3, [0, "1"], [0, 1.5], [True]):
+        with pytest.raises(kiln.UsageError, match="load_replicas: devices"):
+            kiln.load_replicas(folder, bad)
+    with pytest.raises(kiln.UsageError, match="devices is empty"):
+        kiln.load_replicas(folder, [])
+    with pytest.raises(kiln.UsageError, match="-2 is not a GPU index"):
+        kiln.load_replicas(folder, [0, -2])
+    assert kiln.load(folder, device="cpu").gpu == -1
+
+
+def test_replicas_without_a_gpu_say_so(autoencoder):
+    ok, why = kiln.gpu_available()
+    if ok:
+        pytest.skip("a GPU is present: the no-GPU message cannot be produced here")
+    with pytest.raises(kiln.UsageError, match="load_replicas: no usable GPU"):
+        kiln.load_replicas(autoencoder[1], [0])
+    with pytest.raises(kiln.UsageError, match="device='cpu'"):
+        kiln.load(autoencoder[1], device="gpu:0")

@@ -130,3 +130,42 @@ def test_layers_report_gpu_implementations(autoencoder):
     assert "gpu" in info["device"] and info["weight_bytes"] > 0 and info["workspace_bytes"] >= 0
     conv = next(l for l in info["layers"] if l["op"] == "conv2d")
     assert "cudnn" in conv["implementation"] and conv["workspace_bytes"] >= 0
+
+
+def test_replicas_match_a_single_load_bit_for_bit(autoencoder):
+    """load_replicas on GPU 0 twice (and on GPU 1 where there is one): every replica gives the single
+    engine's numbers exactly, contexts run from threads at once, and the caller's device is kept."""
+    import threading
+    _, folder, inputs, _ = autoencoder
+    single = kiln.load(folder, device="gpu:0", precision="fp16")
+    expected = single.context().run(inputs)
+    devices = [0, 0] + ([1] if torch.cuda.device_count() > 1 else [])
+    before = torch.cuda.current_device()
+    engines = kiln.load_replicas(folder, devices, precision="fp16")
+    assert [e.gpu for e in engines] == devices and torch.cuda.current_device() == before
+    assert all(e.precision == "fp16" and ("gpu %d" % d) in e.description for e, d in zip(engines, devices))
+    results = [None] * len(engines)
+
+    def run(k):
+        results[k] = engines[k].context().run(inputs)
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(len(engines))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for got in results:
+        for k in expected:
+            np.testing.assert_array_equal(got[k], expected[k])
+
+
+def test_device_arrays_land_on_the_engines_gpu(autoencoder):
+    if torch.cuda.device_count() < 2:
+        pytest.skip("needs 2 GPUs, %d visible" % torch.cuda.device_count())
+    model, folder, _, _ = autoencoder
+    engine = kiln.load(folder, device="gpu:1")
+    x = torch.randn(1, 3, 32, 32, device="cuda:1")
+    (y,) = engine.context().run(InterfaceOnly(x)).values()
+    assert rel_l2(y.numpy(), torch_reference(model, x.cpu().numpy())) < 1e-5
+    with pytest.raises(kiln.UsageError, match="GPU 0; the engine runs on GPU 1"):
+        engine.context().run(torch.randn(1, 3, 32, 32, device="cuda:0"))
