@@ -2,13 +2,15 @@
 // staged once, then every engine gets its own copy on its device. On one GPU the same device twice: each
 // replica gives results bit-identical to an engine from GpuEngine::load in fp32 and fp16, holds weights
 // of its own (distinct device pointers), serves concurrently from its own thread, and outlives the
-// others. On two GPUs the same across devices. Anywhere: an empty device list is refused before any
+// others, and a failure on one leaves the others serving. On two GPUs the same across devices. Anywhere: an empty device list is refused before any
 // file or device is touched.
 #include <gmock/gmock.h>
 
 #include <thread>
 #include <vector>
 
+#include "base/errors.h"
+#include "base/fault_injection.h"
 #include "engine/cpu_executor.h"
 #include "engine/gpu/context.h"
 #include "engine/model_dir.h"
@@ -104,6 +106,39 @@ TEST(GpuReplicas, TwoGpusGiveResultsBitIdenticalToASingleLoad) {
   if (visible_devices() < 2) GTEST_SKIP() << "needs 2 GPUs, " << visible_devices() << " visible";
   expect_replicas_match_a_single_load({0, 1});
   expect_replicas_match_a_single_load({1, 0});
+}
+
+// Issue 14 item 4: a failure on one replica leaves the others serving. Every checked library call of
+// one run of replica A fails in turn (fault injection); each time, replica B on the other device (the
+// same GPU when only one is visible) still gives the reference bit for bit, and A serves again once the
+// fault is gone.
+TEST(GpuReplicas, AFailureOnOneReplicaLeavesTheOthersServing) {
+  KILN_REQUIRE_GPU();
+  struct Disarm {
+    ~Disarm() { disarm_faults(); }
+  } const disarm;
+  const TestModel m = replica_model();
+  const std::vector<int> devices = visible_devices() > 1 ? std::vector<int>{0, 1} : std::vector<int>{0, 0};
+  const auto replicas = GpuEngine::load_replicas(m.dir(), devices);
+  ExecutionContext a(replicas[0]);
+  ExecutionContext b(replicas[1]);
+  const std::vector<HostTensor> in = random_inputs(replicas[0]->graph(), 3, 29);
+  const std::vector<float> want = a.run(in, 3).outputs.at(0).data;
+  ASSERT_EQ(b.run(in, 3).outputs.at(0).data, want);
+  arm_fault(FaultSite::LibraryCall, UINT64_MAX);
+  a.run(in, 3);
+  const std::uint64_t sites = fault_site_count(FaultSite::LibraryCall);
+  disarm_faults();
+  ASSERT_GE(sites, 2u);
+  for (std::uint64_t n = 1; n <= sites; ++n) {
+    SCOPED_TRACE("library call " + std::to_string(n) + " of " + std::to_string(sites));
+    arm_fault(FaultSite::LibraryCall, n);
+    EXPECT_THROW(a.run(in, 3), LibraryError);
+    disarm_faults();
+    EXPECT_EQ(b.run(in, 3).outputs.at(0).data, want) << "the other replica must keep serving";
+    a.synchronize();
+    EXPECT_EQ(a.run(in, 3).outputs.at(0).data, want) << "the failed replica must serve again";
+  }
 }
 
 TEST(GpuReplicas, ADeviceThatDoesNotExistIsNamed) {
