@@ -7,7 +7,7 @@
 #
 #   bash scripts/gpu_check.sh [stage ...]     stages: env build test gputest compare zoo zoo_perf depthwise_ab imports deconv_ab
 #                                             direct_ab residual_ab im2col_ab algo_ab transforms dynamic plan_cache cudnn_ab
-#                                             sanitize demo profile ab
+#                                             multi_gpu sanitize demo profile ab
 #                                             (default: all but gputest and ab; gputest runs only
 #                                             kiln_gpu_tests, test runs every CTest test and them)
 #
@@ -387,6 +387,36 @@ if want transforms; then
       done
       note "$line"
     done
+  done
+fi
+
+if want multi_gpu; then
+  # Issue 14's measurement: `kiln bench --devices` over every visible GPU against one GPU, fp16 at batch 32
+  # (KILN_MULTI_MODELS, KILN_MULTI_BATCH, KILN_MULTI_STREAMS), each with --streams contexts per device and
+  # no transfers; the scaling is total qps over the one-GPU qps (issue 14's target: >= 1.9 x on two).
+  : >"$OUT/multi_gpu.log"
+  count=$(nvidia-smi --query-gpu=index --format=csv,noheader | wc -l)
+  all=$(seq -s, 0 $((count - 1)))
+  note "multi_gpu: $count GPU(s) visible, --devices $all"
+  for name in ${KILN_MULTI_MODELS:-resnet50 autoencoder}; do
+    export_zoo "$name" "$OUT/multi_gpu.log"
+    for devs in 0 "$all"; do
+      "$KILN_BUILD/kiln" bench --model "$models/$name" --batch "${KILN_MULTI_BATCH:-32}" --precision fp16 \
+        --no-transfers --cuda-graph --devices "$devs" --streams "${KILN_MULTI_STREAMS:-2}" --warmup-ms 200 \
+        --duration-s 2 --json "$OUT/multi_${name}_${devs//,/_}.json" >>"$OUT/multi_gpu.log" 2>&1
+    done
+    note "multi_gpu $name fp16 b${KILN_MULTI_BATCH:-32}: $("$py" - "$OUT/multi_${name}_0.json" "$OUT/multi_${name}_${all//,/_}.json" <<'PY' 2>&1 | tail -1
+import json, sys
+try:
+    one, many = (json.load(open(p)) for p in sys.argv[1:3])
+except (OSError, ValueError) as e:
+    print("a run failed (%s); see multi_gpu.log" % e)
+    sys.exit(0)
+per = ", ".join("gpu %d %.1f" % (d["device"], d["throughput_qps"]) for d in many.get("devices", []))
+print("1 gpu %.1f qps; all %.1f qps (%s); scaling %.2f x" % (
+    one["throughput_qps"], many["throughput_qps"], per, many["throughput_qps"] / one["throughput_qps"]))
+PY
+)"
   done
 fi
 
