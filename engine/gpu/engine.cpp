@@ -72,6 +72,9 @@ std::vector<std::shared_ptr<const GpuEngine>> GpuEngine::load_replicas(const std
   const Manifest manifest = read_manifest(spec.manifest_path);
   double parse_ms = ms_since(phase);
   std::shared_ptr<const StagedWeights> staged;
+  // One cache for every replica: its keys name the GPU, so a replica on a GPU like an earlier one's finds
+  // that one's choices in memory instead of choosing (and compiling) them again.
+  const auto cache = std::make_shared<PlanCache>(options.plan_cache);
   std::vector<std::shared_ptr<const GpuEngine>> engines;
   for (const int device : devices) {
     phase = std::chrono::steady_clock::now();
@@ -79,7 +82,7 @@ std::vector<std::shared_ptr<const GpuEngine>> GpuEngine::load_replicas(const std
     parse_ms += ms_since(phase);
     GpuEngineOptions placed = options;
     placed.device = device;
-    auto engine = std::shared_ptr<GpuEngine>(new GpuEngine(std::move(graph), placed, &staged));
+    auto engine = std::shared_ptr<GpuEngine>(new GpuEngine(std::move(graph), placed, &staged, cache));
     engine->timings_.parse_ms = parse_ms;  // the first: reading the files; the others: building their graph
     parse_ms = 0;
     engines.push_back(std::move(engine));
@@ -102,13 +105,14 @@ ShapeVariant::~ShapeVariant() = default;
 
 std::uint64_t GpuEngine::weight_bytes() const { return weights_ ? weights_->bytes() : 0; }
 
-GpuEngine::GpuEngine(Graph graph, const GpuEngineOptions& options, std::shared_ptr<const StagedWeights>* staged)
+GpuEngine::GpuEngine(Graph graph, const GpuEngineOptions& options, std::shared_ptr<const StagedWeights>* staged,
+                     std::shared_ptr<PlanCache> shared_cache)
     : graph_(std::move(graph)), options_(options) {
   auto phase = std::chrono::steady_clock::now();
   choose_device();
   const DeviceScope on_device(options_.device);  // the caller's device again on return (Note [device discipline])
   try {
-    plan_cache_ = std::make_unique<PlanCache>(options_.plan_cache);
+    plan_cache_ = shared_cache ? std::move(shared_cache) : std::make_shared<PlanCache>(options_.plan_cache);
     plan_ref_ = std::make_unique<PlanCacheRef>();
     plan_ref_->cache = plan_cache_.get();
     plan_ref_->scope = device_fingerprint(options_.device) + "|" + precision_name(options_.precision) +

@@ -84,7 +84,9 @@ class KILN_API GpuEngine {
   // repeat), in that order. model.yaml and the manifest are read and checked once (each engine builds
   // its graph from them), the blob is read, checked and (in fp16) converted once into pinned host memory
   // (StagedWeights, engine/gpu/weights.h) and copied to every device; each engine chooses its own plans
-  // on its device (the plan cache is keyed by the GPU). The pinned copy is freed before returning. Throws
+  // on its device (the plan cache is keyed by the GPU). The engines share one PlanCache object, so a
+  // replica on a GPU of the same kind as an earlier one reuses its choices and compiled plans from
+  // memory, even with the cache's directory off. The pinned copy is freed before returning. Throws
   // what load() throws, naming the device for device errors, and UsageError for an empty `devices`.
   static std::vector<std::shared_ptr<const GpuEngine>> load_replicas(const std::string& model, const std::vector<int>& devices,
                                                                      const GpuEngineOptions& options = {},
@@ -107,7 +109,8 @@ class KILN_API GpuEngine {
   const std::string& device_description() const { return description_; }
   const LoadTimings& load_timings() const { return timings_; }
   // The plan cache this engine and its contexts read and fill (Note [plan cache]): its directory ("" when
-  // memory only), hits, misses, rejections and writes so far, and the first problem it met. Thread-safe.
+  // memory only), hits, misses, rejections and writes so far, and the first problem it met; shared by
+  // the engines of one load_replicas call. Thread-safe.
   const PlanCache& plan_cache() const { return *plan_cache_; }
 
   // Internal to the GPU backend (used by ExecutionContext).
@@ -128,7 +131,10 @@ class KILN_API GpuEngine {
  private:
   // `staged`: null, or where the weights staged for an identical engine are taken from (when they serve
   // this one's requests) or, when it holds none, where this engine's staging is left for the next.
-  GpuEngine(Graph graph, const GpuEngineOptions& options, std::shared_ptr<const StagedWeights>* staged = nullptr);
+  // `shared_cache`: the plan cache to use (load_replicas), or null for one of its own over
+  // options.plan_cache.
+  GpuEngine(Graph graph, const GpuEngineOptions& options, std::shared_ptr<const StagedWeights>* staged = nullptr,
+            std::shared_ptr<PlanCache> shared_cache = nullptr);
   void choose_device();
   void release_device_resources() noexcept;  // the ops and weights, freed with the device current
   void upload_weights(std::shared_ptr<const StagedWeights>* staged);
@@ -149,7 +155,7 @@ class KILN_API GpuEngine {
   FusionPlan fusion_;  // which layers are folded into which (engine/fusion.h)
   MemoryPlan plan_;
   std::unique_ptr<DeviceWeights> weights_;
-  std::unique_ptr<PlanCache> plan_cache_;
+  std::shared_ptr<PlanCache> plan_cache_;
   std::unique_ptr<PlanCacheRef> plan_ref_;
   std::vector<std::unique_ptr<GpuOp>> ops_;  // per layer
   std::uint64_t workspace_bytes_ = 0;

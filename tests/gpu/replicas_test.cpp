@@ -14,6 +14,7 @@
 #include "engine/cpu_executor.h"
 #include "engine/gpu/context.h"
 #include "engine/model_dir.h"
+#include "formats/plan_cache.h"
 #include "engine/gpu/engine.h"
 #include "tests/gpu/gpu_test_util.h"
 
@@ -139,6 +140,26 @@ TEST(GpuReplicas, AFailureOnOneReplicaLeavesTheOthersServing) {
     a.synchronize();
     EXPECT_EQ(a.run(in, 3).outputs.at(0).data, want) << "the failed replica must serve again";
   }
+}
+
+// The replicas share one plan cache: with the directory off, the second replica on the same GPU finds
+// every choice the first made in memory (hits, no new misses) and still computes the same.
+TEST(GpuReplicas, ReplicasShareOnePlanCache) {
+  KILN_REQUIRE_GPU();
+  const TestModel m = replica_model();
+  GpuEngineOptions options;
+  options.plan_cache = "";  // memory only: nothing from earlier runs
+  const auto single = GpuEngine::load(m.dir(), options);
+  const std::vector<HostTensor> in = random_inputs(single->graph(), 3, 31);
+  const std::vector<float> want = run_once(single, in);  // contexts may choose too: count after a run
+  const PlanCacheStats alone = single->plan_cache().stats();
+  ASSERT_GT(alone.misses, 0) << "the test model must make at least one cached choice";
+  const auto replicas = GpuEngine::load_replicas(m.dir(), {0, 0}, options);
+  EXPECT_EQ(&replicas[0]->plan_cache(), &replicas[1]->plan_cache());
+  for (const auto& r : replicas) EXPECT_EQ(run_once(r, in), want);
+  const PlanCacheStats both = replicas[1]->plan_cache().stats();
+  EXPECT_EQ(both.misses, alone.misses) << "the second replica must choose nothing anew";
+  EXPECT_GE(both.hits, alone.hits + alone.misses) << "the second replica must find the first one's choices";
 }
 
 TEST(GpuReplicas, ADeviceThatDoesNotExistIsNamed) {
