@@ -54,12 +54,12 @@ std::vector<std::shared_ptr<const Engine>> Engine::load_replicas(const std::stri
 std::shared_ptr<const Engine> Engine::load(const std::string& path, const LoadOptions& options) {
   if (options.device != "cpu" && options.device != "gpu" && options.device != "auto")
     throw UsageError("device: expected 'cpu', 'gpu' or 'auto', got '" + options.device + "'");
+  if (options.gpu < 0) throw UsageError("device: gpu index " + std::to_string(options.gpu) + " is negative");
   std::string why_not;
   const bool gpu = options.device != "cpu" && gpu_available(&why_not);
   if (options.device == "gpu" && !gpu)
     throw UsageError("device='gpu': no usable GPU (" + why_not + "); load with device='cpu' for the CPU reference path");
   std::shared_ptr<Engine> engine(new Engine());
-  if (options.gpu < 0) throw UsageError("device: gpu index " + std::to_string(options.gpu) + " is negative");
   if (gpu) {
     engine->gpu_ = load_gpu_engine(gpu_runner_options(path, options));
     engine->precision_ = options.precision;
