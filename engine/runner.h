@@ -26,6 +26,7 @@ struct RunnerOptions {
   std::int64_t workspace_mb = 256;
   std::string plan_cache;  // gpu: "" = the default directory, "off" = memory only, else the directory
   int gpu = 0;             // gpu: the CUDA device the engine goes on
+  std::string fp32_layers;  // gpu, fp16: the layers kept in float32 (GpuEngineOptions::fp32_layers)
   // Keep every layer's output (for compare --layers); on the GPU this turns off fusion and reuse.
   bool keep_layer_outputs = false;
 };

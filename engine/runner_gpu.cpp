@@ -23,7 +23,8 @@ class GpuRunner : public ModelRunner {
 };
 
 gpu::GpuEngineOptions gpu_options(const RunnerOptions& options) {
-  gpu::GpuEngineOptions o = gpu::engine_options_from(options.precision, options.algo, options.workspace_mb, options.plan_cache);
+  gpu::GpuEngineOptions o = gpu::engine_options_from(options.precision, options.algo, options.workspace_mb, options.plan_cache,
+                                                      options.fp32_layers);
   o.keep_all_layer_outputs = options.keep_layer_outputs;
   o.device = options.gpu;
   return o;

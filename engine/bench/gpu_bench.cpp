@@ -181,7 +181,7 @@ void drain(std::vector<std::unique_ptr<Lane>>& lanes, bool transfers, Samples& o
 
 BenchResult run_gpu_bench(const BenchConfig& c, std::int64_t workspace_mb) {
   check_config(c);
-  const gpu::GpuEngineOptions options = gpu::engine_options_from(c.precision, c.algo, workspace_mb, c.plan_cache);
+  const gpu::GpuEngineOptions options = gpu::engine_options_from(c.precision, c.algo, workspace_mb, c.plan_cache, c.fp32_layers);
   BenchResult r;
   r.config = c;
 

@@ -182,7 +182,8 @@ void write_json(JsonWriter& j, const BenchResult& r, const BenchSummary& s) {
   const BenchConfig& c = r.config;
   j.begin_object().value("tool", "kiln bench").value("model", c.model).value("model_name", c.model_name);
   j.value("device", c.device).value("device_description", r.device_description);
-  j.value("precision", c.precision).value("algo", c.algo).value("batch", c.batch).value("streams", c.streams);
+  j.value("precision", c.precision).value("fp32_layers", c.fp32_layers).value("algo", c.algo).value("batch", c.batch);
+  j.value("streams", c.streams);
   j.value("cuda_graph", c.cuda_graph).value("transfers", c.transfers).value("input_file", c.input_file);
   j.value("input_shapes", r.input_shapes);
   j.value("warmup_ms", c.warmup_ms).value("warmup_iterations", r.warmup_iterations);

@@ -35,6 +35,8 @@ struct BenchConfig {
   // gpu: the plan cache (Note [plan cache], formats/plan_cache.h): "" = the default directory, "off" =
   // memory only, else the directory.
   std::string plan_cache;
+  // gpu, fp16: --fp32-layers, the layers kept in float32 (GpuEngineOptions::fp32_layers); "" for none.
+  std::string fp32_layers;
   // gpu: --devices, the GPUs to run on at once: one engine per device (GpuEngine::load_replicas), --streams
   // contexts on each, iterations handed to every context in turn from one host thread. Empty: device 0.
   std::vector<int> devices;

@@ -57,6 +57,9 @@ void add_bench_options(CLI::App& cmd, BenchCliOptions& o, const std::string& ite
                   "convolution algorithms: cuDNN heuristics (fast start) or find, the autotuner (times every candidate "
                   "engine and fusion depth in a CUDA graph at load; slower start, kept by the plan cache)");
   cli::add_int(cmd, "--workspace-mb", "MiB", o.workspace_mb, "largest cuDNN workspace one layer may use");
+  cli::add_string(cmd, "--fp32-layers", "SPEC", c.fp32_layers,
+                  "fp16 only: layers kept in float32 (their inputs converted at the boundary), for a network whose stem amplifies half rounding: N (the first N layers), ..NAME (up to and including NAME), PREFIX*, or NAME, comma-separated")
+      ->default_str("none");
   cli::add_string(cmd, "--plan-cache", "DIR|off", c.plan_cache, "where the plan cache lives: a directory, or off (memory only); chosen engines and compiled cuDNN plans are reused from it by later loads on the same GPU and libraries")
       ->default_str("$KILN_PLAN_CACHE, else ~/.cache/kiln/plans");
   cli::add_int(cmd, "--batch", "N", c.batch, "batch to run (0 = the --input file's, else the one in model.yaml)");

@@ -54,7 +54,7 @@ int profile_command(ProfileCommandOptions& o) {
   if (o.peak_tflops < 0 || o.peak_gbps < 0) throw UsageError("--peak-tflops / --peak-gbps: expected a positive figure");
   resolve_bench_options(o.bench, true);
 
-  const gpu::GpuEngineOptions eo = gpu::engine_options_from(c.precision, c.algo, o.bench.workspace_mb, c.plan_cache);
+  const gpu::GpuEngineOptions eo = gpu::engine_options_from(c.precision, c.algo, o.bench.workspace_mb, c.plan_cache, c.fp32_layers);
   GraphBuildOptions go;
   go.max_batch = c.batch;
   const auto engine = gpu::GpuEngine::load(c.model, eo, go);

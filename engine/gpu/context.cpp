@@ -47,7 +47,6 @@ struct ExecutionContext::Resources {
   // conversion kernels (laid out as staging_in / staging_out).
   DeviceBuffer device_in;
   DeviceBuffer device_out;
-  bool fp16 = false;
   std::vector<std::uint64_t> in_offsets;
   std::vector<std::uint64_t> out_offsets;
   std::vector<void*> tensors;
@@ -123,10 +122,13 @@ struct ExecutionContext::Resources {
     return out;
   }
 
-  // Converts float32 logical-order data into tensor `t`'s arena block (Fp16), or copies it.
+  // True when tensor `t` is stored half (converted at the boundary); float32 tensors are copied.
+  bool half(int t) const { return engine->tensor_precision(t) == Precision::Fp16; }
+
+  // Converts float32 logical-order data into tensor `t`'s arena block (half), or copies it.
   void put_input(int t, const void* src, std::int64_t batch) {
     void* dst = tensors[static_cast<std::size_t>(t)];
-    if (fp16) {
+    if (half(t)) {
       const Shape s = shape_at(t, batch);
       launch_copy(logical_view(src, s, ElementType::F32), activation_view(dst, s, Precision::Fp16), stream);
     } else {
@@ -136,7 +138,7 @@ struct ExecutionContext::Resources {
   // The reverse, for outputs.
   void get_output(int t, void* dst, std::int64_t batch) {
     const void* src = tensors[static_cast<std::size_t>(t)];
-    if (fp16) {
+    if (half(t)) {
       const Shape s = shape_at(t, batch);
       launch_copy(activation_view(src, s, Precision::Fp16), logical_view(dst, s, ElementType::F32), stream);
     } else {
@@ -160,7 +162,7 @@ struct ExecutionContext::Resources {
     e.workspace = workspace.data();
     e.workspace_bytes = workspace.size();
     e.tensors = &tensors;
-    e.plans = &engine->plan_cache_ref();
+    e.plans = &engine->plan_cache_ref();  // per layer: plan_cache_ref(layer)
     return e;
   }
 
@@ -178,22 +180,34 @@ struct ExecutionContext::Resources {
     auto it = prepared.find(batch);
     if (it != prepared.end()) return it->second;
     std::vector<std::unique_ptr<PreparedOp>> ops;
-    const OpRunEnv e = env();
+    OpRunEnv e = env();
     for (std::size_t i = 0; i < graph().layers().size(); ++i) {
       LayerScope scope(graph().layers()[i]->name());
+      e.plans = &engine->plan_cache_ref(static_cast<int>(i));
       ops.push_back(current->op(i)->prepare(e, batch));
     }
     return prepared.emplace(batch, std::move(ops)).first->second;
   }
 
   // `after_layer`, when given, holds one event per layer, recorded after the layer's work (profiling).
+  // A layer's converted inputs (Note [mixed precision]) are made before its work, within its events.
   void enqueue(std::int64_t batch, const Event* after_layer = nullptr) {
     const auto& ops = plans_for(batch);
-    const OpRunEnv e = env();
+    OpRunEnv e = env();
     const bool sync_each = engine->options().sync_each_layer;
+    const auto& conversions = engine->conversions();
+    std::size_t next = 0;
     for (std::size_t i = 0; i < ops.size(); ++i) {
+      for (; next < conversions.size() && conversions[next].step == static_cast<int>(i); ++next) {
+        const PrecisionConversion& c = conversions[next];
+        LayerScope scope(graph().layers()[i]->name());
+        const Shape s = shape_at(c.source, batch);
+        launch_copy(activation_view(tensors[static_cast<std::size_t>(c.source)], s, engine->tensor_precision(c.source)),
+                    activation_view(tensors[static_cast<std::size_t>(c.copy)], s, engine->tensor_precision(c.copy)), stream);
+      }
       if (ops[i]) {
         LayerScope scope(graph().layers()[i]->name());
+        e.plans = &engine->plan_cache_ref(static_cast<int>(i));
         ops[i]->run(e);
         if (sync_each) KILN_CUDA_CHECK(cudaStreamSynchronize(stream));
       }
@@ -285,8 +299,7 @@ ExecutionContext::ExecutionContext(std::shared_ptr<const GpuEngine> engine, cuda
     }
     r_->staging_in = PinnedBuffer(in_bytes, "pinned input staging");
     r_->staging_out = PinnedBuffer(out_bytes, "pinned output staging");
-    r_->fp16 = eng.options().precision == Precision::Fp16;
-    if (r_->fp16) {
+    if (eng.options().precision == Precision::Fp16) {
       r_->device_in = DeviceBuffer(in_bytes, "float32 input staging on the device (fp16 engine)");
       r_->device_out = DeviceBuffer(out_bytes, "float32 output staging on the device (fp16 engine)");
     }
@@ -380,7 +393,7 @@ RunResult ExecutionContext::run(const std::vector<HostTensor>& inputs, std::int6
     const std::uint64_t bytes = s.bytes_at(in_ids[i], batch);
     std::byte* staged = s.staging_in.data() + s.in_offsets[i];
     std::memcpy(staged, inputs[i].data.data(), bytes);
-    if (s.fp16) {
+    if (s.half(in_ids[i])) {
       std::byte* dev = s.device_in.data() + s.in_offsets[i];
       KILN_CUDA_CHECK(cudaMemcpyAsync(dev, staged, bytes, cudaMemcpyHostToDevice, s.stream));
       s.put_input(in_ids[i], dev, batch);
@@ -394,7 +407,7 @@ RunResult ExecutionContext::run(const std::vector<HostTensor>& inputs, std::int6
   for (std::size_t i = 0; i < out_ids.size(); ++i) {
     const std::uint64_t bytes = s.bytes_at(out_ids[i], batch);
     std::byte* staged = s.staging_out.data() + s.out_offsets[i];
-    if (s.fp16) {
+    if (s.half(out_ids[i])) {
       std::byte* dev = s.device_out.data() + s.out_offsets[i];
       s.get_output(out_ids[i], dev, batch);
       KILN_CUDA_CHECK(cudaMemcpyAsync(staged, dev, bytes, cudaMemcpyDeviceToHost, s.stream));
@@ -425,7 +438,7 @@ RunResult ExecutionContext::run(const std::vector<HostTensor>& inputs, std::int6
     for (std::size_t l = 0; l < g.layers().size(); ++l) {
       const int t = g.output_tensor_of(static_cast<int>(l));
       r.layers.push_back(host_tensor(t, s.arena_mirror.data() + offsets[static_cast<std::size_t>(t)],
-                                     s.engine->options().precision));
+                                     s.engine->tensor_precision(t)));
     }
   }
   return r;

@@ -120,18 +120,32 @@ GpuEngine::GpuEngine(Graph graph, const GpuEngineOptions& options, std::shared_p
     timings_.device_ms = ms_since(phase);
 
     phase = std::chrono::steady_clock::now();
+    if (!options_.fp32_layers.empty() && options_.precision != Precision::Fp16) {
+      throw UsageError("fp32 layers '" + options_.fp32_layers + "': only an fp16 engine keeps layers in float32 (this one is " +
+                       precision_name(options_.precision) + ")");
+    }
+    const std::vector<bool> selected = select_layers(graph_, options_.fp32_layers);
     declared_ = std::make_unique<Declared>();
-    for (const auto& layer : graph_.layers()) {
-      LayerScope scope(layer->name());
-      const GpuOpKind& kind = gpu_op_kind(*layer);
+    for (std::size_t i = 0; i < graph_.layers().size(); ++i) {
+      const Layer& layer = *graph_.layers()[i];
+      LayerScope scope(layer.name());
+      const GpuOpKind& kind = gpu_op_kind(layer);
       declared_->kinds.push_back(&kind);
-      declared_->ops.push_back(kind.declare(*layer, options_.precision));
+      declared_->ops.push_back(kind.declare(layer, selected[i] ? Precision::Fp32 : options_.precision));
+    }
+    decide_fusion();
+    decide_precision_from(selected);
+    if (mixed_.any_fp32()) {
+      plan_ref_fp32_ = std::make_unique<PlanCacheRef>();
+      plan_ref_fp32_->cache = plan_cache_.get();
+      plan_ref_fp32_->scope = device_fingerprint(options_.device) + "|fp32";
+      description_ += " (" + std::to_string(fp32_layer_count()) + " of " + std::to_string(graph_.layers().size()) +
+                      " layers fp32)";
     }
     upload_weights(staged);
     timings_.upload_ms = ms_since(phase);
 
     phase = std::chrono::steady_clock::now();
-    decide_fusion();
     plan_arena();
     build_ops();
     timings_.select_ms = ms_since(phase);
@@ -181,27 +195,79 @@ void GpuEngine::decide_fusion() {
   fusion_ = plan_fusion(graph_, traits, options_.fuse_residual);
 }
 
+void GpuEngine::decide_precision_from(const std::vector<bool>& selected) {
+  std::vector<bool> is_view;
+  for (const OpDeclaration& d : declared_->ops) is_view.push_back(d.output == OutputStorage::ViewOfInput);
+  mixed_ = plan_mixed_precision(graph_, fusion_, selected, is_view);
+  // A layer that runs otherwise than selected (folded into a producer of the other kind, a view of a
+  // tensor of the other kind) declares again at the precision it runs at; fusion was decided on its
+  // first declaration, which must still hold.
+  for (std::size_t i = 0; i < selected.size(); ++i) {
+    if (mixed_.layer_fp32[i] == selected[i]) continue;
+    const Layer& layer = *graph_.layers()[i];
+    LayerScope scope(layer.name());
+    OpDeclaration d = declared_->kinds[i]->declare(layer, layer_precision(static_cast<int>(i)));
+    if (fusion_.folded_into[i] >= 0 && d.epilogue_kind != declared_->ops[i].epilogue_kind) {
+      throw ModelError(layer.origin().describe() + ": cannot run as the epilogue of " +
+                       graph_.layers()[static_cast<std::size_t>(fusion_.folded_into[i])]->name() + " in " +
+                       precision_name(layer_precision(fusion_.folded_into[i])) +
+                       "; move the fp32 layers' boundary so that both are on one side");
+    }
+    declared_->ops[i] = std::move(d);
+  }
+}
+
+Precision GpuEngine::layer_precision(int layer) const {
+  return mixed_.layer_fp32.at(static_cast<std::size_t>(layer)) ? Precision::Fp32 : options_.precision;
+}
+
+Precision GpuEngine::tensor_precision(int tensor) const {
+  return mixed_.tensor_fp32.at(static_cast<std::size_t>(tensor)) ? Precision::Fp32 : options_.precision;
+}
+
+int GpuEngine::fp32_layer_count() const {
+  return static_cast<int>(std::count(mixed_.layer_fp32.begin(), mixed_.layer_fp32.end(), true));
+}
+
+const PlanCacheRef& GpuEngine::plan_cache_ref(int layer) const {
+  return layer_precision(layer) == options_.precision || !plan_ref_fp32_ ? *plan_ref_ : *plan_ref_fp32_;
+}
+
+std::string GpuEngine::describe_tensor(int tensor) const {
+  const int graph_tensors = static_cast<int>(graph_.tensors().size());
+  if (tensor < graph_tensors) return graph_.describe_tensor(tensor);
+  const PrecisionConversion& c = mixed_.conversions.at(static_cast<std::size_t>(tensor - graph_tensors));
+  return std::string("the ") + (c.to_fp32 ? "float32" : "half") + " copy of " + graph_.describe_tensor(c.source);
+}
+
 // The one memory plan of the engine: every tensor's bytes from the precision's storage policy
 // (activation_bytes), views and in-place outputs from the declarations, folded layers as views of their
 // producer's output. With keep_all_layer_outputs every tensor lives to the end and nothing is reused.
 void GpuEngine::plan_arena() {
-  std::vector<PlanTensor> tensors = graph_.plan_tensors();  // the lifetimes
+  std::vector<PlanTensor> tensors = plan_tensors_with_copies(graph_, mixed_);  // the lifetimes
   const int steps = static_cast<int>(graph_.layers().size());
+  const std::size_t graph_tensors = graph_.tensors().size();
   for (std::size_t t = 0; t < tensors.size(); ++t) {
-    const GraphTensor& gt = graph_.tensors()[t];
     PlanTensor& p = tensors[t];
-    p.bytes = activation_bytes(gt.shape, options_.precision);
     p.alias_of = -1;
     p.in_place_of = -1;
+    if (t >= graph_tensors) {  // a converted copy
+      const int source = mixed_.conversions[t - graph_tensors].source;
+      p.bytes = activation_bytes(graph_.tensors()[static_cast<std::size_t>(source)].shape, tensor_precision(static_cast<int>(t)));
+      continue;
+    }
+    const GraphTensor& gt = graph_.tensors()[t];
+    p.bytes = activation_bytes(gt.shape, tensor_precision(static_cast<int>(t)));
     if (gt.producer < 0) continue;
     const auto layer = static_cast<std::size_t>(gt.producer);
-    const int input0 = graph_.layer_inputs(gt.producer).at(0);
+    const int input0 = mixed_.inputs[layer].at(0);  // a copy when converted
     if (fusion_.folded_into[layer] >= 0) {
       p.alias_of = graph_.output_tensor_of(fusion_.folded_into[layer]);
     } else if (declared_->ops[layer].output == OutputStorage::ViewOfInput) {
-      p.alias_of = input0;
-    } else if (declared_->ops[layer].output == OutputStorage::MayOverwriteInput) {
-      p.in_place_of = input0;
+      p.alias_of = input0;  // a view has its input's precision: never a copy
+    } else if (declared_->ops[layer].output == OutputStorage::MayOverwriteInput &&
+               static_cast<std::size_t>(input0) < graph_tensors) {
+      p.in_place_of = input0;  // not over a copy: it is made in the same step
     }
   }
   if (options_.keep_all_layer_outputs) {
@@ -213,8 +279,8 @@ void GpuEngine::plan_arena() {
   try {
     plan_ = plan_memory(tensors, steps, kArenaAlignment);
   } catch (const PlanTensorError& e) {
-    throw ModelError(graph_.describe_tensor(static_cast<int>(e.tensor())) + ": cannot plan its memory in " +
-                     precision_name(options_.precision) + ": " + e.problem() + " (at max batch " +
+    throw ModelError(describe_tensor(static_cast<int>(e.tensor())) + ": cannot plan its memory in " +
+                     precision_name(tensor_precision(static_cast<int>(e.tensor()))) + ": " + e.problem() + " (at max batch " +
                      std::to_string(graph_.max_batch()) + ")");
   }
 }
@@ -249,6 +315,10 @@ std::uint64_t GpuEngine::build_ops_for(const Graph& graph, const GpuEngineOption
   const cudaStream_t stream = scratch ? scratch->stream : own.get();
   KILN_CUDNN_CHECK(cudnnSetStream(cudnn.get(), stream));
   std::uint64_t workspace = 0;
+  // The float32 layers of a mixed engine build as in an fp32 engine (exact: no transform engines).
+  GpuEngineOptions fp32_options = options;
+  fp32_options.precision = Precision::Fp32;
+  fp32_options.fp32_transforms = false;
   const auto& layers = graph.layers();
   for (std::size_t i = 0; i < layers.size(); ++i) {
     const Layer& layer = *layers[i];
@@ -257,17 +327,19 @@ std::uint64_t GpuEngine::build_ops_for(const Graph& graph, const GpuEngineOption
       ops.push_back(std::make_unique<FoldedOp>(layers[static_cast<std::size_t>(fusion_.folded_into[i])]->name()));
     } else {
       const int index = static_cast<int>(i);
-      OpBuildEnv env{layer,        graph.layer_inputs(index), graph.output_tensor_of(index), graph.max_batch(),
-                     options,      cudnn.get(),               cublaslt.get(),                *weights_,
-                     nullptr,      scratch,                   nullptr,
-                     plan_ref_.get()};
+      const bool own_precision = layer_precision(index) == options.precision;
+      OpBuildEnv env{layer,   mixed_.inputs[i], graph.output_tensor_of(index), graph.max_batch(),
+                     own_precision ? options : fp32_options,
+                     cudnn.get(),   cublaslt.get(), *weights_,
+                     nullptr,       scratch,        nullptr,
+                     &plan_cache_ref(index)};
       for (const int folded : fusion_.epilogues[i]) {
         const Layer* f = layers[static_cast<std::size_t>(folded)].get();
         const bool is_residual_add = fusion_.residual[i] >= 0 && env.residual_add == nullptr;  // the add comes first
         if (is_residual_add) {
           env.residual_add = f;
           // A variant's tensors have the engine's indices (check_variant), so the engine's plan applies.
-          env.residual = fusion_.residual[i];
+          env.residual = mixed_.residual[i];  // a copy when converted
         } else {
           env.epilogue = f;
         }
@@ -291,18 +363,21 @@ void GpuEngine::check_variant(const Graph& variant) const {
     for (const Shape& shape : variant.input_shapes()) s += (s.empty() ? "" : ", ") + shape_to_string(shape);
     return s;
   }();
-  for (std::size_t t = 0; t < variant.tensors().size(); ++t) {
-    const std::uint64_t need = activation_bytes(variant.tensors()[t].shape, options_.precision);
-    const std::uint64_t have = activation_bytes(graph_.tensors()[t].shape, options_.precision);
+  for (std::size_t t = 0; t < mixed_.tensor_fp32.size(); ++t) {
+    // A converted copy is as large as its source, in the copy's precision.
+    const std::size_t shaped = t < variant.tensors().size() ? t : static_cast<std::size_t>(mixed_.conversions[t - variant.tensors().size()].source);
+    const Precision p = tensor_precision(static_cast<int>(t));
+    const std::uint64_t need = activation_bytes(variant.tensors()[shaped].shape, p);
+    const std::uint64_t have = activation_bytes(graph_.tensors()[shaped].shape, p);
     if (need > have) {
-      throw ModelError(variant.describe_tensor(static_cast<int>(t)) + at + " needs " + std::to_string(need) +
+      throw ModelError((t < variant.tensors().size() ? variant.describe_tensor(static_cast<int>(t)) : describe_tensor(static_cast<int>(t))) + at + " needs " + std::to_string(need) +
                        " bytes, more than the " + std::to_string(have) +
                        " planned for the engine's own input shapes (an output that shrinks as its input grows)");
     }
   }
   const auto& layers = variant.layers();
   for (std::size_t i = 0; i < layers.size(); ++i) {
-    const OpDeclaration d = declared_->kinds[i]->declare(*layers[i], options_.precision);
+    const OpDeclaration d = declared_->kinds[i]->declare(*layers[i], layer_precision(static_cast<int>(i)));
     const OpDeclaration& own = declared_->ops[i];
     bool same = d.output == own.output && d.accepts_epilogues == own.accepts_epilogues &&
                 d.epilogue_kind == own.epilogue_kind;

@@ -17,7 +17,10 @@
 //
 // Precision::Fp16 stores activations as half, rank-4 ones NHWC with channels padded to multiples of 8.
 // The caller's side does not change: contexts take and give float32 in the model's logical (NCHW)
-// order, converted at the boundary.
+// order, converted at the boundary. An fp16 engine may keep chosen layers in float32
+// (GpuEngineOptions::fp32_layers, Note [mixed precision] in engine/mixed_precision.h): each layer's op
+// is declared and built at its own precision, and tensors read by a layer of the other kind are
+// converted into copies the memory plan holds too.
 #pragma once
 
 #include <cstdint>
@@ -29,6 +32,7 @@
 #include "engine/gpu/engine_options.h"
 #include "engine/fusion.h"
 #include "engine/graph.h"
+#include "engine/mixed_precision.h"
 #include "formats/plan_cache.h"
 
 namespace kiln::gpu {
@@ -108,6 +112,16 @@ class KILN_API GpuEngine {
   // "gpu 0: NVIDIA H100 80GB HBM3, cuDNN 9.14.0, fp32, heuristic"
   const std::string& device_description() const { return description_; }
   const LoadTimings& load_timings() const { return timings_; }
+  // How layer `layer` runs: the engine's precision, or Fp32 for a layer an fp16 engine keeps in float32.
+  Precision layer_precision(int layer) const;
+  // How tensor `tensor` is stored: a graph tensor, or a converted copy (index ≥ the graph's tensor count).
+  Precision tensor_precision(int tensor) const;
+  // The layers kept in float32 by an fp16 engine (0 otherwise), and the tensors converted before a layer
+  // of the other kind reads them, in step order (Note [mixed precision]).
+  int fp32_layer_count() const;
+  const std::vector<PrecisionConversion>& conversions() const { return mixed_.conversions; }
+  // For messages: Graph::describe_tensor, or "the float32 copy of <that>" for a converted copy.
+  std::string describe_tensor(int tensor) const;
   // The plan cache this engine and its contexts read and fill (Note [plan cache]): its directory ("" when
   // memory only), hits, misses, rejections and writes so far, and the first problem it met; shared by
   // the engines of one load_replicas call. Thread-safe.
@@ -116,6 +130,8 @@ class KILN_API GpuEngine {
   // Internal to the GPU backend (used by ExecutionContext).
   const GpuOp* op(int layer) const { return ops_[static_cast<std::size_t>(layer)].get(); }
   const PlanCacheRef& plan_cache_ref() const { return *plan_ref_; }
+  // The plan cache reference layer `layer`'s op uses (its keys name the layer's precision).
+  const PlanCacheRef& plan_cache_ref(int layer) const;
 
   // The graph and ops for `input_shapes` (at max batch, checked as Graph::run_shapes does), for a
   // dynamic model. It runs in the arena and the workspace every context allocates for the engine's own
@@ -139,6 +155,9 @@ class KILN_API GpuEngine {
   void release_device_resources() noexcept;  // the ops and weights, freed with the device current
   void upload_weights(std::shared_ptr<const StagedWeights>* staged);
   void decide_fusion();
+  // After decide_fusion: every layer's and tensor's precision and the copies (Note [mixed precision]);
+  // `selected`: the layers options.fp32_layers names.
+  void decide_precision_from(const std::vector<bool>& selected);
   void plan_arena();
   void build_ops();
   // Builds one op per layer of `graph` (the engine's or a variant's) with `options`; returns the
@@ -153,10 +172,12 @@ class KILN_API GpuEngine {
   GpuEngineOptions options_;
   std::unique_ptr<Declared> declared_;
   FusionPlan fusion_;  // which layers are folded into which (engine/fusion.h)
+  MixedPrecisionPlan mixed_;  // each layer's and tensor's precision, the converted copies
   MemoryPlan plan_;
   std::unique_ptr<DeviceWeights> weights_;
   std::shared_ptr<PlanCache> plan_cache_;
   std::unique_ptr<PlanCacheRef> plan_ref_;
+  std::unique_ptr<PlanCacheRef> plan_ref_fp32_;  // the float32 layers of a mixed fp16 engine
   std::vector<std::unique_ptr<GpuOp>> ops_;  // per layer
   std::uint64_t workspace_bytes_ = 0;
   std::vector<LayerReport> reports_;

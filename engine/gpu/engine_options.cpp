@@ -44,7 +44,8 @@ E env_choice(const char* name, E fallback, const std::vector<std::pair<const cha
 std::string default_plan_cache_directory() { return PlanCache::default_directory(); }
 
 GpuEngineOptions engine_options_from(const std::string& precision, const std::string& algo,
-                                     std::int64_t workspace_mb, const std::string& plan_cache) {
+                                     std::int64_t workspace_mb, const std::string& plan_cache,
+                                     const std::string& fp32_layers) {
   GpuEngineOptions o;
   if (plan_cache == "off") {
     o.plan_cache.clear();
@@ -53,6 +54,11 @@ GpuEngineOptions engine_options_from(const std::string& precision, const std::st
   }
   o.precision = parse_precision(precision);
   o.algo = parse_algo_mode(algo);
+  if (!fp32_layers.empty() && o.precision != Precision::Fp16) {
+    throw UsageError("--fp32-layers: keeps layers of an fp16 engine in float32; with --precision " + precision +
+                     " every layer already is " + precision);
+  }
+  o.fp32_layers = fp32_layers;
   if (workspace_mb < 0 || workspace_mb > (std::int64_t{1} << 30)) {
     throw UsageError("--workspace-mb: expected a size in MiB from 0 to 2^30, got " + std::to_string(workspace_mb));
   }

@@ -108,14 +108,21 @@ struct GpuEngineOptions {
   // (identical layers of one load are still chosen once). The default is PlanCache::default_directory():
   // $KILN_PLAN_CACHE ("off": memory only), else $XDG_CACHE_HOME/kiln/plans, else ~/.cache/kiln/plans.
   std::string plan_cache = default_plan_cache_directory();
+  // Fp16 only: the layers that keep float32 (Note [mixed precision], engine/mixed_precision.h, has the
+  // rules and select_layers the spec: "6" the first six layers, "..features.3" every layer up to that
+  // one, "features.0*" a prefix, or names, comma-separated). "" keeps every layer half. A model whose
+  // stem amplifies half rounding past fp16's error bound (random-weight MobileNet-V2, ShuffleNet-V2)
+  // passes with its first few layers in float32 at a fraction of the fp32 engine's cost.
+  std::string fp32_layers;
 };
 
 // The one place engine options are made from the strings of the command line and the bench
 // configuration: precision "fp32" | "tf32" | "fp16", algorithm mode "heuristic" | "find", and the
 // per-layer workspace cap in MiB (>= 0), and the plan cache: "" keeps the default, "off" is memory only,
 // anything else is the directory. Throws UsageError naming the option and the choices.
+// `fp32_layers`: GpuEngineOptions::fp32_layers (UsageError when given for another precision than fp16).
 KILN_API GpuEngineOptions engine_options_from(const std::string& precision, const std::string& algo, std::int64_t workspace_mb,
-                                              const std::string& plan_cache = "");
+                                              const std::string& plan_cache = "", const std::string& fp32_layers = "");
 
 // "fp32" | "tf32" | "fp16"; "heuristic" | "find". Throw UsageError naming the choices.
 KILN_API Precision parse_precision(const std::string& s);

@@ -91,7 +91,8 @@ def _parse_device(device):
     return ("gpu" if text == "cuda" else text), 0
 
 
-def load(path, device="auto", precision="fp32", max_batch=0, algo="heuristic", workspace_mb=256, plan_cache=""):
+def load(path, device="auto", precision="fp32", max_batch=0, algo="heuristic", workspace_mb=256, plan_cache="",
+         fp32_layers=""):
     """Loads an export folder (or its model.yaml) once: weights to the device, algorithms chosen.
 
     device: "gpu" (GPU 0), "gpu:N" or "cuda:N" (GPU N), "cpu" (the reference path, fp32 only) or "auto"
@@ -102,12 +103,17 @@ def load(path, device="auto", precision="fp32", max_batch=0, algo="heuristic", w
     workspace_mb: the per-layer workspace cap in MiB. plan_cache: the GPU plan cache's directory
     ("": $KILN_PLAN_CACHE, else ~/.cache/kiln/plans; "off": memory only), where chosen cuDNN engines
     and compiled plans are kept for later loads.
+    fp32_layers (fp16 only): layers kept in float32, for a network whose stem amplifies half rounding:
+    "6" (the first six layers), "..features.3" (every layer up to that one), "features.0*" (a prefix)
+    or layer names, comma-separated; their inputs are converted where the precision changes.
     """
     kind, gpu = _parse_device(device)
-    return Engine(_kiln.load(str(path), kind, precision, algo, int(max_batch), int(workspace_mb), str(plan_cache), gpu))
+    return Engine(_kiln.load(str(path), kind, precision, algo, int(max_batch), int(workspace_mb), str(plan_cache), gpu,
+                             str(fp32_layers)))
 
 
-def load_replicas(path, devices, precision="fp32", max_batch=0, algo="heuristic", workspace_mb=256, plan_cache=""):
+def load_replicas(path, devices, precision="fp32", max_batch=0, algo="heuristic", workspace_mb=256, plan_cache="",
+                  fp32_layers=""):
     """Loads one engine per GPU index in `devices` (e.g. [0, 1]; an index may repeat), in that order: the
     files are read and checked once, the weights staged once in pinned memory and copied to every GPU,
     and each engine chooses its own plans on its GPU. The other arguments are load()'s. Make contexts
@@ -124,7 +130,7 @@ def load_replicas(path, devices, precision="fp32", max_batch=0, algo="heuristic"
             raise UsageError("load_replicas: devices: %r is not a GPU index (0, 1, ...)" % (d,))
         indices.append(d)
     handles = _kiln.load_replicas(str(path), indices, precision, algo, int(max_batch), int(workspace_mb),
-                                  str(plan_cache))
+                                  str(plan_cache), str(fp32_layers))
     return [Engine(h) for h in handles]
 
 

@@ -129,8 +129,9 @@ PYBIND11_MODULE(_kiln, m) {
   m.def(
       "load",
       [](const std::string& path, const std::string& device, const std::string& precision, const std::string& algo,
-         std::int64_t max_batch, std::int64_t workspace_mb, const std::string& plan_cache, int gpu) {
-        LoadOptions o{device, precision, algo, max_batch, workspace_mb, plan_cache, gpu};
+         std::int64_t max_batch, std::int64_t workspace_mb, const std::string& plan_cache, int gpu,
+         const std::string& fp32_layers) {
+        LoadOptions o{device, precision, algo, max_batch, workspace_mb, plan_cache, gpu, fp32_layers};
         std::shared_ptr<const Engine> engine;
         {
           py::gil_scoped_release released;
@@ -139,12 +140,13 @@ PYBIND11_MODULE(_kiln, m) {
         return EngineHandle{std::move(engine)};
       },
       py::arg("path"), py::arg("device"), py::arg("precision"), py::arg("algo"), py::arg("max_batch"),
-      py::arg("workspace_mb"), py::arg("plan_cache"), py::arg("gpu") = 0);
+      py::arg("workspace_mb"), py::arg("plan_cache"), py::arg("gpu") = 0, py::arg("fp32_layers") = "");
   m.def(
       "load_replicas",
       [](const std::string& path, const std::vector<int>& devices, const std::string& precision, const std::string& algo,
-         std::int64_t max_batch, std::int64_t workspace_mb, const std::string& plan_cache) {
-        LoadOptions o{"gpu", precision, algo, max_batch, workspace_mb, plan_cache, 0};
+         std::int64_t max_batch, std::int64_t workspace_mb, const std::string& plan_cache,
+         const std::string& fp32_layers) {
+        LoadOptions o{"gpu", precision, algo, max_batch, workspace_mb, plan_cache, 0, fp32_layers};
         std::vector<std::shared_ptr<const Engine>> engines;
         {
           py::gil_scoped_release released;
@@ -155,7 +157,7 @@ PYBIND11_MODULE(_kiln, m) {
         return out;
       },
       py::arg("path"), py::arg("devices"), py::arg("precision"), py::arg("algo"), py::arg("max_batch"),
-      py::arg("workspace_mb"), py::arg("plan_cache"));
+      py::arg("workspace_mb"), py::arg("plan_cache"), py::arg("fp32_layers") = "");
   m.def("gpu_available", []() {
     std::string why_not;
     const bool ok = kiln::gpu_available(&why_not);

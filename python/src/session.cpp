@@ -29,6 +29,7 @@ RunnerOptions gpu_runner_options(const std::string& path, const LoadOptions& opt
   o.workspace_mb = options.workspace_mb;
   o.plan_cache = options.plan_cache;
   o.gpu = options.gpu;
+  o.fp32_layers = options.fp32_layers;
   return o;
 }
 
@@ -64,6 +65,9 @@ std::shared_ptr<const Engine> Engine::load(const std::string& path, const LoadOp
     engine->gpu_ = load_gpu_engine(gpu_runner_options(path, options));
     engine->precision_ = options.precision;
   } else {
+    if (!options.fp32_layers.empty())
+      throw UsageError("fp32_layers='" + options.fp32_layers + "' keeps layers of an fp16 GPU engine in float32; the CPU " +
+                       "reference path computes every layer in fp32" + (why_not.empty() ? std::string() : " (" + why_not + ")"));
     if (options.precision != "fp32")
       throw UsageError("precision='" + options.precision + "' needs the GPU; the CPU reference path computes in fp32" +
                        (why_not.empty() ? std::string() : " (" + why_not + ")"));

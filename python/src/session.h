@@ -37,6 +37,7 @@ struct LoadOptions {
   std::int64_t workspace_mb = 256;
   std::string plan_cache;  // "" = the default directory, "off" = memory only
   int gpu = 0;             // the CUDA device a GPU engine goes on (load_replicas takes a list instead)
+  std::string fp32_layers;  // fp16: the layers kept in float32 (GpuEngineOptions::fp32_layers)
 };
 
 class Engine {

@@ -123,6 +123,8 @@ def test_usage_errors_name_what_is_wrong(autoencoder):
         kiln.load(folder, device="cpu", precision="fp16")
     with pytest.raises(kiln.UsageError, match="device: expected"):
         kiln.load(folder, device="tpu")
+    with pytest.raises(kiln.UsageError, match="fp32_layers='3' keeps layers of an fp16 GPU engine"):
+        kiln.load(folder, device="cpu", fp32_layers="3")
 
 
 def test_gpu_device_without_a_gpu_suggests_cpu(autoencoder):

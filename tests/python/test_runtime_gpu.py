@@ -100,6 +100,24 @@ def test_fp16_engine_takes_and_gives_float32(autoencoder):
     assert rel_l2(y.cpu().numpy(), torch_reference(model, x.cpu().numpy())) < 1e-2
 
 
+def test_fp32_layers_keep_chosen_layers_in_float32(autoencoder):
+    model, folder, _, _ = autoencoder
+    x = torch.randn(2, 3, 32, 32, device="cuda")
+    want = torch_reference(model, x.cpu().numpy())
+    stem = kiln.load(folder, device="gpu", precision="fp16", max_batch=2, fp32_layers="2")
+    assert "2 of" in stem.description and "layers fp32)" in stem.description
+    (y,) = stem.context().run(x).values()
+    assert rel_l2(y.cpu().numpy(), want) < 1e-2
+    # Every layer in float32: as exact as an fp32 engine.
+    every = kiln.load(folder, device="gpu", precision="fp16", max_batch=2, fp32_layers="*")
+    (z,) = every.context().run(x).values()
+    assert rel_l2(z.cpu().numpy(), want) < 1e-5
+    with pytest.raises(kiln.UsageError, match="item 'nope'"):
+        kiln.load(folder, device="gpu", precision="fp16", fp32_layers="nope")
+    with pytest.raises(kiln.UsageError, match="fp16"):
+        kiln.load(folder, device="gpu", precision="fp32", fp32_layers="2")
+
+
 def test_device_usage_errors(autoencoder):
     _, folder, _, _ = autoencoder
     ctx = kiln.load(folder, device="gpu", max_batch=2).context()
