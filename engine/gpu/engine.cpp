@@ -348,7 +348,15 @@ std::uint64_t GpuEngine::build_ops_for(const Graph& graph, const GpuEngineOption
       ops.push_back(declared_->kinds[i]->build(env));
     }
     workspace = std::max(workspace, ops.back()->workspace_bytes());
-    if (reports) reports->push_back({layer.name(), layer.op(), ops.back()->describe(), ops.back()->workspace_bytes()});
+    if (reports) {
+      // A mixed engine says which layers run in float32 and which convert an input first.
+      std::string how = ops.back()->describe();
+      if (mixed_.any_fp32() && layer_precision(static_cast<int>(i)) != options_.precision) how += " [fp32]";
+      int converted = 0;
+      for (const PrecisionConversion& c : mixed_.conversions) converted += c.step == static_cast<int>(i);
+      if (converted > 0) how += " [converts " + std::to_string(converted) + " input(s) first]";
+      reports->push_back({layer.name(), layer.op(), how, ops.back()->workspace_bytes()});
+    }
   }
   KILN_CUDA_CHECK(cudaStreamSynchronize(stream));
   return workspace;

@@ -114,6 +114,10 @@ TEST_P(GpuMixedPrecision, MatchesTheCpuReference) {
   EXPECT_EQ(static_cast<int>(engine->conversions().size()), c.conversions);
   EXPECT_GT(engine->fp32_layer_count(), 0);
   EXPECT_THAT(engine->device_description(), HasSubstr("layers fp32)"));
+  std::string reports;
+  for (const LayerReport& r : engine->layer_reports()) reports += r.name + ": " + r.implementation + "\n";
+  EXPECT_THAT(reports, HasSubstr("[fp32]"));
+  EXPECT_THAT(reports, HasSubstr("[converts "));
   const std::vector<bool> selected = select_layers(engine->graph(), c.spec);
   for (std::size_t i = 0; i < selected.size(); ++i) {
     const Layer& layer = *engine->graph().layers()[i];

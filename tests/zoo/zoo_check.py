@@ -49,6 +49,8 @@ def parse():
     p.add_argument("--calibrate-bn", action="store_true",
                    help="BatchNorm statistics from random inputs (zoo.calibrate_batchnorm): activations of order 1 "
                         "instead of the ~1e-15 logits random torchvision weights give, which float16 cannot hold")
+    p.add_argument("--fp32-layers", default="", metavar="SPEC",
+                   help="fp16: the layers kiln keeps in float32 (kiln compare --fp32-layers), for every model listed")
     p.add_argument("--reuse", action="store_true", help="keep a model already exported in --work")
     p.add_argument("--json", default=None, help="write every model's figures here")
     return p.parse_args()
@@ -110,7 +112,7 @@ def main():
     for name in [m for m in args.models.split(",") if m]:
         folder = os.path.join(args.work, name)
         row = {"model": name, "shape": list(shape), "device": args.device, "precision": args.precision,
-               "calibrated_bn": args.calibrate_bn}
+               "calibrated_bn": args.calibrate_bn, "fp32_layers": args.fp32_layers}
         try:
             half = args.precision == "fp16"
             row["export_s"], row["layers"], noise = export_model(name, shape, folder, args.reuse, args.calibrate_bn,
@@ -119,10 +121,13 @@ def main():
         except ExportError as e:
             row["error"] = "export: %s" % e
         if "error" not in row:
-            stats = os.path.join(args.work, "%s.compare.%s.%s.json" % (name, args.device, args.precision))
+            stats = os.path.join(args.work, "%s.compare.%s.%s%s.json" % (name, args.device, args.precision,
+                                                                          ".fp32_" + args.fp32_layers if args.fp32_layers else ""))
             # Element tolerances loose enough that the relative L2 bound below is the criterion.
             cmd = [args.kiln, "compare", "--model", folder, "--device", args.device, "--precision", args.precision,
                    "--atol", "1e30", "--rtol", "1e30", "--json", stats]
+            if args.fp32_layers:
+                cmd += ["--fp32-layers", args.fp32_layers]
             run = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
             if run.returncode != 0 or not os.path.isfile(stats):
                 row["error"] = "kiln compare exited %d: %s" % (run.returncode, run.stdout.strip()[-400:])
@@ -148,8 +153,9 @@ def main():
             figures += " (PyTorch's own fp32 vs fp64: %.2e)" % row["torch_fp32_vs_fp64"]
         if figures and row.get("torch_fp16_vs_fp32") is not None:
             figures += " (PyTorch's own fp16 on the GPU vs fp32: %.2e)" % row["torch_fp16_vs_fp32"]
-        print("%-30s %s %s %s%s: %s%s" % (name, args.device, args.precision, "x".join(map(str, shape)),
-                                           " (calibrated BN)" if args.calibrate_bn else "",
+        print("%-30s %s %s %s%s%s: %s%s" % (name, args.device, args.precision, "x".join(map(str, shape)),
+                                             " (calibrated BN)" if args.calibrate_bn else "",
+                                             " (fp32 layers %s)" % args.fp32_layers if args.fp32_layers else "",
                                            "PASS" if ok else "FAIL", (" - " + figures) if figures else "")
               + ("" if ok else " - " + row["error"]), flush=True)
         report.append(row)
