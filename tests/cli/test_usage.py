@@ -53,7 +53,7 @@ def test_every_option_is_explained_with_its_default(command):
     options = [line for line in r.stdout.splitlines() if line.startswith("  -")]
     assert len(options) >= 6
     for line in options:
-        m = re.match(r"  (-h,--help|--[a-z-]+)( (\S+))? +(\S.*)$", line)
+        m = re.match(r"  (-h,--help|--[a-z][a-z0-9-]*)( (\S+))? +(\S.*)$", line)
         assert m, line
         name, metavar, text = m.group(1), m.group(3), m.group(4)
         assert len(text) > 8, line  # explained
