@@ -157,7 +157,7 @@ if want mixed; then
   # calibrated-BN comparison of the zoo stage, all-half and mixed, and kiln bench at batch 1 and 32 of each
   # beside the fp32 engine. KILN_MIXED_SPECS overrides "model:spec ...".
   : >"$OUT/mixed.log"
-  for entry in ${KILN_MIXED_SPECS:-mobilenet_v2:5 shufflenet_v2_x1_0:5 fcn_resnet50:32}; do
+  for entry in ${KILN_MIXED_SPECS:-mobilenet_v2:5 shufflenet_v2_x1_0:5 fcn_resnet50:32 deeplabv3_mobilenet_v3_large:5}; do
     name=${entry%%:*}; spec=${entry#*:}
     work="$models/zoo_calibrated"
     for fl in "" "$spec"; do
