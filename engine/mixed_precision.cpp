@@ -44,6 +44,10 @@ std::vector<bool> select_layers(const Graph& graph, const std::string& spec) {
     start = comma + 1;
     const std::string where = "fp32 layers '" + spec + "': item '" + item + "'";
     if (item.empty()) throw UsageError("fp32 layers '" + spec + "': an empty item (expected N, ..NAME, PREFIX* or NAME)");
+    if (item == "auto") {
+      throw UsageError(where + ": `kiln compare --fp32-layers auto` searches for a count against the golden outputs; " +
+                       "an engine takes the count (or names) it found");
+    }
     if (all_digits(item)) {
       if (item.size() > 9 || std::stoull(item) > layers.size()) {
         throw UsageError(where + ": the model has " + std::to_string(layers.size()) + " layers");
@@ -147,6 +151,24 @@ MixedPrecisionPlan plan_mixed_precision(const Graph& graph, const FusionPlan& fu
   }
   // Copies are numbered in order of their first step already (layers are visited in order).
   return p;
+}
+
+int smallest_passing_prefix(int layer_count, const std::function<bool(int)>& passes,
+                            std::vector<std::pair<int, bool>>* trials) {
+  const auto trial = [&](int n) {
+    const bool ok = passes(n);
+    if (trials) trials->emplace_back(n, ok);
+    return ok;
+  };
+  if (layer_count < 0) throw UsageError("smallest_passing_prefix: a negative layer count");
+  if (trial(0)) return 0;
+  if (layer_count == 0 || !trial(layer_count)) return -1;
+  int failing = 0, passing = layer_count;
+  while (passing - failing > 1) {
+    const int mid = failing + (passing - failing) / 2;
+    (trial(mid) ? passing : failing) = mid;
+  }
+  return passing;
 }
 
 std::vector<PlanTensor> plan_tensors_with_copies(const Graph& graph, const MixedPrecisionPlan& plan) {

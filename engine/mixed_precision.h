@@ -20,7 +20,9 @@
 // Model outputs reach the caller as float32 either way.
 #pragma once
 
+#include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/fusion.h"
@@ -68,6 +70,16 @@ struct MixedPrecisionPlan {
 // Throws UsageError when a vector's length is not the layer count.
 MixedPrecisionPlan plan_mixed_precision(const Graph& graph, const FusionPlan& fusion, std::vector<bool> selected,
                                         const std::vector<bool>& is_view);
+
+// The smallest N in 0..layer_count for which `passes(N)` (the first N layers in float32 meet the
+// accuracy bound) holds, by bisection: passes(0) first (all half may already pass), then
+// passes(layer_count), then halving the interval between the largest failing and smallest passing N
+// seen, so about log2(layer_count) + 2 evaluations. It assumes that more float32 layers never make the
+// result worse, which holds in the large (every layer float32 is the fp32 engine) but not exactly: the N
+// returned passed, and every smaller N it tried failed. -1 when even every layer in float32 fails.
+// `trials`, when given, receives every (N, passed) in the order evaluated.
+int smallest_passing_prefix(int layer_count, const std::function<bool(int)>& passes,
+                            std::vector<std::pair<int, bool>>* trials = nullptr);
 
 // The lifetimes of the graph's tensors (Graph::plan_tensors) followed by the copies', sizes left 0.
 std::vector<PlanTensor> plan_tensors_with_copies(const Graph& graph, const MixedPrecisionPlan& plan);

@@ -1,4 +1,5 @@
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -15,6 +16,7 @@
 #include "engine/cli/path_checks.h"
 #include "engine/compare.h"
 #include "engine/json_writer.h"
+#include "engine/mixed_precision.h"
 #include "engine/model_dir.h"
 #include "engine/runner.h"
 
@@ -30,6 +32,7 @@ struct CompareCommandOptions {
   std::string json_path;
   bool no_check_finite = false;
   bool allow_extra = false;
+  double max_rel_l2 = 0;  // > 0: an output whose relative L2 is above it fails too
   CLI::Option* atol = nullptr;  // to tell a given tolerance from the default
   CLI::Option* rtol = nullptr;
 };
@@ -83,6 +86,59 @@ std::map<std::string, const HostTensor*> by_name(const std::vector<HostTensor>& 
   return m;
 }
 
+// `--fp32-layers auto`: the fewest leading layers an fp16 engine must keep in float32 for every output's
+// relative L2 to be within `bound` (smallest_passing_prefix's bisection, one engine load per count
+// tried). Prints each trial; returns the spec for the count found ("" for none, every layer when even
+// that misses), and records the trials in `j`.
+std::string search_fp32_prefix(const RunnerOptions& ro, const std::vector<HostTensor>& inputs,
+                               const std::vector<HostTensor>& expected, const std::string& inputs_path,
+                               std::int64_t batch, double bound, bool allow_extra, Json& j) {
+  if (ro.device != "gpu" || ro.precision != "fp16") {
+    throw UsageError("--fp32-layers auto: searches how many leading layers an fp16 GPU engine keeps in float32; it "
+                     "needs --precision fp16 on the GPU (this is " + ro.precision + " on " + ro.device + ")");
+  }
+  const Graph graph = load_graph(ro.model, GraphBuildOptions{batch, 256, {}});
+  const auto& layers = graph.layers();
+  const auto expected_by_name = by_name(expected);
+  const auto spec_of = [](int n) { return n > 0 ? std::to_string(n) : std::string(); };
+  std::printf("searching the fewest leading float32 layers for relative L2 <= %.3g (%zu layers):\n", bound,
+              layers.size());
+  j["fp32_layers_search"] = Json::array();
+  const auto passes = [&](int n) {
+    RunnerOptions t = ro;
+    t.fp32_layers = spec_of(n);
+    t.keep_layer_outputs = false;
+    auto runner = make_runner(t);
+    const RunResult r = runner->run(match_inputs(runner->graph(), inputs, inputs_path, allow_extra), batch, RunOptions{});
+    double worst = 0;
+    bool ok = true;
+    for (const HostTensor& out : r.outputs) {
+      auto it = expected_by_name.find(out.name);
+      if (it == expected_by_name.end() || it->second->data.size() != out.data.size()) {
+        throw UsageError("golden outputs: no tensor '" + out.name + "' of kiln's output shape");
+      }
+      const CompareStats s = compare_tensors(out.data.data(), it->second->data.data(), out.data.size(), CompareTolerance{});
+      ok = ok && s.relative_l2 <= bound && s.nonfinite_mismatches == 0;  // NaN compares false
+      worst = std::max(worst, std::isnan(s.relative_l2) ? INFINITY : s.relative_l2);
+    }
+    std::printf("  fp32 layers %4d %-40s worst relative L2 %-10.3g %s\n", n,
+                n > 0 ? ("(up to " + layers[static_cast<std::size_t>(n - 1)]->name() + ")").c_str() : "(none)", worst,
+                ok ? "within" : "beyond");
+    std::fflush(stdout);
+    j["fp32_layers_search"].push_back({{"fp32_layers", n}, {"worst_relative_l2", worst}, {"within", ok}});
+    return ok;
+  };
+  const int n = smallest_passing_prefix(static_cast<int>(layers.size()), passes);
+  if (n < 0) {
+    std::printf("even every layer in float32 misses the bound; comparing with every layer in float32\n");
+    return std::to_string(layers.size());
+  }
+  std::printf("fewest: --fp32-layers %d%s\n", n,
+              n > 0 ? (" (the same as --fp32-layers .." + layers[static_cast<std::size_t>(n - 1)]->name() + ")").c_str()
+                    : " (every layer half)");
+  return spec_of(n);
+}
+
 int compare_command(CompareCommandOptions& o) {
   RunnerOptions& ro = o.runner;
   const CompareTolerance& tol = o.tol;
@@ -91,6 +147,8 @@ int compare_command(CompareCommandOptions& o) {
     if (!(v >= 0.0) || std::isinf(v))
       throw UsageError(std::string("--") + name + ": expected a finite number >= 0, got " + std::to_string(v));
   ro.device = resolve_device(ro.device);
+  if (!(o.max_rel_l2 >= 0.0) || std::isinf(o.max_rel_l2))
+    throw UsageError("--max-rel-l2: expected a finite number >= 0, got " + std::to_string(o.max_rel_l2));
   if (o.golden.empty()) o.golden = model_folder(resolve_model_yaml(ro.model)) + "/golden";
   const std::string layers_path = o.golden + "/layers.manifest";
   if (o.layers && !std::filesystem::exists(layers_path)) {
@@ -106,6 +164,11 @@ int compare_command(CompareCommandOptions& o) {
   const std::int64_t batch = input_batch(ro.model, inputs, inputs_path);
   ro.max_batch = batch;
   ro.keep_layer_outputs = o.layers;
+  Json search;
+  if (ro.fp32_layers == "auto") {
+    ro.fp32_layers = search_fp32_prefix(ro, inputs, expected, inputs_path, batch, o.max_rel_l2 > 0 ? o.max_rel_l2 : 1e-2,
+                                        o.allow_extra, search);
+  }
   auto runner = make_runner(ro);
   const Graph& g = runner->graph();
   inputs = match_inputs(g, std::move(inputs), inputs_path, o.allow_extra);
@@ -121,17 +184,25 @@ int compare_command(CompareCommandOptions& o) {
             {"atol", choice.atol_share > 0 ? Json(nullptr) : Json(choice.tol.atol)},
             {"rtol", choice.tol.rtol},
             {"atol_share_of_largest_value", choice.atol_share},
+            {"max_relative_l2", o.max_rel_l2 > 0 ? Json(o.max_rel_l2) : Json(nullptr)},
+            {"fp32_layers", ro.fp32_layers},
             {"outputs", Json::array()}};
+  if (search.contains("fp32_layers_search")) j["fp32_layers_search"] = search["fp32_layers_search"];
   bool ok = true;
   const auto expected_by_name = by_name(expected);
   for (const HostTensor& out : result.outputs) {
     const Row r = compare_one(out, expected_by_name, outputs_path, choice);
-    ok = ok && r.stats.pass();
+    // NaN compares false: a NaN relative L2 is beyond any bound.
+    const bool l2_ok = o.max_rel_l2 <= 0 || r.stats.relative_l2 <= o.max_rel_l2;
+    const bool pass = r.stats.pass() && l2_ok;
+    ok = ok && pass;
     Json row = {{"name", r.name}, {"shape", shape_to_string(out.shape)}};
     row.update(stats_json(r));
+    row["pass"] = pass;
     j["outputs"].push_back(std::move(row));
     std::printf("output %s %s: %s  %s\n", r.name.c_str(), shape_to_string(out.shape).c_str(),
-                format_stats_line(r.stats).c_str(), r.stats.pass() ? "PASS" : "FAIL");
+                format_stats_line(r.stats).c_str(), pass ? "PASS" : "FAIL");
+    if (!l2_ok) std::printf("  relative L2 %.3g is beyond --max-rel-l2 %.3g\n", r.stats.relative_l2, o.max_rel_l2);
     if (!r.stats.pass()) {
       std::printf("  worst element %zu: kiln %.9g, PyTorch %.9g; would pass with --atol %.3g or --rtol %.3g\n",
                   r.stats.worst_index, r.stats.worst_actual, r.stats.worst_expected, r.stats.required_atol,
@@ -199,6 +270,9 @@ Command add_compare_command(CLI::App& tool) {
   cli::add_flag(*cmd, "--no-check-finite", o->no_check_finite,
                 "do not look for NaN/Inf (by default an input or output holding one fails the comparison, naming "
                 "the input or the first layer whose output is not finite)");
+  cli::add_double(*cmd, "--max-rel-l2", "X", o->max_rel_l2,
+                  "an output whose relative L2 error is above X fails too (0 = off); with --fp32-layers auto, the "
+                  "bound its search meets (0 = 1e-2)");
   add_allow_extra_inputs(*cmd, o->allow_extra);
   return Command{cmd, [o] { return compare_command(*o); }};
 }

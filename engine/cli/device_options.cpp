@@ -23,7 +23,7 @@ void add_device_options(CLI::App& cmd, RunnerOptions& o) {
                   "candidate engine and fusion depth in a CUDA graph at load; slower start, kept by the plan cache)");
   cli::add_int(cmd, "--workspace-mb", "MiB", o.workspace_mb, "largest cuDNN workspace one layer may use");
   cli::add_string(cmd, "--fp32-layers", "SPEC", o.fp32_layers,
-                  "fp16 only: layers kept in float32 (their inputs converted at the boundary), for a network whose stem amplifies half rounding: N (the first N layers), ..NAME (up to and including NAME), PREFIX*, or NAME, comma-separated")
+                  "fp16 only: layers kept in float32 (their inputs converted at the boundary), for a network whose stem amplifies half rounding: N (the first N layers), ..NAME (up to and including NAME), PREFIX*, or NAME, comma-separated; compare also takes auto (searches the fewest leading layers for --max-rel-l2)")
       ->default_str("none");
   cli::add_string(cmd, "--plan-cache", "DIR|off", o.plan_cache, "where the plan cache lives: a directory, or off (memory only); chosen engines and compiled cuDNN plans are reused from it by later loads on the same GPU and libraries")
       ->default_str("$KILN_PLAN_CACHE, else ~/.cache/kiln/plans");

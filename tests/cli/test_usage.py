@@ -240,3 +240,21 @@ def test_another_size_on_a_fixed_export_says_to_export_with_dynamic_hw(tmp_path)
              "--output", str(tmp_path / "o.manifest"))
     assert r.returncode == 2
     assert "is fixed: export with --dynamic-hw MINxMIN:MAXxMAX for other sizes" in r.stderr.strip().splitlines()[-1]
+
+
+def test_compare_max_rel_l2_and_the_fp32_layers_search_are_checked(tmp_path):
+    r = kiln("compare", "--model", MODEL, "--device", "cpu", "--fp32-layers", "auto")
+    assert r.returncode == 2
+    assert "--fp32-layers auto" in one_line(r) and "--precision fp16 on the GPU" in one_line(r)
+    r = kiln("compare", "--model", MODEL, "--device", "cpu", "--max-rel-l2", "-1")
+    assert r.returncode == 2 and "--max-rel-l2: expected a finite number >= 0" in one_line(r)
+    # A bound is a criterion of its own: one above the CPU path's error passes, one below it fails.
+    stats = tmp_path / "c.json"
+    r = kiln("compare", "--model", MODEL, "--device", "cpu", "--max-rel-l2", "1", "--json", str(stats))
+    assert r.returncode == 0, r.stdout + r.stderr
+    worst = max(o["relative_l2"] for o in json.loads(stats.read_text())["outputs"])
+    assert 0 < worst < 1e-4
+    r = kiln("compare", "--model", MODEL, "--device", "cpu", "--max-rel-l2", "%g" % (worst / 2), "--json", str(stats))
+    assert r.returncode == 1
+    assert "is beyond --max-rel-l2" in r.stdout
+    assert json.loads(stats.read_text())["pass"] is False

@@ -201,6 +201,31 @@ TEST(MixedPrecision, AViewKeepsItsInputsPrecision) {
   EXPECT_TRUE(q.conversions.empty());
 }
 
+// The search for the fewest leading float32 layers: bisection between a failing and a passing count.
+TEST(MixedPrecision, TheSearchFindsTheSmallestPassingPrefix) {
+  for (const int threshold : {0, 1, 5, 6, 32, 33, 99, 100}) {
+    std::vector<std::pair<int, bool>> trials;
+    const int n = smallest_passing_prefix(100, [&](int k) { return k >= threshold; }, &trials);
+    EXPECT_EQ(n, threshold);
+    EXPECT_LE(trials.size(), 2u + 7u) << "bisection over 100: at most ~log2(100) + 2 evaluations";
+    for (const auto& [k, passed] : trials) EXPECT_EQ(passed, k >= threshold) << k;
+  }
+  EXPECT_EQ(smallest_passing_prefix(10, [](int) { return false; }), -1);
+  EXPECT_EQ(smallest_passing_prefix(0, [](int) { return false; }), -1);
+  EXPECT_EQ(smallest_passing_prefix(0, [](int) { return true; }), 0);
+  // Not monotonic: what it returns passed, and the smaller counts it tried failed.
+  std::vector<std::pair<int, bool>> trials;
+  const auto odd = [](int k) { return k == 7 || k >= 40; };
+  const int n = smallest_passing_prefix(64, odd, &trials);
+  EXPECT_TRUE(odd(n));
+  for (const auto& [k, passed] : trials) {
+    if (k < n) {
+      EXPECT_FALSE(passed) << k;
+    }
+  }
+  EXPECT_THROW(smallest_passing_prefix(-1, odd), UsageError);
+}
+
 TEST(MixedPrecision, LengthsMustMatchTheGraph) {
   const Fixture f = basic_block();
   const FusionPlan fusion = plan_fusion(f.g(), gpu_traits(f.g()), true);
