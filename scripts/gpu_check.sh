@@ -166,6 +166,10 @@ if want mixed; then
         --json "$OUT/mixed_${name}_${fl:-none}.json" >>"$OUT/mixed.log" 2>&1
       note "mixed $name fp32 layers '${fl:-none}': $(grep -E "^$name " "$OUT/mixed.log" | tail -1 | cut -c1-220)"
     done
+    # The search a user would run (kiln compare --fp32-layers auto): the fewest leading float32 layers.
+    "$KILN_BUILD/kiln" compare --model "$work/$name" --device gpu --precision fp16 --fp32-layers auto \
+      --atol 1e30 --rtol 1e30 --json "$OUT/mixed_auto_${name}.json" >>"$OUT/mixed.log" 2>&1
+    note "mixed auto $name: $(grep -E '^(fewest|even every)' "$OUT/mixed.log" | tail -1)"
     line="mixed bench $name (ms, batch 1 / 32):"
     for mode in "fp16:" "fp16:$spec" "fp32:"; do
       prec=${mode%%:*}; fl=${mode#*:}
