@@ -9,39 +9,15 @@
 #include "engine/fusion.h"
 #include "engine/model_dir.h"
 #include "tests/common/test_model.h"
+#include "tests/engine/fusion_graphs.h"
 
 namespace kiln {
 namespace {
 
+using test::conv8;
+using test::conv8_weights;
+using test::gpu_fusion_traits;
 using test::TestModel;
-
-// A 3x3 convolution `name` of `in` (8 channels in and out, with a bias).
-std::string conv(const std::string& name, const std::string& in) {
-  return "{name: " + name + ", op: conv2d, inputs: [" + in +
-         "], attributes: {out_channels: 8, kernel_size: 3, padding: 1}, weights: {weight: " + name + ".w, bias: " +
-         name + ".b}}";
-}
-std::vector<TestModel::Tensor> conv_weights(const std::vector<std::string>& names) {
-  std::vector<TestModel::Tensor> w;
-  for (const std::string& n : names) {
-    w.push_back({n + ".w", {8, 8, 3, 3}});
-    w.push_back({n + ".b", {8}});
-  }
-  return w;
-}
-
-// What the GPU ops declare: conv2d accepts both kinds, an equal-shape add of two tensors is a residual
-// add that accepts an activation, relu is an activation.
-std::vector<FusionTraits> gpu_traits(const Graph& g) {
-  std::vector<FusionTraits> t;
-  for (const auto& layer : g.layers()) {
-    if (layer->op() == "conv2d") t.push_back({kActivationEpilogue | kResidualAddEpilogue, kNoEpilogue});
-    else if (layer->op() == "add") t.push_back({kActivationEpilogue, kResidualAddEpilogue});
-    else if (layer->op() == "relu") t.push_back({kNoEpilogue, kActivationEpilogue});
-    else t.push_back({});
-  }
-  return t;
-}
 
 int index_of(const Graph& g, const std::string& name) {
   for (std::size_t i = 0; i < g.layers().size(); ++i) {
@@ -57,15 +33,15 @@ struct Fixture {
   LoadedModel loaded;
   Fixture(const std::vector<std::string>& layers, const std::vector<std::string>& outputs,
           const std::vector<std::string>& convs)
-      : model({{"x", {2, 8, 6, 6}}}, layers, outputs, conv_weights(convs)), loaded(load_model(model.dir())) {}
+      : model({{"x", {2, 8, 6, 6}}}, layers, outputs, conv8_weights(convs)), loaded(load_model(model.dir())) {}
   const Graph& g() const { return loaded.graph; }
-  FusionPlan plan(bool residual = true) const { return plan_fusion(g(), gpu_traits(g()), residual); }
+  FusionPlan plan(bool residual = true) const { return plan_fusion(g(), gpu_fusion_traits(g()), residual); }
 };
 
 // ResNet's basic block: the add and the ReLU after it go into the second convolution, which reads the
 // block's input (made before it) as the residual.
 TEST(Fusion, ResidualAddAndItsReluFoldIntoTheConvolution) {
-  const Fixture f({conv("c1", "x"), "{name: r1, op: relu, inputs: [c1]}", conv("c2", "r1"),
+  const Fixture f({conv8("c1", "x"), "{name: r1, op: relu, inputs: [c1]}", conv8("c2", "r1"),
                    "{name: add, op: add, inputs: [c2, x]}", "{name: r2, op: relu, inputs: [add]}"},
                   {"r2"}, {"c1", "c2"});
   const FusionPlan p = f.plan();
@@ -84,7 +60,7 @@ TEST(Fusion, ResidualAddAndItsReluFoldIntoTheConvolution) {
 // last convolution cannot read the downsample's output, which does not exist yet when it runs, so the add
 // goes into the downsample convolution, with the last convolution's output as its residual.
 TEST(Fusion, ResidualMustExistWhenTheConvolutionRuns) {
-  const Fixture f({conv("c3", "x"), conv("down", "x"), "{name: add, op: add, inputs: [c3, down]}",
+  const Fixture f({conv8("c3", "x"), conv8("down", "x"), "{name: add, op: add, inputs: [c3, down]}",
                    "{name: r, op: relu, inputs: [add]}"},
                   {"r"}, {"c3", "down"});
   const FusionPlan p = f.plan();
@@ -98,7 +74,7 @@ TEST(Fusion, ResidualMustExistWhenTheConvolutionRuns) {
 
 // Off (GpuEngineOptions::fuse_residual false): the add stays a layer, and the ReLU folds into it.
 TEST(Fusion, WithoutResidualFusionTheReluFoldsIntoTheAdd) {
-  const Fixture f({conv("c1", "x"), "{name: add, op: add, inputs: [c1, x]}", "{name: r, op: relu, inputs: [add]}"},
+  const Fixture f({conv8("c1", "x"), "{name: add, op: add, inputs: [c1, x]}", "{name: r, op: relu, inputs: [add]}"},
                   {"r"}, {"c1"});
   const FusionPlan p = f.plan(false);
   const Graph& g = f.g();
@@ -113,28 +89,28 @@ TEST(Fusion, WithoutResidualFusionTheReluFoldsIntoTheAdd) {
 // tensor to itself, an add behind a folded activation, and nothing at all when the traits say so.
 TEST(Fusion, RefusesWhatWouldChangeTheResult) {
   {
-    const Fixture f({conv("c1", "x"), "{name: add, op: add, inputs: [c1, x]}", "{name: m, op: relu, inputs: [c1]}"},
+    const Fixture f({conv8("c1", "x"), "{name: add, op: add, inputs: [c1, x]}", "{name: m, op: relu, inputs: [c1]}"},
                     {"add", "m"}, {"c1"});
     const FusionPlan p = f.plan();
     EXPECT_EQ(p.folded_into[static_cast<std::size_t>(index_of(f.g(), "add"))], -1) << "c1 has two readers";
   }
   {
-    const Fixture f({conv("c1", "x"), "{name: add, op: add, inputs: [c1, x]}"}, {"c1", "add"}, {"c1"});
+    const Fixture f({conv8("c1", "x"), "{name: add, op: add, inputs: [c1, x]}"}, {"c1", "add"}, {"c1"});
     EXPECT_EQ(f.plan().folded_into[static_cast<std::size_t>(index_of(f.g(), "add"))], -1) << "c1 is an output";
   }
   {
-    const Fixture f({conv("c1", "x"), "{name: add, op: add, inputs: [c1, c1]}"}, {"add"}, {"c1"});
+    const Fixture f({conv8("c1", "x"), "{name: add, op: add, inputs: [c1, c1]}"}, {"add"}, {"c1"});
     EXPECT_EQ(f.plan().folded_into[static_cast<std::size_t>(index_of(f.g(), "add"))], -1) << "c1 + c1";
   }
   {
-    const Fixture f({conv("c1", "x"), "{name: r, op: relu, inputs: [c1]}", "{name: add, op: add, inputs: [r, x]}"},
+    const Fixture f({conv8("c1", "x"), "{name: r, op: relu, inputs: [c1]}", "{name: add, op: add, inputs: [r, x]}"},
                     {"add"}, {"c1"});
     const FusionPlan p = f.plan();
     EXPECT_EQ(p.folded_into[static_cast<std::size_t>(index_of(f.g(), "r"))], index_of(f.g(), "c1"));
     EXPECT_EQ(p.folded_into[static_cast<std::size_t>(index_of(f.g(), "add"))], -1) << "relu(c1) + x: order";
   }
   {
-    const Fixture f({conv("c1", "x"), "{name: add, op: add, inputs: [c1, x]}"}, {"add"}, {"c1"});
+    const Fixture f({conv8("c1", "x"), "{name: add, op: add, inputs: [c1, x]}"}, {"add"}, {"c1"});
     const FusionPlan p = plan_fusion(f.g(), std::vector<FusionTraits>(f.g().layers().size()), true);
     for (const int into : p.folded_into) EXPECT_EQ(into, -1);
     EXPECT_THROW(plan_fusion(f.g(), {}, true), UsageError);

@@ -13,45 +13,23 @@
 #include "engine/model_dir.h"
 #include "engine/planner.h"
 #include "tests/common/test_model.h"
+#include "tests/engine/fusion_graphs.h"
 
 namespace kiln {
 namespace {
 
+using test::conv8;
+using test::conv8_weights;
+using test::gpu_fusion_traits;
 using test::TestModel;
 using ::testing::HasSubstr;
-
-std::string conv(const std::string& name, const std::string& in) {
-  return "{name: " + name + ", op: conv2d, inputs: [" + in +
-         "], attributes: {out_channels: 8, kernel_size: 3, padding: 1}, weights: {weight: " + name + ".w, bias: " +
-         name + ".b}}";
-}
-std::vector<TestModel::Tensor> conv_weights(const std::vector<std::string>& names) {
-  std::vector<TestModel::Tensor> w;
-  for (const std::string& n : names) {
-    w.push_back({n + ".w", {8, 8, 3, 3}});
-    w.push_back({n + ".b", {8}});
-  }
-  return w;
-}
-
-// The fusion traits the GPU ops declare (as in test_fusion.cpp).
-std::vector<FusionTraits> gpu_traits(const Graph& g) {
-  std::vector<FusionTraits> t;
-  for (const auto& layer : g.layers()) {
-    if (layer->op() == "conv2d") t.push_back({kActivationEpilogue | kResidualAddEpilogue, kNoEpilogue});
-    else if (layer->op() == "add") t.push_back({kActivationEpilogue, kResidualAddEpilogue});
-    else if (layer->op() == "relu") t.push_back({kNoEpilogue, kActivationEpilogue});
-    else t.push_back({});
-  }
-  return t;
-}
 
 struct Fixture {
   TestModel model;
   LoadedModel loaded;
   Fixture(const std::vector<std::string>& layers, const std::vector<std::string>& outputs,
           const std::vector<std::string>& convs)
-      : model({{"x", {2, 8, 6, 6}}}, layers, outputs, conv_weights(convs)), loaded(load_model(model.dir())) {}
+      : model({{"x", {2, 8, 6, 6}}}, layers, outputs, conv8_weights(convs)), loaded(load_model(model.dir())) {}
   const Graph& g() const { return loaded.graph; }
   int layer(const std::string& name) const {
     for (std::size_t i = 0; i < g().layers().size(); ++i)
@@ -61,7 +39,7 @@ struct Fixture {
   }
   int out(const std::string& name) const { return g().output_tensor_of(layer(name)); }
   MixedPrecisionPlan plan(const std::string& spec, bool fuse = true, std::vector<bool> views = {}) const {
-    const FusionPlan f = plan_fusion(g(), fuse ? gpu_traits(g()) : std::vector<FusionTraits>(g().layers().size()), true);
+    const FusionPlan f = plan_fusion(g(), fuse ? gpu_fusion_traits(g()) : std::vector<FusionTraits>(g().layers().size()), true);
     if (views.empty()) views.assign(g().layers().size(), false);
     return plan_mixed_precision(g(), f, select_layers(g(), spec), views);
   }
@@ -69,7 +47,7 @@ struct Fixture {
 
 // ResNet's basic block: x -> c1 -> r1 -> c2 -> add(c2, x) -> r2.
 Fixture basic_block() {
-  return Fixture({conv("c1", "x"), "{name: r1, op: relu, inputs: [c1]}", conv("c2", "r1"),
+  return Fixture({conv8("c1", "x"), "{name: r1, op: relu, inputs: [c1]}", conv8("c2", "r1"),
                   "{name: add, op: add, inputs: [c2, x]}", "{name: r2, op: relu, inputs: [add]}"},
                  {"r2"}, {"c1", "c2"});
 }
@@ -158,7 +136,7 @@ TEST(MixedPrecision, AFoldedLayerRunsAsItsProducer) {
 
 // One copy per tensor and kind, alive from its first to its last reader of that kind.
 TEST(MixedPrecision, ATensorReadByManyIsConvertedOnce) {
-  const Fixture f({conv("c1", "x"), conv("c2", "c1"), conv("c3", "c1"), "{name: cat, op: concat, inputs: [c2, c3, c1]}"},
+  const Fixture f({conv8("c1", "x"), conv8("c2", "c1"), conv8("c3", "c1"), "{name: cat, op: concat, inputs: [c2, c3, c1]}"},
                   {"cat"}, {"c1", "c2", "c3"});
   const MixedPrecisionPlan p = f.plan("c1");
   ASSERT_EQ(p.conversions.size(), 1u);
@@ -191,7 +169,7 @@ TEST(MixedPrecision, ATensorReadByManyIsConvertedOnce) {
 
 // A view (flatten where its layout allows) takes its input's precision whatever the spec says.
 TEST(MixedPrecision, AViewKeepsItsInputsPrecision) {
-  const Fixture f({conv("c1", "x"), "{name: flat, op: flatten, inputs: [c1]}"}, {"flat"}, {"c1"});
+  const Fixture f({conv8("c1", "x"), "{name: flat, op: flatten, inputs: [c1]}"}, {"flat"}, {"c1"});
   std::vector<bool> views{false, true};
   const MixedPrecisionPlan p = f.plan("flat", true, views);
   EXPECT_FALSE(p.layer_fp32[1]);
@@ -228,7 +206,7 @@ TEST(MixedPrecision, TheSearchFindsTheSmallestPassingPrefix) {
 
 TEST(MixedPrecision, LengthsMustMatchTheGraph) {
   const Fixture f = basic_block();
-  const FusionPlan fusion = plan_fusion(f.g(), gpu_traits(f.g()), true);
+  const FusionPlan fusion = plan_fusion(f.g(), gpu_fusion_traits(f.g()), true);
   EXPECT_THROW(plan_mixed_precision(f.g(), fusion, {true}, std::vector<bool>(5, false)), UsageError);
   EXPECT_THROW(plan_mixed_precision(f.g(), fusion, std::vector<bool>(5, false), {}), UsageError);
 }
