@@ -86,7 +86,6 @@ int profile_command(ProfileCommandOptions& o) {
     if (o.peak_gbps > 0) r.peaks.gbps = o.peak_gbps;
     r.peaks.source = "given";
   }
-  const double element_bytes = c.precision == "fp16" ? 2.0 : 4.0;
   const gpu::Event start = gpu::make_event();
   const gpu::Event stop = gpu::make_event();
   std::vector<double> whole;
@@ -135,6 +134,8 @@ int profile_command(ProfileCommandOptions& o) {
     l.ran = ran[i];
     l.ms = bench::median(per_layer[i]);
     l.flops = g.layers()[i]->flops_per_sample() * static_cast<double>(c.batch);
+    // Each layer's own storage: a float32 layer of a mixed fp16 engine moves 4-byte elements.
+    const double element_bytes = engine->layer_precision(static_cast<int>(i)) == gpu::Precision::Fp16 ? 2.0 : 4.0;
     l.bytes = bench::layer_bytes(g, static_cast<int>(i), c.batch, element_bytes);
     r.layers.push_back(std::move(l));
   }
