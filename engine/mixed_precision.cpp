@@ -106,9 +106,13 @@ MixedPrecisionPlan plan_mixed_precision(const Graph& graph, const FusionPlan& fu
   MixedPrecisionPlan p;
   p.layer_fp32.assign(n_layers, false);
   p.tensor_fp32.assign(n_tensors, false);
+  // A network input is float32 when any reader runs in float32 (a view follows the input, so it does not
+  // count): that reader sees the caller's values, and half readers a copy rounded as the boundary would.
   for (const int t : graph.input_tensors()) {
-    const auto& readers = graph.tensors()[static_cast<std::size_t>(t)].consumers;
-    if (!readers.empty()) p.tensor_fp32[static_cast<std::size_t>(t)] = selected[static_cast<std::size_t>(step_of(readers.front()))];
+    for (const int reader : graph.tensors()[static_cast<std::size_t>(t)].consumers) {
+      const bool view = fusion.folded_into[static_cast<std::size_t>(reader)] < 0 && is_view[static_cast<std::size_t>(reader)];
+      if (!view && selected[static_cast<std::size_t>(step_of(reader))]) p.tensor_fp32[static_cast<std::size_t>(t)] = true;
+    }
   }
   for (std::size_t i = 0; i < n_layers; ++i) {
     const int into = fusion.folded_into[i];

@@ -11,8 +11,9 @@
 //    since its work is its producer's epilogue.
 //  - A view of its input (flatten where its layout allows) takes its input's precision: a view cannot
 //    change how the bytes are stored.
-//  - A tensor is stored as its producer runs; a network input as its first reader runs (the context
-//    converts the caller's float32 NCHW to that).
+//  - A tensor is stored as its producer runs; a network input in float32 when any of its readers runs
+//    in float32 (so that reader sees the caller's values exactly), else half (the context converts the
+//    caller's float32 NCHW to that).
 //  - A reader of the other kind reads a converted copy, made just before the first such reader runs
 //    (one copy per tensor and kind, alive until its last such reader) — a skip link from a float32 stem
 //    into a half block is converted once. The copies are extra tensors of the engine's memory plan,

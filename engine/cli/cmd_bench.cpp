@@ -41,6 +41,7 @@ int bench_command(BenchCommandOptions& o) {
     ro.algo = c.algo;
     ro.workspace_mb = o.bench.workspace_mb;
     ro.plan_cache = c.plan_cache;
+    ro.fp32_layers = c.fp32_layers;  // the engine that is timed
     ro.max_batch = c.batch;
     auto runner = make_runner(ro);
     const std::vector<HostTensor> inputs = bench::bench_inputs(runner->graph(), c);

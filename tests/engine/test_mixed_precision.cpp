@@ -134,6 +134,23 @@ TEST(MixedPrecision, AFoldedLayerRunsAsItsProducer) {
   EXPECT_FALSE(unfused.conversions[1].to_fp32);
 }
 
+// A float32 reader of a network input sees the caller's values: the input is stored float32 and its half
+// readers read a copy, whichever reads it first.
+TEST(MixedPrecision, AFloatReaderOfTheInputGetsItUnrounded) {
+  const Fixture f = basic_block();
+  const MixedPrecisionPlan p = f.plan("c2");  // c1 (half) reads x first; c2's folded residual reads x too
+  const auto n = static_cast<int>(f.g().tensors().size());
+  EXPECT_TRUE(p.tensor_fp32[0]);
+  ASSERT_EQ(p.conversions.size(), 2u);
+  EXPECT_EQ(p.conversions[0].step, f.layer("c1"));
+  EXPECT_EQ(p.conversions[0].source, 0);
+  EXPECT_FALSE(p.conversions[0].to_fp32);
+  EXPECT_EQ(p.inputs[static_cast<std::size_t>(f.layer("c1"))], std::vector<int>{n});
+  EXPECT_EQ(p.residual[static_cast<std::size_t>(f.layer("c2"))], 0) << "the input itself, float32";
+  EXPECT_EQ(p.conversions[1].source, f.out("r1"));
+  EXPECT_TRUE(p.conversions[1].to_fp32);
+}
+
 // One copy per tensor and kind, alive from its first to its last reader of that kind.
 TEST(MixedPrecision, ATensorReadByManyIsConvertedOnce) {
   const Fixture f({conv8("c1", "x"), conv8("c2", "c1"), conv8("c3", "c1"), "{name: cat, op: concat, inputs: [c2, c3, c1]}"},
