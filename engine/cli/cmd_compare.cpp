@@ -107,7 +107,7 @@ std::string search_fp32_prefix(const RunnerOptions& ro, const std::vector<HostTe
   const auto passes = [&](int n) {
     RunnerOptions t = ro;
     t.fp32_layers = spec_of(n);
-    t.keep_layer_outputs = false;
+    // As the comparison after it will load: with --layers unfused, where a boundary may split what fusion joins.
     auto runner = make_runner(t);
     const RunResult r = runner->run(match_inputs(runner->graph(), inputs, inputs_path, allow_extra), batch, RunOptions{});
     double worst = 0;

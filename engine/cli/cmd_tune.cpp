@@ -53,7 +53,9 @@ int tune_command(TuneCommandOptions& o) {
   const std::vector<std::string> precisions = split_list(o.precisions);
   if (precisions.empty()) throw UsageError("--precision: expected one or more of fp32, tf32, fp16");
   for (const std::string& p : precisions) {
-    gpu::GpuEngineOptions eo = gpu::engine_options_from(p, o.runner.algo, o.runner.workspace_mb, o.runner.plan_cache);
+    // --fp32-layers applies to the fp16 engine only (a mixed engine's float32 layers are cached as fp32's).
+    gpu::GpuEngineOptions eo = gpu::engine_options_from(p, o.runner.algo, o.runner.workspace_mb, o.runner.plan_cache,
+                                                        p == "fp16" ? o.runner.fp32_layers : "");
     if (eo.plan_cache.empty()) {
       throw UsageError("--plan-cache off: kiln tune fills the plan cache on disk; give it a directory or leave the default");
     }
@@ -116,6 +118,9 @@ Command add_tune_command(CLI::App& tool) {
                   "convolution algorithm choice the application will load with (the key includes it)");
   cli::add_int(*cmd, "--workspace-mb", "MiB", o->runner.workspace_mb,
                "largest cuDNN workspace one layer may use (the key includes it)");
+  cli::add_string(*cmd, "--fp32-layers", "SPEC", o->runner.fp32_layers,
+                  "for the fp16 engine: the layers kept in float32, as kiln run --fp32-layers takes them")
+      ->default_str("none");
   cli::add_string(*cmd, "--plan-cache", "DIR", o->runner.plan_cache, "the plan cache's directory")
       ->default_str("$KILN_PLAN_CACHE, else ~/.cache/kiln/plans");
   return Command{cmd, [o] { return tune_command(*o); }};
