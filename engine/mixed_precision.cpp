@@ -157,6 +157,20 @@ MixedPrecisionPlan plan_mixed_precision(const Graph& graph, const FusionPlan& fu
   return p;
 }
 
+void check_selection_takes_effect(const Graph& graph, const FusionPlan& fusion, const std::vector<bool>& selected,
+                                  const MixedPrecisionPlan& plan) {
+  if (plan.any_fp32()) return;
+  for (std::size_t i = 0; i < selected.size(); ++i) {
+    if (!selected[i]) continue;
+    const Layer& layer = *graph.layers()[i];
+    const int into = fusion.folded_into[i];
+    throw UsageError("fp32 layers: every layer selected runs in half, so nothing would run in float32: " + layer.name() +
+                     (into >= 0 ? " is folded into " + graph.layers()[static_cast<std::size_t>(into)]->name() +
+                                      " (a half layer; select it too)"
+                                : " is a view of a half tensor (select the layer that makes it)"));
+  }
+}
+
 int smallest_passing_prefix(int layer_count, const std::function<bool(int)>& passes,
                             std::vector<std::pair<int, bool>>* trials) {
   const auto trial = [&](int n) {

@@ -82,6 +82,12 @@ MixedPrecisionPlan plan_mixed_precision(const Graph& graph, const FusionPlan& fu
 int smallest_passing_prefix(int layer_count, const std::function<bool(int)>& passes,
                             std::vector<std::pair<int, bool>>* trials = nullptr);
 
+// Throws UsageError when `selected` names layers but none of them runs in float32 under `plan` (each is
+// folded into a half producer or is a view of a half tensor), naming the first such layer and what it
+// runs with: such a spec would silently give the plain fp16 engine.
+void check_selection_takes_effect(const Graph& graph, const FusionPlan& fusion, const std::vector<bool>& selected,
+                                  const MixedPrecisionPlan& plan);
+
 // The lifetimes of the graph's tensors (Graph::plan_tensors) followed by the copies', sizes left 0.
 std::vector<PlanTensor> plan_tensors_with_copies(const Graph& graph, const MixedPrecisionPlan& plan);
 

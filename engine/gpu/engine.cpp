@@ -199,6 +199,7 @@ void GpuEngine::decide_precision_from(const std::vector<bool>& selected) {
   std::vector<bool> is_view;
   for (const OpDeclaration& d : declared_->ops) is_view.push_back(d.output == OutputStorage::ViewOfInput);
   mixed_ = plan_mixed_precision(graph_, fusion_, selected, is_view);
+  check_selection_takes_effect(graph_, fusion_, selected, mixed_);
   // A layer that runs otherwise than selected (folded into a producer of the other kind, a view of a
   // tensor of the other kind) declares again at the precision it runs at; fusion was decided on its
   // first declaration, which must still hold.

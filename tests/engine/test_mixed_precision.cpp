@@ -120,12 +120,23 @@ TEST(MixedPrecision, AFloatStemFeedsTheHalfBlockThroughCopies) {
   EXPECT_FALSE(p.tensor_fp32[static_cast<std::size_t>(n)]);
 }
 
-// Selecting an activation folded into a half producer does not split them: the activation runs half.
+// Selecting an activation folded into a half producer does not split them: the activation runs half, and
+// a spec that selects only such layers is refused rather than silently giving the plain fp16 engine.
 TEST(MixedPrecision, AFoldedLayerRunsAsItsProducer) {
   const Fixture f = basic_block();
   const MixedPrecisionPlan p = f.plan("r1");
   EXPECT_FALSE(p.any_fp32());
   EXPECT_TRUE(p.conversions.empty());
+  const FusionPlan fusion = plan_fusion(f.g(), gpu_fusion_traits(f.g()), true);
+  try {
+    check_selection_takes_effect(f.g(), fusion, select_layers(f.g(), "r1"), p);
+    ADD_FAILURE() << "a selection with no effect was accepted";
+  } catch (const UsageError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("r1 is folded into c1 (a half layer; select it too)"));
+  }
+  const MixedPrecisionPlan with_c1 = f.plan("r1,c1");
+  EXPECT_NO_THROW(check_selection_takes_effect(f.g(), fusion, select_layers(f.g(), "r1,c1"), with_c1));
+  EXPECT_NO_THROW(check_selection_takes_effect(f.g(), fusion, select_layers(f.g(), ""), f.plan("")));
   // Unfused, the same selection is honoured and its input converted.
   const MixedPrecisionPlan unfused = f.plan("r1", false);
   EXPECT_TRUE(unfused.layer_fp32[static_cast<std::size_t>(f.layer("r1"))]);
