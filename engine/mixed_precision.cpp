@@ -132,13 +132,11 @@ MixedPrecisionPlan plan_mixed_precision(const Graph& graph, const FusionPlan& fu
     if (p.tensor_fp32[static_cast<std::size_t>(tensor)] == fp32) return tensor;
     auto [it, fresh] = copies.try_emplace({tensor, fp32}, static_cast<int>(n_tensors + p.conversions.size()));
     if (fresh) {
-      p.conversions.push_back({step, tensor, it->second, fp32});
-      p.copy_first_step.push_back(step);
-      p.copy_last_step.push_back(step);
+      p.conversions.push_back({step, step, tensor, it->second, fp32});
       p.tensor_fp32.push_back(fp32);
     }
-    const std::size_t c = static_cast<std::size_t>(it->second) - n_tensors;
-    p.copy_last_step[c] = std::max(p.copy_last_step[c], step);
+    PrecisionConversion& c = p.conversions[static_cast<std::size_t>(it->second) - n_tensors];
+    c.last_step = std::max(c.last_step, step);
     return it->second;
   };
   p.inputs.resize(n_layers);
@@ -191,10 +189,10 @@ int smallest_passing_prefix(int layer_count, const std::function<bool(int)>& pas
 
 std::vector<PlanTensor> plan_tensors_with_copies(const Graph& graph, const MixedPrecisionPlan& plan) {
   std::vector<PlanTensor> tensors = graph.plan_tensors();
-  for (std::size_t c = 0; c < plan.conversions.size(); ++c) {
+  for (const PrecisionConversion& c : plan.conversions) {
     PlanTensor t;
-    t.first_step = plan.copy_first_step[c];
-    t.last_step = plan.copy_last_step[c];
+    t.first_step = c.step;
+    t.last_step = c.last_step;
     tensors.push_back(t);
   }
   return tensors;

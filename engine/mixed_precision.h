@@ -42,9 +42,10 @@ namespace kiln {
 // prefix) no layer has.
 std::vector<bool> select_layers(const Graph& graph, const std::string& spec);
 
-// A converted copy of a tensor, made before layer `step` runs.
+// A converted copy of a tensor, made before layer `step` runs and alive until `last_step` (its last reader).
 struct PrecisionConversion {
   int step = 0;
+  int last_step = 0;
   int source = -1;  // the tensor converted (a graph tensor)
   int copy = -1;    // the copy's tensor index (≥ the graph's tensor count)
   bool to_fp32 = false;
@@ -58,10 +59,8 @@ struct MixedPrecisionPlan {
   std::vector<std::vector<int>> inputs;
   // Per layer: the tensor its folded residual add reads (FusionPlan::residual), or its copy; -1 for none.
   std::vector<int> residual;
-  // Per copy (index - the graph's tensor count): the steps it is alive, first and last reader.
-  std::vector<int> copy_first_step, copy_last_step;
 
-  bool mixed() const { return !conversions.empty() || any_fp32(); }
+  // True when some layer runs in float32 (copies exist only then).
   bool any_fp32() const;
 };
 

@@ -87,7 +87,7 @@ TEST(MixedPrecision, BadSpecsNameTheItem) {
 TEST(MixedPrecision, NoSelectionChangesNothing) {
   const Fixture f = basic_block();
   const MixedPrecisionPlan p = f.plan("");
-  EXPECT_FALSE(p.mixed());
+  EXPECT_FALSE(p.any_fp32());
   EXPECT_TRUE(p.conversions.empty());
   for (std::size_t i = 0; i < f.g().layers().size(); ++i) EXPECT_EQ(p.inputs[i], f.g().layer_inputs(static_cast<int>(i)));
   EXPECT_EQ(p.residual[static_cast<std::size_t>(f.layer("c2"))], 0);  // the input x, unconverted
@@ -170,8 +170,7 @@ TEST(MixedPrecision, ATensorReadByManyIsConvertedOnce) {
   ASSERT_EQ(p.conversions.size(), 1u);
   EXPECT_EQ(p.conversions[0].source, f.out("c1"));
   EXPECT_EQ(p.conversions[0].step, f.layer("c2"));
-  EXPECT_EQ(p.copy_first_step[0], f.layer("c2"));
-  EXPECT_EQ(p.copy_last_step[0], f.layer("cat"));
+  EXPECT_EQ(p.conversions[0].last_step, f.layer("cat"));
   const int copy = p.conversions[0].copy;
   EXPECT_EQ(p.inputs[static_cast<std::size_t>(f.layer("c3"))], std::vector<int>{copy});
   EXPECT_EQ(p.inputs[static_cast<std::size_t>(f.layer("cat"))], (std::vector<int>{f.out("c2"), f.out("c3"), copy}));
